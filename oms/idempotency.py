@@ -1,0 +1,27 @@
+"""Idempotency records: a key seen before returns its first result and changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Table
+
+from oms.db import UtcDateTime, metadata
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("operation", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+def fingerprint(operation: str, body: Any) -> str:
+    """Stable hash of what was asked, to tell a retry from a different request."""
+    canonical = json.dumps([operation, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

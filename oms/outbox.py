@@ -1,0 +1,27 @@
+"""Transactional outbox: events are rows written with the data, published after commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, text
+
+from oms.db import BigId, UtcDateTime, metadata
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event", String(64), nullable=False),
+    Column("partition_key", String(200), nullable=False),
+    # Per-partition sequence (for inventory: the SKU's event_seq); consumers drop stale ones.
+    Column("sequence", BigInteger, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.id,
+    postgresql_where=text("published_at IS NULL"),
+    sqlite_where=text("published_at IS NULL"),
+)

@@ -1,0 +1,1 @@
+"""Value types, errors and events shared by every context. No I/O here."""

@@ -1,0 +1,50 @@
+"""Errors that name the broken rule; the HTTP edge maps them to RFC 9457 problems."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A business rule refused a command. Nothing was changed."""
+
+    kind: ClassVar[str] = "invalid"  # invalid | not_found | conflict | forbidden
+    title: ClassVar[str] = "Invalid request"
+
+    def __init__(
+        self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra or {}
+
+    @property
+    def type_slug(self) -> str:
+        name = type(self).__name__
+        return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+class InvalidInput(DomainError):
+    kind = "invalid"
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    kind = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    kind = "conflict"
+    title = "Conflict"
+
+
+class IdempotencyKeyReused(Conflict):
+    title = "Idempotency key reused with a different request"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different request",
+            field="Idempotency-Key",
+        )
