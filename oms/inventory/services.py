@@ -45,7 +45,7 @@ from oms.inventory.domain import (
 )
 from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
 from oms.shared.clock import as_utc, utcnow
-from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound
 from oms.shared.events import DomainEvent
 
 T = TypeVar("T")
@@ -379,6 +379,35 @@ class InventoryService:
     # ------------------------------------------------------------------ movements
 
     def record_movement(self, cmd: RecordMovement) -> MovementResult:
+        """A receipt, adjustment, count or quarantine, once per idempotency key."""
+        now = self._clock()
+        with self._uow() as uow:
+            result = self._record_in(uow.inventory, cmd, now)
+            if not result.replayed:
+                uow.commit()
+        return result
+
+    def record_movements(self, cmds: Sequence[RecordMovement]) -> list[MovementResult]:
+        """Several person-entered movements (e.g. a stock file) in ONE transaction: all or none.
+
+        Each keeps its own idempotency key, so re-running the same batch changes nothing.
+        A refused movement raises with `extra["index"]` naming its position.
+        """
+        now = self._clock()
+        results: list[MovementResult] = []
+        with self._uow() as uow:
+            for index, cmd in enumerate(cmds):
+                try:
+                    results.append(self._record_in(uow.inventory, cmd, now))
+                except DomainError as error:
+                    error.extra.setdefault("index", index)
+                    raise
+            uow.commit()
+        return results
+
+    def _record_in(
+        self, store: InventoryStore, cmd: RecordMovement, now: datetime
+    ) -> MovementResult:
         try:
             movement_type = MovementType(cmd.type)
         except ValueError:
@@ -397,38 +426,34 @@ class InventoryService:
             "reason": reason,
             "reference": cmd.reference,
         }
-        now = self._clock()
-        with self._uow() as uow:
-            store = uow.inventory
-            prior = self._claim(store, key, "stock.movement", body, now)
-            if prior is not None:
-                return self._replayed_movement(store, key, prior)
-            sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
-            counted: int | None = None
-            if movement_type is MovementType.COUNT:
-                store.ensure_levels([(sku_id, location_id)], now)
-                level = store.lock_level(sku_id, location_id)
-                assert level is not None
-                check_count(level, cmd.quantity)
-                delta = delta_for(movement_type, cmd.quantity, level=level)
-                counted = cmd.quantity
-                quantity = delta.on_hand  # the variance
-            else:
-                delta = delta_for(movement_type, cmd.quantity)
-                quantity = cmd.quantity
-            request = MovementRequest(
-                movement_type, cmd.sku, cmd.location, delta, quantity, reason, counted
-            )
-            result = self._apply(
-                store,
-                [(request, sku_id, location_id)],
-                key=key,
-                reference=cmd.reference,
-                actor=cmd.actor,
-                now=now,
-            )
-            store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
-            uow.commit()
+        prior = self._claim(store, key, "stock.movement", body, now)
+        if prior is not None:
+            return self._replayed_movement(store, key, prior)
+        sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
+        counted: int | None = None
+        if movement_type is MovementType.COUNT:
+            store.ensure_levels([(sku_id, location_id)], now)
+            level = store.lock_level(sku_id, location_id)
+            assert level is not None
+            check_count(level, cmd.quantity)
+            delta = delta_for(movement_type, cmd.quantity, level=level)
+            counted = cmd.quantity
+            quantity = delta.on_hand  # the variance
+        else:
+            delta = delta_for(movement_type, cmd.quantity)
+            quantity = cmd.quantity
+        request = MovementRequest(
+            movement_type, cmd.sku, cmd.location, delta, quantity, reason, counted
+        )
+        result = self._apply(
+            store,
+            [(request, sku_id, location_id)],
+            key=key,
+            reference=cmd.reference,
+            actor=cmd.actor,
+            now=now,
+        )
+        store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
         return result
 
     @staticmethod

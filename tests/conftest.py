@@ -1,0 +1,137 @@
+"""Shared fixtures: real databases made by Alembic, cleaned between tests.
+
+PostgreSQL and Redis come from `make test` (scripts/testenv.sh), which exports
+OMS_TEST_POSTGRES_URL and OMS_TEST_REDIS_URL. Without them (a bare `pytest`), tests that need
+them are skipped, except under CI=true, where a missing server is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import oms.schema
+from oms.db import make_engine, make_session_factory
+from oms.inventory.services import InventoryService
+from oms.settings import PROJECT_ROOT
+from oms.uow import SqlUnitOfWork
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _require(var: str) -> str:
+    value = os.environ.get(var)
+    if value:
+        return value
+    if os.environ.get("CI"):
+        pytest.fail(f"{var} is not set: run the suite with `make test`")
+    pytest.skip(f"{var} not set (run `make test` for real PostgreSQL/Redis)")
+
+
+def migrate(url: str) -> None:
+    """Build the schema the only way production does: `alembic upgrade head`."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+def clean(engine: Engine) -> None:
+    tables = [t.name for t in reversed(oms.schema.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return _require("OMS_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _require("OMS_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+def _engine_for(
+    backend: str, engines: dict[str, Engine], tmp: pytest.TempPathFactory
+) -> tuple[Engine, str]:
+    if backend == "postgresql":
+        url = _require("OMS_TEST_POSTGRES_URL")
+    else:
+        url = f"sqlite:///{Path(tmp.getbasetemp()) / 'oms-test.db'}"
+    if backend not in engines:
+        migrate(url)
+        engines[backend] = make_engine(url, pool_size=5)
+    return engines[backend], url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(
+    backend: str, _engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    return _engine_for(backend, _engines, tmp_path_factory)[1]
+
+
+@pytest.fixture
+def engine(
+    backend: str, _engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated database of the parametrised backend, empty at the start of each test."""
+    found, _ = _engine_for(backend, _engines, tmp_path_factory)
+    clean(found)
+    yield found
+
+
+@pytest.fixture
+def pg_engine(
+    _engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """PostgreSQL only (concurrency tests)."""
+    found, _ = _engine_for("postgresql", _engines, tmp_path_factory)
+    clean(found)
+    yield found
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+def service_for(engine: Engine) -> InventoryService:
+    factory = make_session_factory(engine)
+    return InventoryService(lambda: SqlUnitOfWork(factory))
+
+
+@pytest.fixture
+def inventory(engine: Engine) -> InventoryService:
+    return service_for(engine)
+
+
+@pytest.fixture
+def make_inventory() -> Callable[[Engine], InventoryService]:
+    return service_for
