@@ -46,7 +46,7 @@ ROUTES: dict[str, Route] = {
 def build_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker
     if settings.uses_redis:
-        broker = RedisBroker(url=settings.redis_url)
+        broker = RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -78,13 +78,13 @@ def register_actors(
     chosen.update(handlers or {})
     actors: dict[str, dramatiq.Actor[Any, Any]] = {}
     for event, route in ROUTES.items():
-        actors[event] = dramatiq.actor(
-            chosen[event],
+        decorate = dramatiq.actor(
             actor_name=route.actor_name,
             queue_name=route.queue_name,
             broker=broker,
             max_retries=20,
         )
+        actors[event] = decorate(chosen[event])
     return actors
 
 
