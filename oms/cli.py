@@ -1,0 +1,470 @@
+"""The `oms` command: serve, worker, database migrations, API keys, stock files, demo data.
+
+Every command reads `Settings()` (OMS_* environment variables, config/default.toml) and wires
+the implementations itself. A refused command (a `DomainError`) prints one line naming the
+field and exits with 1; a usage error exits with 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn, ParamSpec, TypeVar, cast
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from oms import access
+from oms.db import make_engine, make_session_factory
+from oms.inventory.ports import InventoryUnitOfWork
+from oms.inventory.services import InventoryService
+from oms.inventory.stock_files import (
+    FileEncoding,
+    ImportRefused,
+    RowError,
+    check_catalogue,
+    export_stock,
+    import_stock,
+    parse_stock_file,
+)
+from oms.settings import PROJECT_ROOT, Settings
+from oms.shared.errors import DomainError
+from oms.uow import SqlUnitOfWork
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PROGRESS_THRESHOLD = 200  # rows; smaller imports finish before a bar is worth drawing
+
+app = typer.Typer(
+    name="oms",
+    help="Omnichannel inventory and order management.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Inventory checks.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock files: CSV import and export.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(stock_app, name="stock")
+app.add_typer(demo_app, name="demo")
+
+
+def main() -> None:
+    app()
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    _err().print(f"error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _describe(error: DomainError) -> str:
+    return f"{error.field}: {error.detail}" if error.field else error.detail
+
+
+def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """A refused command is one line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except DomainError as error:
+            _fail(_describe(error))
+        except SQLAlchemyError as error:
+            cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            hint = ""
+            if "no such table" in cause or "does not exist" in cause:
+                hint = " (is the schema up to date? run `oms db upgrade`)"
+            _fail(f"database: {cause}{hint}")
+
+    return wrapper
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"OMS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        _fail(f"configuration: {problems}", code=2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    inventory: InventoryService
+
+
+@contextmanager
+def _runtime() -> Iterator[_Runtime]:
+    settings = _settings()
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        sessions = make_session_factory(engine)
+        # The cast: InventoryUnitOfWork declares `inventory` as a plain (hence invariant)
+        # attribute, so mypy does not accept SqlUnitOfWork's SqlInventory for it.
+        inventory = InventoryService(lambda: cast(InventoryUnitOfWork, SqlUnitOfWork(sessions)))
+        yield _Runtime(settings, engine, sessions, inventory)
+    finally:
+        engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _actor(command: str) -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        user = ""
+    return f"{command} ({user})"[:100] if user else command
+
+
+# --------------------------------------------------------------------------- serve, worker
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: OMS_HOST (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: OMS_PORT (8000).")] = None,
+) -> None:
+    """Run the HTTP API (with an in-process worker unless OMS_REDIS_URL is set)."""
+    settings = _settings()
+    # Imported here: only the long-running commands need the server and the log setup.
+    import uvicorn
+
+    from oms.log import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "oms.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a background worker: the Dramatiq actors and the outbox relay (needs Redis)."""
+    settings = _settings()
+    # Imported here: the worker pulls in Dramatiq and Redis, which no other command needs.
+    from oms.log import configure_logging
+    from oms.worker import run_worker
+
+    configure_logging(settings.log_level)
+    run_worker(settings)
+
+
+# --------------------------------------------------------------------------- db
+
+
+def upgrade_database(url: str) -> tuple[str | None, str | None]:
+    """`alembic upgrade head` on `url`; returns the revisions before and after."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    from alembic import command
+
+    def current() -> str | None:
+        engine = make_engine(url, pool_size=1)  # creates ./var for the SQLite default
+        try:
+            with engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+
+    before = current()
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+    return before, current()
+
+
+@db_app.command("upgrade")
+@_clean_errors
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema (creates the SQLite file if needed)."""
+    settings = _settings()
+    before, after = upgrade_database(settings.database_url)
+    where = _safe_url(settings.database_url)
+    if before == after:
+        _out().print(f"{where} is up to date (revision {after})", markup=False)
+    else:
+        _out().print(f"{where} upgraded from {before or 'empty'} to {after}", markup=False)
+
+
+# --------------------------------------------------------------------------- apikey
+
+
+@apikey_app.command("create")
+@_clean_errors
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. 'rakuten-sync'.")],
+    role: Annotated[access.Role, typer.Option(help="What the key may do.")],
+) -> None:
+    """Create an API key. The key is printed once, on stdout; only its hash is stored."""
+    with _runtime() as rt:
+        issued = access.create_api_key(rt.sessions, name, role.value)
+    err = _err()
+    err.print(f"Created API key {issued.id} for {issued.name} (role {issued.role})", markup=False)
+    typer.echo(issued.key)
+    err.print("Store it now: it is not shown again.", markup=False)
+
+
+@apikey_app.command("revoke")
+@_clean_errors
+def apikey_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Revoke an API key by its id; requests with it are refused from now on."""
+    with _runtime() as rt:
+        revoked = access.revoke_api_key(rt.sessions, key_id)
+    if not revoked:
+        _fail(f"id: no active API key {key_id}")
+    _out().print(f"Revoked API key {key_id}")
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+@inventory_app.command("verify")
+@_clean_errors
+def inventory_verify() -> None:
+    """Replay the movement ledger and compare it with the stock levels. Exit 1 on a difference."""
+    with _runtime() as rt:
+        report = rt.inventory.verify()
+    out = _out()
+    out.print(f"Checked {report.levels} stock levels against {report.movements} movements.")
+    if report.clean:
+        out.print("Clean: every stock level equals its ledger.")
+        return
+    table = Table(title=f"{len(report.differences)} stock levels differ from the ledger")
+    for column in ("SKU", "location", "bucket", "stock level", "ledger"):
+        table.add_column(column, justify="right" if column in ("stock level", "ledger") else "left")
+    for diff in report.differences:
+        for bucket in ("on_hand", "reserved", "quarantined", "in_transit"):
+            projected, replayed = getattr(diff.projection, bucket), getattr(diff.ledger, bucket)
+            if projected != replayed:
+                table.add_row(diff.sku, diff.location, bucket, str(projected), str(replayed))
+    out.print(table)
+    raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- stock
+
+
+_IMPORT_ENCODING = "utf-8 (with or without a BOM), or shift_jis / cp932 (both read as cp932)."
+_EXPORT_ENCODING = "utf-8, or shift_jis / cp932 (both written as cp932)."
+
+
+@stock_app.command("import")
+@_clean_errors
+def stock_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, metavar="FILE")
+    ],
+    encoding: Annotated[
+        FileEncoding, typer.Option(case_sensitive=False, help=_IMPORT_ENCODING)
+    ] = FileEncoding.UTF8,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Apply the valid rows and report the others.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check the file against the catalogue; change nothing."),
+    ] = False,
+) -> None:
+    """Import stock movements from CSV: sku,location,quantity[,type,reason,reference].
+
+    type is count (default: on_hand becomes the counted quantity), receipt, adjustment (signed,
+    needs a reason), quarantine or quarantine_release. on_hand may stand in for quantity, so an
+    export can be edited and imported back as a stock-take.
+
+    All rows are applied in one transaction, or none. Each row is keyed by the file's SHA-256
+    and its row number: importing the same file again changes nothing. An edited file is a new
+    file, so its receipts and adjustments would be applied again.
+    """
+    data = file.read_bytes()
+    with _runtime() as rt:
+        parsed = parse_stock_file(data, encoding)
+        if parsed.rows:
+            parsed = check_catalogue(rt.inventory, parsed)
+        _report_errors(parsed.errors)
+        out = _out()
+        if parsed.errors and not (skip_invalid and parsed.rows):
+            if not parsed.rows:
+                _fail(f"{file.name}: no valid rows; nothing was applied")
+            _fail(
+                f"{file.name}: {parsed.bad_rows} of {_rows(parsed.bad_rows + len(parsed.rows))} "
+                f"have errors; nothing was applied (--skip-invalid applies the valid rows)"
+            )
+        if not parsed.rows:
+            out.print(f"{file.name}: no rows to import", markup=False)
+            return
+        if dry_run:
+            out.print(
+                f"Dry run: {_rows(len(parsed.rows))} valid, {parsed.bad_rows} invalid; "
+                f"nothing was changed.",
+                markup=False,
+            )
+            return
+        with _progress(len(parsed.rows)) as track:
+            try:
+                outcome = import_stock(
+                    rt.inventory,
+                    parsed,
+                    skip_refused=skip_invalid,
+                    actor=_actor("oms stock import"),
+                    track=track,
+                )
+            except ImportRefused as refused:
+                _report_errors([refused.error])
+                _fail(f"{file.name}: row {refused.error.row} was refused; nothing was applied")
+    _report_errors(outcome.refused)
+    skipped = parsed.bad_rows + len(outcome.refused)
+    if outcome.applied == 0 and outcome.already_applied == 0:
+        _fail(f"{file.name}: no row could be applied")
+    out.print(
+        f"{file.name}: {_rows(outcome.applied)} applied, {outcome.already_applied} already "
+        f"applied, {skipped} skipped",
+        markup=False,
+    )
+    if outcome.changed_nothing and outcome.already_applied:
+        out.print("Nothing changed: this file was already applied.")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def _report_errors(errors: list[RowError]) -> None:
+    err = _err()
+    for error in errors:
+        err.print(str(error), markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress(rows: int) -> Iterator[Callable[[int], Callable[[], None]] | None]:
+    """A progress bar over the rows being applied, on a terminal and for long files only."""
+    err = _err()
+    if rows <= PROGRESS_THRESHOLD or not err.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("applying rows"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("import", total=rows)
+
+    def track(total: int) -> Callable[[], None]:
+        bar.reset(task, total=total)  # a retry after a refused row starts over
+        return lambda: bar.advance(task)
+
+    with bar:
+        yield track
+
+
+@stock_app.command("export")
+@_clean_errors
+def stock_export(
+    encoding: Annotated[
+        FileEncoding, typer.Option(case_sensitive=False, help=_EXPORT_ENCODING)
+    ] = FileEncoding.UTF8,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="Only this location's stock.")] = None,
+) -> None:
+    """Export every stock level as CSV.
+
+    Columns: sku,location,on_hand,reserved,quarantined,in_transit,available. Imported back, an
+    export is a stock-take (on_hand read as the counted quantity) that changes nothing.
+    """
+    with _runtime() as rt:
+        if output is None:
+            stream = io.TextIOWrapper(
+                typer.get_binary_stream("stdout"), encoding=encoding.codec, newline=""
+            )
+            try:
+                export_stock(rt.inventory, stream, location=location)
+            finally:
+                stream.flush()
+                stream.detach()  # leave stdout open
+            return
+        partial = output.with_name(output.name + ".part")
+        try:
+            with partial.open("w", encoding=encoding.codec, newline="") as csv_file:
+                rows = export_stock(rt.inventory, csv_file, location=location)
+            os.replace(partial, output)  # never leave a half-written export under its name
+        finally:
+            partial.unlink(missing_ok=True)
+    _err().print(f"Exported {rows} stock levels to {output}", markup=False)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@demo_app.command("seed")
+@_clean_errors
+def demo_seed() -> None:
+    """Load a demo apparel catalogue with opening stock. Running it again changes nothing."""
+    from oms.demo import seed_demo
+
+    with _runtime() as rt:
+        summary = seed_demo(rt.inventory)
+    table = Table(title="Demo catalogue", show_header=True)
+    table.add_column("")
+    table.add_column("created", justify="right")
+    table.add_column("already there", justify="right")
+    table.add_row("locations", str(summary.locations_created), str(summary.locations_existing))
+    table.add_row("SKUs", str(summary.skus_created), str(summary.skus_existing))
+    table.add_row("receipts", str(summary.receipts_applied), str(summary.receipts_already_applied))
+    out = _out()
+    out.print(table)
+    out.print(f"{summary.units_received} units received.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
