@@ -1,0 +1,170 @@
+"""The HTTP application: wiring of engine, services and routes.
+
+`uvicorn --factory oms.app:create_app` serves it with the settings from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import closing
+from functools import cache
+from importlib import metadata
+from typing import Any, cast
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from litestar import Litestar, Response, Router, get
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
+from sqlalchemy import Engine
+
+from oms.db import make_engine, make_session_factory
+from oms.http import (
+    BEARER_SCHEME,
+    EXCEPTION_HANDLERS,
+    PROBLEM_TYPE_BASE,
+    SECURITY_SCHEMES,
+    problem,
+    problem_responses,
+    provide_principal,
+    require_api_key,
+)
+from oms.inventory import api as inventory_api
+from oms.inventory.ports import InventoryUnitOfWork
+from oms.inventory.services import InventoryService
+from oms.settings import PROJECT_ROOT, Settings, get_settings
+from oms.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    factory = make_session_factory(engine)
+    # cast: mypy reads the protocol's `inventory` attribute as mutable, hence invariant.
+    inventory = InventoryService(lambda: cast(InventoryUnitOfWork, SqlUnitOfWork(factory)))
+
+    v1 = Router(
+        path="/v1",
+        route_handlers=[*inventory_api.CONTROLLERS],
+        guards=[require_api_key],
+        security=[{BEARER_SCHEME: []}],
+        dependencies={
+            "inventory": Provide(_provide_inventory, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+    )
+    return Litestar(
+        route_handlers=[health, ready, v1],
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "session_factory": factory,
+                "inventory": inventory,
+            }
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        # Logging is set up once per process (oms.log), not by Litestar on every app start.
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="oms",
+            version=metadata.version("oms"),
+            description="Omnichannel inventory and order management. Errors are RFC 9457 "
+            "problem details (`application/problem+json`) naming the field at fault.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+            components=Components(security_schemes=SECURITY_SCHEMES),
+        ),
+        on_startup=[_start_background],
+        on_shutdown=[_stop_background, _dispose_engine],
+    )
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def _start_background(app: Litestar) -> None:
+    # LEAD: start the outbox relay and the in-process worker (oms/worker.py) here, from
+    # app.state.settings and app.state.session_factory, and keep their handles in app.state
+    # so _stop_background can stop them.
+    pass
+
+
+def _stop_background(app: Litestar) -> None:
+    # LEAD: stop what _start_background started, before the engine is disposed.
+    pass
+
+
+def _dispose_engine(app: Litestar) -> None:
+    cast(Engine, app.state.engine).dispose()
+
+
+def _provide_inventory(state: State) -> InventoryService:
+    return cast(InventoryService, state.inventory)
+
+
+# --------------------------------------------------------------------------- probes
+
+
+@get("/health", tags=["operations"])
+async def health() -> dict[str, str]:
+    """Alive: the process answers. No authentication."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["operations"], responses=problem_responses(503))
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Ready: the database answers and its schema is at the migrations' head."""
+    engine = cast(Engine, state.engine)
+    expected = _migration_heads()
+    try:
+        applied = await sync_to_thread(_applied_revisions, engine)
+    except Exception:
+        # The error may carry the database URL: log it, never answer with it.
+        log.warning("readiness: database unreachable", exc_info=True)
+        return problem(
+            503,
+            "Not ready",
+            "the database is unreachable",
+            type_=PROBLEM_TYPE_BASE + "not-ready",
+        )
+    if applied != expected:
+        return problem(
+            503,
+            "Not ready",
+            "the database schema is not at the migrations' head: run `oms db upgrade`",
+            type_=PROBLEM_TYPE_BASE + "not-ready",
+            members={"applied": sorted(applied), "expected": sorted(expected)},
+        )
+    return Response({"status": "ready", "migrations": sorted(applied)})
+
+
+@cache
+def _migration_heads() -> frozenset[str]:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def _applied_revisions(engine: Engine) -> frozenset[str]:
+    """Read `alembic_version` on a raw DBAPI connection.
+
+    Not through a SQLAlchemy transaction: on SQLite that begins with BEGIN IMMEDIATE, and a
+    probe must not queue behind writers for the write lock.
+    """
+    with closing(engine.raw_connection()) as connection:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            try:
+                cursor.execute("SELECT version_num FROM alembic_version")
+            except Exception:
+                return frozenset()  # never migrated
+            return frozenset(str(row[0]) for row in cursor.fetchall())
+        finally:
+            cursor.close()

@@ -1,0 +1,38 @@
+"""An application per test on the parametrised database (SQLite and PostgreSQL), emptied first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine
+
+from oms.access import create_api_key
+from oms.app import create_app
+from oms.db import make_session_factory
+from oms.settings import Settings
+
+ADMIN_KEY = "test-admin"
+
+
+@pytest.fixture
+def client(engine: Engine, database_url: str) -> Iterator[TestClient[Litestar]]:
+    """Authenticated as the bootstrap admin; pass other `headers=` to act as someone else."""
+    app = create_app(Settings(database_url=database_url, bootstrap_admin_key=ADMIN_KEY))
+    with TestClient(app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        yield test_client
+
+
+@pytest.fixture
+def key_for(engine: Engine) -> Callable[[str], dict[str, str]]:
+    """Headers carrying a fresh API key of the given role."""
+    factory = make_session_factory(engine)
+
+    def make(role: str) -> dict[str, str]:
+        issued = create_api_key(factory, f"{role} key", role)
+        return {"Authorization": f"Bearer {issued.key}"}
+
+    return make
