@@ -34,10 +34,10 @@ from oms.http import (
     require_api_key,
 )
 from oms.inventory import api as inventory_api
-from oms.inventory.ports import InventoryUnitOfWork
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.uow import SqlUnitOfWork
+from oms.worker import Background, start_background
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     factory = make_session_factory(engine)
-    # cast: mypy reads the protocol's `inventory` attribute as mutable, hence invariant.
-    inventory = InventoryService(lambda: cast(InventoryUnitOfWork, SqlUnitOfWork(factory)))
+    inventory = InventoryService(lambda: SqlUnitOfWork(factory))
 
     v1 = Router(
         path="/v1",
@@ -90,15 +89,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _start_background(app: Litestar) -> None:
-    # LEAD: start the outbox relay and the in-process worker (oms/worker.py) here, from
-    # app.state.settings and app.state.session_factory, and keep their handles in app.state
-    # so _stop_background can stop them.
-    pass
+    # Embedded mode: relay and worker run in this process. With Redis, `oms worker` does.
+    app.state.background = start_background(
+        cast(Settings, app.state.settings), app.state.session_factory
+    )
 
 
 def _stop_background(app: Litestar) -> None:
-    # LEAD: stop what _start_background started, before the engine is disposed.
-    pass
+    background = app.state.get("background")
+    if background is not None:
+        cast(Background, background).stop()
 
 
 def _dispose_engine(app: Litestar) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar, cast
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oms import access
 from oms.db import make_engine, make_session_factory
-from oms.inventory.ports import InventoryUnitOfWork
 from oms.inventory.services import InventoryService
 from oms.inventory.stock_files import (
     FileEncoding,
@@ -137,7 +136,7 @@ def _runtime() -> Iterator[_Runtime]:
         sessions = make_session_factory(engine)
         # The cast: InventoryUnitOfWork declares `inventory` as a plain (hence invariant)
         # attribute, so mypy does not accept SqlUnitOfWork's SqlInventory for it.
-        inventory = InventoryService(lambda: cast(InventoryUnitOfWork, SqlUnitOfWork(sessions)))
+        inventory = InventoryService(lambda: SqlUnitOfWork(sessions))
         yield _Runtime(settings, engine, sessions, inventory)
     finally:
         engine.dispose()

@@ -110,7 +110,8 @@ class InventoryStore(Protocol):
 
 
 class InventoryUnitOfWork(Protocol):
-    inventory: InventoryStore
+    @property
+    def inventory(self) -> InventoryStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
