@@ -31,7 +31,8 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._session is not None
+        if self._session is None:
+            return
         try:
             if self._session.in_transaction():
                 self._session.rollback()
@@ -40,5 +41,6 @@ class SqlUnitOfWork:
             self._session = None
 
     def commit(self) -> None:
-        assert self._session is not None
+        if self._session is None:
+            raise RuntimeError("commit() outside `with uow:`")
         self._session.commit()

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import oms.schema
+from alembic import command
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT
@@ -100,21 +100,19 @@ def database_url(
 @pytest.fixture
 def engine(
     backend: str, _engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+) -> Engine:
     """A migrated database of the parametrised backend, empty at the start of each test."""
     found, _ = _engine_for(backend, _engines, tmp_path_factory)
     clean(found)
-    yield found
+    return found
 
 
 @pytest.fixture
-def pg_engine(
-    _engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+def pg_engine(_engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """PostgreSQL only (concurrency tests)."""
     found, _ = _engine_for("postgresql", _engines, tmp_path_factory)
     clean(found)
-    yield found
+    return found
 
 
 @pytest.fixture
