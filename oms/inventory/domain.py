@@ -57,7 +57,8 @@ class AdjustmentReason(StrEnum):
 # --------------------------------------------------------------------------- values
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
-_POSTAL_RE = re.compile(r"^(\d{3})-?(\d{4})$")
+# [0-9], not \d: \d also matches full-width and other Unicode digits, which must not be stored.
+_POSTAL_RE = re.compile(r"^([0-9]{3})-?([0-9]{4})$")
 
 
 def validate_code(value: str, *, field_name: str = "code") -> str:
@@ -75,7 +76,8 @@ def validate_code(value: str, *, field_name: str = "code") -> str:
 def validate_prefecture(value: str | int) -> str:
     """JIS X 0401 prefecture code, 01 (Hokkaido) to 47 (Okinawa), as two digits."""
     text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 47:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not text.isdecimal() or not 1 <= int(text) <= 47:
         raise InvalidInput(
             f"prefecture must be a JIS code from 01 to 47, got {value!r}", field="prefecture"
         )
@@ -101,7 +103,8 @@ def gtin_check_digit(body: str) -> int:
 def validate_barcode(value: str) -> str:
     """JAN/EAN-13 (or the short JAN-8) with a correct check digit."""
     text = value.strip()
-    if not text.isdigit() or len(text) not in (8, 13):
+    # ASCII only: full-width digits would store a second spelling of the same barcode.
+    if not (text.isascii() and text.isdigit()) or len(text) not in (8, 13):
         raise InvalidInput(
             f"barcode must be a JAN/EAN-13 (13 digits) or JAN-8, got {value!r}", field="barcode"
         )

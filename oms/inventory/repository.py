@@ -410,17 +410,21 @@ class SqlInventory:
         return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
     def bump_event_seqs(self, sku_ids: Iterable[int]) -> dict[int, int]:
-        """Number this transaction's events per SKU, under the SKU row's lock (commit order)."""
-        ids = sorted(set(sku_ids))
-        if not ids:
-            return {}
-        rows = self.session.execute(
-            update(skus)
-            .where(skus.c.id.in_(ids))
-            .values(event_seq=skus.c.event_seq + 1)
-            .returning(skus.c.id, skus.c.event_seq)
-        )
-        return {r.id: r.event_seq for r in rows}
+        """Number this transaction's events per SKU, under the SKU row's lock (commit order).
+
+        One UPDATE per SKU, in id order: a single `WHERE id IN (...)` UPDATE locks the rows in
+        the order its plan visits them (physical order under a seq scan), so two writers of the
+        same SKUs could lock them in opposite orders and deadlock.
+        """
+        seqs: dict[int, int] = {}
+        for sku_id in sorted(set(sku_ids)):
+            seqs[sku_id] = self.session.execute(
+                update(skus)
+                .where(skus.c.id == sku_id)
+                .values(event_seq=skus.c.event_seq + 1)
+                .returning(skus.c.event_seq)
+            ).scalar_one()
+        return seqs
 
     def add_events(self, events: Sequence[tuple[DomainEvent, int]], now: datetime) -> None:
         if events:

@@ -587,11 +587,13 @@ class InventoryService:
             levels.append(StockLevel(sku, location, *after))
         if refused:
             self._raise_refusal(store, refused)
-        seqs = store.bump_event_seqs(sku_id for sku_id, _ in totals)
         by_sku: dict[str, list[StockLevel]] = {}
         for level in levels:
             by_sku.setdefault(level.sku, []).append(level)
         sku_ids = {codes[pair][0]: pair[0] for pair in totals}
+        # Number only the SKUs that get an event (a zero-variance count gets none): a gap in a
+        # SKU's sequence would look like a lost event to its consumers.
+        seqs = store.bump_event_seqs(sku_ids[sku] for sku in by_sku)
         events = [
             (
                 DomainEvent(
@@ -659,11 +661,12 @@ class InventoryService:
     def reserve(self, cmd: ReserveStock) -> ReservationResult:
         """All lines or none: one conditional UPDATE per line, in a fixed lock order."""
         lines = merge_reservation_lines(cmd.lines)
-        key = cmd.idempotency_key.strip() if cmd.idempotency_key else f"auto:{uuid.uuid4()}"
-        if len(key) > 200:
-            raise InvalidInput(
-                "Idempotency-Key must be at most 200 characters", field="Idempotency-Key"
-            )
+        # Like transfers: no key means a fresh one; a blank key is refused, not shared by all.
+        key = (
+            self._check_key(cmd.idempotency_key)
+            if cmd.idempotency_key
+            else f"auto:{uuid.uuid4()}"
+        )
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory

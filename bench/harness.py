@@ -1,0 +1,255 @@
+"""Parallel clients for a fixed time, and what every benchmark gets and gives back.
+
+Clients are separate processes, each with its own database connection: threads would measure
+the GIL, not the database. A client is built inside its process by a picklable factory, waits
+at a barrier until every client is connected, then runs operations back to back. Operations
+that complete during the warm-up are done (and must be accounted for) but not counted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.context import ForkContext, SpawnContext
+from multiprocessing.synchronize import Barrier
+from typing import Any, Protocol
+
+# Enough for 16 processes to import oms and connect on a loaded 2-core machine.
+STARTUP_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    database_url: str  # SQLAlchemy URL, postgresql+psycopg://...
+    seconds: float = 5.0
+    warmup: float = 1.0
+    workers: tuple[int, ...] = (1, 4, 16)
+    profile: bool = False
+
+
+@dataclass(slots=True)
+class BenchReport:
+    """A benchmark's outcome: a table for people, a JSON document for tools."""
+
+    name: str
+    columns: list[str]
+    rows: list[list[Any]]
+    document: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # broken correctness checks
+
+    def table(self) -> str:
+        cells = [self.columns, *[[_cell(v) for v in row] for row in self.rows]]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
+
+        def line(row: Sequence[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+
+        rule = "  ".join("-" * w for w in widths)
+        return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 10 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+class Client(Protocol):
+    def step(self) -> bool:
+        """One operation; False when the database refused it (counted as a failure)."""
+
+    def backend_pids(self) -> list[int]:
+        """The PostgreSQL server processes serving this client, to read their CPU time."""
+
+    def close(self) -> None: ...
+
+
+ClientFactory = Callable[..., Client]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientResult:
+    index: int
+    counted: int  # completed inside the measured window
+    succeeded: int  # completed at all, warm-up included: what the database now holds
+    failed: int
+    client_cpu: float = 0.0  # seconds of CPU in the measured window, this process
+    server_cpu: float | None = None  # and its PostgreSQL backends (None: not readable)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    workers: int
+    seconds: float
+    counted: int
+    succeeded: int
+    failed: int
+    client_cpu: float
+    server_cpu: float | None
+    load_average: float  # 1-minute load before the run: other work skews every number
+
+    @property
+    def per_second(self) -> float:
+        return self.counted / self.seconds
+
+    def cpu_ms_per_op(self) -> tuple[float, float | None]:
+        """CPU per counted operation: (clients, PostgreSQL backends), milliseconds.
+
+        Much steadier than throughput on a shared machine: with every core busy, throughput is
+        about cores / (client + server CPU per operation).
+        """
+        if not self.counted:
+            return 0.0, None
+        server = None if self.server_cpu is None else self.server_cpu / self.counted * 1e3
+        return self.client_cpu / self.counted * 1e3, server
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _server_cpu(pids: list[int]) -> float | None:
+    """utime + stime of local server processes, from /proc (None when not on this host)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
+def _cpu(client: Client) -> tuple[float, float | None]:
+    return time.process_time(), _server_cpu(client.backend_pids())
+
+
+def _context() -> ForkContext | SpawnContext:
+    # fork starts 16 clients in milliseconds instead of re-importing oms 16 times; the parent
+    # holds no connection or thread when it forks (see measure()).
+    if sys.platform == "linux":
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+def _run_client(
+    factory: ClientFactory,
+    args: tuple[Any, ...],
+    index: int,
+    barrier: Barrier,
+    results: mp.Queue[ClientResult],
+    warmup: float,
+    seconds: float,
+) -> None:
+    try:
+        client = factory(index, *args)
+    except BaseException:
+        results.put(ClientResult(index, 0, 0, 0, error=traceback.format_exc()))
+        barrier.abort()
+        return
+    counted = succeeded = failed = 0
+    try:
+        barrier.wait(STARTUP_TIMEOUT)
+        now = time.monotonic()
+        window_start = now + warmup
+        window_end = window_start + seconds
+        before: tuple[float, float | None] | None = None
+        while now < window_end:
+            ok = client.step()
+            now = time.monotonic()
+            if before is None and now >= window_start:
+                before = _cpu(client)
+            if not ok:
+                failed += 1
+                continue
+            succeeded += 1
+            if window_start <= now < window_end:
+                counted += 1
+        after = _cpu(client)
+        before = before or after
+        server = None
+        if after[1] is not None and before[1] is not None:
+            server = after[1] - before[1]
+        result = ClientResult(index, counted, succeeded, failed, after[0] - before[0], server)
+    except BaseException:
+        result = ClientResult(index, counted, succeeded, failed, error=traceback.format_exc())
+    finally:
+        client.close()
+    results.put(result)
+
+
+def measure(
+    factory: ClientFactory,
+    args: tuple[Any, ...],
+    *,
+    workers: int,
+    seconds: float,
+    warmup: float,
+) -> Measurement:
+    """Run `workers` client processes for warmup + seconds; operations per second counted.
+
+    `factory(index, *args)` runs in each child and must be a module-level function. The caller
+    must not hold open connections: forked children would share their sockets.
+    """
+    load_average = os.getloadavg()[0]
+    ctx = _context()
+    barrier = ctx.Barrier(workers + 1)
+    results: mp.Queue[ClientResult] = ctx.Queue()
+    processes = [
+        ctx.Process(
+            target=_run_client,
+            args=(factory, args, i, barrier, results, warmup, seconds),
+            name=f"bench-client-{i}",
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    collected: list[ClientResult] = []
+    try:
+        try:
+            barrier.wait(STARTUP_TIMEOUT)
+        except Exception:  # BrokenBarrierError or timeout: a client failed to start
+            barrier.abort()
+        deadline = time.monotonic() + warmup + seconds + STARTUP_TIMEOUT
+        while len(collected) < workers:
+            try:
+                collected.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        for process in processes:
+            process.join(timeout=10)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    errors = [r.error for r in collected if r.error]
+    if errors or len(collected) < workers:
+        detail = errors[0] if errors else f"only {len(collected)} of {workers} clients reported"
+        raise RuntimeError(f"a benchmark client failed:\n{detail}")
+    servers = [r.server_cpu for r in collected]
+    return Measurement(
+        workers=workers,
+        seconds=seconds,
+        counted=sum(r.counted for r in collected),
+        succeeded=sum(r.succeeded for r in collected),
+        failed=sum(r.failed for r in collected),
+        client_cpu=sum(r.client_cpu for r in collected),
+        server_cpu=None if None in servers else sum(s for s in servers if s is not None),
+        load_average=load_average,
+    )
