@@ -116,9 +116,17 @@ def validate_barcode(value: str) -> str:
     return text
 
 
+# No real movement comes near it, and stock columns are 32-bit integers.
+MAX_MOVEMENT_QUANTITY = 1_000_000_000
+
+
 def validate_quantity(value: int, *, field_name: str = "quantity", allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field_name} must be an integer", field=field_name)
+    if abs(value) > MAX_MOVEMENT_QUANTITY:
+        raise InvalidInput(
+            f"{field_name} must be at most {MAX_MOVEMENT_QUANTITY:,}, got {value}", field=field_name
+        )
     if value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "a positive integer"
         raise InvalidInput(f"{field_name} must be {bound}, got {value}", field=field_name)

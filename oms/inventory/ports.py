@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -24,7 +25,32 @@ from oms.inventory.domain import (
 from oms.shared.events import DomainEvent
 
 
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    """What a one-call reservation did: `reserved`, `replayed` (an earlier call with this key)
+    or `refused` (nothing written; `detail` says why: unknown SKU/location, bundle, short)."""
+
+    status: str
+    reservation_id: int | None = None
+    fingerprint: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 class InventoryStore(Protocol):
+    @property
+    def reserves_in_one_statement(self) -> bool: ...
+    def reserve_in_one_statement(
+        self,
+        *,
+        key: str,
+        fingerprint: str,
+        reference: str | None,
+        actor: str | None,
+        now: datetime,
+        lines: Sequence[ReservationLine],
+    ) -> ReserveOutcome: ...
+    def reservation_id_for_key(self, key: str) -> int | None: ...
+
     def claim_key(
         self, key: str, operation: str, fp: str, now: datetime
     ) -> tuple[str, Any] | None: ...

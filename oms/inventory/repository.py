@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from oms.idempotency import idempotency_records
@@ -43,8 +45,13 @@ from oms.inventory.orm import (
     transfer_lines,
     transfers,
 )
+from oms.inventory.ports import ReserveOutcome
 from oms.outbox import outbox
 from oms.shared.events import DomainEvent
+
+_OMS_RESERVE_CALL = (
+    "SELECT oms_reserve(%s, %s, %s, %s, %s::timestamptz, %s, %s::text[], %s::text[], %s::integer[])"
+)
 
 
 class SqlInventory:
@@ -59,6 +66,58 @@ class SqlInventory:
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self.dialect == "postgresql" else sqlite
         return module.insert(table).on_conflict_do_nothing()
+
+    # ------------------------------------------------------------------ one-call reservation
+
+    @property
+    def reserves_in_one_statement(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def reserve_in_one_statement(
+        self,
+        *,
+        key: str,
+        fingerprint: str,
+        reference: str | None,
+        actor: str | None,
+        now: datetime,
+        lines: Sequence[ReservationLine],
+    ) -> ReserveOutcome:
+        """PostgreSQL only: oms_reserve (migration 0002) does every write in one round trip."""
+        try:
+            outcome = (
+                self.session.connection()
+                .exec_driver_sql(
+                    _OMS_RESERVE_CALL,
+                    (
+                        key,
+                        fingerprint,
+                        reference,
+                        actor,
+                        now,
+                        now.isoformat(),
+                        [ln.sku for ln in lines],
+                        [ln.location for ln in lines],
+                        [ln.quantity for ln in lines],
+                    ),
+                )
+                .scalar_one()
+            )
+        except DBAPIError as error:
+            diag = getattr(error.orig, "diag", None)
+            if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
+                raise
+            return ReserveOutcome("refused", detail=json.loads(diag.message_detail))
+        return ReserveOutcome(
+            outcome["status"],
+            reservation_id=outcome.get("reservation_id"),
+            fingerprint=outcome.get("fingerprint"),
+        )
+
+    def reservation_id_for_key(self, key: str) -> int | None:
+        return self.session.execute(
+            select(reservations.c.id).where(reservations.c.idempotency_key == key)
+        ).scalar_one_or_none()
 
     # ------------------------------------------------------------------ idempotency
 
@@ -191,7 +250,8 @@ class SqlInventory:
             )
 
     def update_sku(self, sku: Sku, component_ids: dict[str, int], now: datetime) -> None:
-        assert sku.id is not None
+        if sku.id is None:
+            raise ValueError("update_sku needs a stored SKU")
         self.session.execute(
             update(skus)
             .where(skus.c.id == sku.id)
@@ -783,7 +843,8 @@ class SqlInventory:
         new_discrepancies: Sequence[Discrepancy],
         now: datetime,
     ) -> None:
-        assert transfer.id is not None
+        if transfer.id is None:
+            raise ValueError("save_transfer needs a stored transfer")
         self.session.execute(
             update(transfers)
             .where(transfers.c.id == transfer.id)

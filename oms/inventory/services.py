@@ -408,23 +408,17 @@ class InventoryService:
     def _record_in(
         self, store: InventoryStore, cmd: RecordMovement, now: datetime
     ) -> MovementResult:
-        try:
-            movement_type = MovementType(cmd.type)
-        except ValueError:
-            movement_type = None
-        if movement_type not in _PERSON_MOVEMENTS:
-            allowed = ", ".join(sorted(t.value for t in _PERSON_MOVEMENTS))
-            raise InvalidInput(f"type must be one of {allowed}", field="type")
-        assert movement_type is not None
+        movement_type = _person_movement_type(cmd.type)
         reason = self._check_movement_input(movement_type, cmd)
         key = self._check_key(cmd.idempotency_key)
+        reference = _check_text(cmd.reference, "reference", 200)
         body = {
             "type": movement_type.value,
             "sku": cmd.sku,
             "location": cmd.location,
             "quantity": cmd.quantity,
             "reason": reason,
-            "reference": cmd.reference,
+            "reference": reference,
         }
         prior = self._claim(store, key, "stock.movement", body, now)
         if prior is not None:
@@ -434,7 +428,8 @@ class InventoryService:
         if movement_type is MovementType.COUNT:
             store.ensure_levels([(sku_id, location_id)], now)
             level = store.lock_level(sku_id, location_id)
-            assert level is not None
+            if level is None:  # ensure_levels just made it
+                raise RuntimeError(f"stock level of {cmd.sku}@{cmd.location} vanished")
             check_count(level, cmd.quantity)
             delta = delta_for(movement_type, cmd.quantity, level=level)
             counted = cmd.quantity
@@ -449,7 +444,7 @@ class InventoryService:
             store,
             [(request, sku_id, location_id)],
             key=key,
-            reference=cmd.reference,
+            reference=reference,
             actor=cmd.actor,
             now=now,
         )
@@ -463,6 +458,7 @@ class InventoryService:
         if movement_type is MovementType.ADJUSTMENT:
             if cmd.quantity == 0:
                 raise InvalidInput("an adjustment must change the quantity", field="quantity")
+            validate_quantity(abs(cmd.quantity))
             if not cmd.reason:
                 reasons = ", ".join(r.value for r in AdjustmentReason)
                 raise InvalidInput(f"an adjustment needs a reason: {reasons}", field="reason")
@@ -659,71 +655,116 @@ class InventoryService:
     # ------------------------------------------------------------------ reservations
 
     def reserve(self, cmd: ReserveStock) -> ReservationResult:
-        """All lines or none: one conditional UPDATE per line, in a fixed lock order."""
+        """All lines or none: one conditional UPDATE per line, in a fixed lock order.
+
+        On PostgreSQL the same writes go to the database in one call (oms_reserve, migration
+        0002): a reservation is what a flash sale hammers, and every round trip made while the
+        stock row is locked is time other buyers wait.
+        """
         lines = merge_reservation_lines(cmd.lines)
         # Like transfers: no key means a fresh one; a blank key is refused, not shared by all.
         key = (
-            self._check_key(cmd.idempotency_key)
-            if cmd.idempotency_key
-            else f"auto:{uuid.uuid4()}"
+            self._check_key(cmd.idempotency_key) if cmd.idempotency_key else f"auto:{uuid.uuid4()}"
         )
+        reference = _check_text(cmd.reference, "reference", MAX_REFERENCE)
+        actor = _check_text(cmd.actor, "actor", 100)
+        body = {
+            "lines": [[ln.sku, ln.location, ln.quantity] for ln in lines],
+            "reference": reference,
+        }
+        fp = fingerprint("reservation.create", body)
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory
-            body = {
-                "lines": [[ln.sku, ln.location, ln.quantity] for ln in lines],
-                "reference": cmd.reference,
-            }
-            prior = self._claim(store, key, "reservation.create", body, now)
-            if prior is not None:
-                existing = store.reservation(int(prior["reservation_id"]))
-                assert existing is not None
-                return ReservationResult(existing, replayed=True)
-            sku_ids, location_ids = self._resolve(
-                store,
-                [ln.sku for ln in cmd.lines],
-                [ln.location for ln in cmd.lines],
-                "lines",
-            )
-            reservation_id = store.add_reservation(cmd.reference, key, cmd.actor, now)
-            store.store_result(key, {"reservation_id": reservation_id})
-            store.add_reservation_lines(
-                reservation_id,
-                [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
-            )
-            requests = [
-                (
-                    MovementRequest(
-                        MovementType.RESERVE,
-                        ln.sku,
-                        ln.location,
-                        delta_for(MovementType.RESERVE, ln.quantity),
-                        ln.quantity,
-                    ),
-                    sku_ids[ln.sku],
-                    location_ids[ln.location],
+            if store.reserves_in_one_statement:
+                outcome = store.reserve_in_one_statement(
+                    key=key, fingerprint=fp, reference=reference, actor=actor, now=now, lines=lines
                 )
-                for ln in lines
-            ]
-            self._apply(
-                store,
-                requests,
-                key=key,
-                reference=_reservation_ref(reservation_id, cmd.reference),
-                actor=cmd.actor,
-                now=now,
-            )
-            uow.commit()
+                if outcome.status == "reserved" and outcome.reservation_id is not None:
+                    uow.commit()
+                    reservation_id = outcome.reservation_id
+                elif outcome.status == "replayed":
+                    if outcome.fingerprint != fp:
+                        raise IdempotencyKeyReused(key)
+                    return self._replayed_reservation(store, outcome.reservation_id)
+                else:
+                    raise _reservation_refusal(outcome.detail, cmd.lines)
+            else:
+                prior_fp = store.claim_key(key, "reservation.create", fp, now)
+                if prior_fp is not None:
+                    if prior_fp[0] != fp:
+                        raise IdempotencyKeyReused(key)
+                    return self._replayed_reservation(store, store.reservation_id_for_key(key))
+                reservation_id = self._reserve_statement_by_statement(
+                    store, cmd, lines, key, reference, actor, now
+                )
+                uow.commit()
         return ReservationResult(
             Reservation(
                 id=reservation_id,
-                reference=cmd.reference,
+                reference=reference,
                 status=ReservationStatus.ACTIVE,
                 lines=lines,
                 idempotency_key=key,
                 created_at=now,
             )
         )
+
+    @staticmethod
+    def _replayed_reservation(
+        store: InventoryStore, reservation_id: int | None
+    ) -> ReservationResult:
+        existing = store.reservation(reservation_id) if reservation_id is not None else None
+        if existing is None:
+            raise Conflict(
+                "the reservation for this Idempotency-Key is gone", field="Idempotency-Key"
+            )
+        return ReservationResult(existing, replayed=True)
+
+    def _reserve_statement_by_statement(
+        self,
+        store: InventoryStore,
+        cmd: ReserveStock,
+        lines: list[ReservationLine],
+        key: str,
+        reference: str | None,
+        actor: str | None,
+        now: datetime,
+    ) -> int:
+        sku_ids, location_ids = self._resolve(
+            store,
+            [ln.sku for ln in cmd.lines],
+            [ln.location for ln in cmd.lines],
+            "lines",
+        )
+        reservation_id = store.add_reservation(reference, key, actor, now)
+        store.add_reservation_lines(
+            reservation_id,
+            [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
+        )
+        requests = [
+            (
+                MovementRequest(
+                    MovementType.RESERVE,
+                    ln.sku,
+                    ln.location,
+                    delta_for(MovementType.RESERVE, ln.quantity),
+                    ln.quantity,
+                ),
+                sku_ids[ln.sku],
+                location_ids[ln.location],
+            )
+            for ln in lines
+        ]
+        self._apply(
+            store,
+            requests,
+            key=key,
+            reference=_reservation_ref(reservation_id, reference),
+            actor=actor,
+            now=now,
+        )
+        return reservation_id
 
     def release(self, reservation_id: int, actor: str | None = None) -> Reservation:
         """Give reserved units back. Releasing twice is harmless: the second does nothing."""
@@ -943,7 +984,7 @@ class InventoryService:
             validate_code(cmd.source, field_name="source"),
             validate_code(cmd.destination, field_name="destination"),
             cmd.lines,
-            cmd.reference,
+            _check_text(cmd.reference, "reference", 200),
         )
         transfer.created_at = now = self._clock()
         with self._uow() as uow:
@@ -959,7 +1000,8 @@ class InventoryService:
                 prior = self._claim(store, key, "transfer.create", body, now)
                 if prior is not None:
                     existing = store.transfer(int(prior["transfer_id"]))
-                    assert existing is not None
+                    if existing is None:
+                        raise Conflict("the transfer for this Idempotency-Key is gone")
                     return TransferResult(existing, replayed=True)
             sku_ids, location_ids = self._resolve(
                 store,
@@ -1077,6 +1119,56 @@ class InventoryService:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+MAX_REFERENCE = 160  # the ledger's reference column (200) also holds "reservation:<id> "
+
+
+def _person_movement_type(value: str) -> MovementType:
+    try:
+        movement_type = MovementType(value)
+    except ValueError:
+        movement_type = None
+    if movement_type is None or movement_type not in _PERSON_MOVEMENTS:
+        allowed = ", ".join(sorted(t.value for t in _PERSON_MOVEMENTS))
+        raise InvalidInput(f"type must be one of {allowed}", field="type")
+    return movement_type
+
+
+def _check_text(value: str | None, field_name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{field_name} must be at most {limit} characters", field=field_name)
+    return value or None
+
+
+def _reservation_refusal(detail: dict[str, Any], lines: Sequence[ReservationLine]) -> DomainError:
+    """Turn oms_reserve's refusal into the same error the Python path raises."""
+    kind = detail.get("kind")
+    if kind == "short":
+        return InsufficientStock(list(detail["shortages"]))
+
+    def index_of(attr: str, code: str) -> int:
+        return next((i for i, ln in enumerate(lines) if getattr(ln, attr) == code), 0)
+
+    if kind == "unknown_sku":
+        sku = detail["sku"]
+        return InvalidInput(
+            f"SKU {sku!r} does not exist", field=f"lines[{index_of('sku', sku)}].sku"
+        )
+    if kind == "bundle":
+        sku = detail["sku"]
+        return InvalidInput(
+            f"{sku} is a bundle: it holds no stock of its own, move its components",
+            field=f"lines[{index_of('sku', sku)}].sku",
+        )
+    location = detail.get("location", "")
+    return InvalidInput(
+        f"location {location!r} does not exist",
+        field=f"lines[{index_of('location', location)}].location",
+    )
 
 
 def _reservation_ref(reservation_id: int, reference: str | None) -> str:
