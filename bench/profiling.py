@@ -76,7 +76,9 @@ def _round_trips(trace: str) -> list[list[str]]:
             label = " + ".join(dict.fromkeys(pending)) or "?"
             current.append(label)
             pending = []
-            if label == "COMMIT":
+            # A transaction ends at COMMIT, or with the one-call reservation, which runs in
+            # autocommit (its own transaction).
+            if label == "COMMIT" or "oms_reserve" in label:
                 transactions.append(current)
                 current = []
     return transactions
@@ -118,7 +120,8 @@ def census(
         for pgconn in traced:
             pgconn.untrace()  # flushes libpq's buffer into the file
         with open(path, encoding="utf-8", errors="replace") as file:
-            transactions = _round_trips(file.read())[WARMUP_RESERVATIONS:]
+            # The last `reservations` transactions: connection set-up and the warm-up come first.
+            transactions = _round_trips(file.read())[-reservations:]
     finally:
         engine.dispose()
         os.close(fd)

@@ -59,12 +59,13 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if is_sqlite(url):
         return _sqlite_engine(url)
+    # No pre-ping: it costs a round trip per transaction. A connection that died is
+    # detected on use, the pool is invalidated, and the caller retries with its idempotency key.
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
-        future=True,
+        pool_recycle=1800,
     )
 
 

@@ -85,8 +85,10 @@ class SqlInventory:
     ) -> ReserveOutcome:
         """PostgreSQL only: oms_reserve (migration 0002) does every write in one round trip."""
         try:
+            # Autocommit: the function is one transaction on its own, so the stock row is
+            # locked only while it runs, not for two more round trips (BEGIN ... COMMIT).
             outcome = (
-                self.session.connection()
+                self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 .exec_driver_sql(
                     _OMS_RESERVE_CALL,
                     (
