@@ -164,7 +164,10 @@ BEGIN
            jsonb_build_object(
                'sku', e.key,
                'sequence', (e.value)::bigint,
-               'levels', v_levels -> e.key,
+               'levels', (
+                   SELECT jsonb_agg(lv ORDER BY lv ->> 'location' COLLATE "C")
+                   FROM jsonb_array_elements(v_levels -> e.key) AS lv
+               ),
                'movement_types', jsonb_build_array('reserve'),
                'reference', v_movement_reference,
                'at', p_at

@@ -391,22 +391,42 @@ class InventoryService:
         """Several person-entered movements (e.g. a stock file) in ONE transaction: all or none.
 
         Each keeps its own idempotency key, so re-running the same batch changes nothing.
-        A refused movement raises with `extra["index"]` naming its position.
+        A refused movement raises with `extra["index"]` naming its position. Rows are applied
+        in the writers' lock order (SKU id, location id), and each SKU gets one StockChanged
+        for the whole batch.
         """
         now = self._clock()
-        results: list[MovementResult] = []
+        results: dict[int, MovementResult] = {}
         with self._uow() as uow:
-            for index, cmd in enumerate(cmds):
+            store = uow.inventory
+            sku_ids = {c: r[0] for c, r in store.sku_refs({c.sku for c in cmds}).items()}
+            location_ids = store.location_ids({c.location for c in cmds})
+            unknown = 1 << 62  # unknown codes sort last; their command raises when reached
+            order = sorted(
+                range(len(cmds)),
+                key=lambda i: (
+                    sku_ids.get(cmds[i].sku, unknown),
+                    location_ids.get(cmds[i].location, unknown),
+                    i,
+                ),
+            )
+            events = _PendingEvents()
+            for index in order:
                 try:
-                    results.append(self._record_in(uow.inventory, cmd, now))
+                    results[index] = self._record_in(store, cmds[index], now, events)
                 except DomainError as error:
                     error.extra.setdefault("index", index)
                     raise
+            events.flush(store, now)
             uow.commit()
-        return results
+        return [results[i] for i in range(len(cmds))]
 
     def _record_in(
-        self, store: InventoryStore, cmd: RecordMovement, now: datetime
+        self,
+        store: InventoryStore,
+        cmd: RecordMovement,
+        now: datetime,
+        events: _PendingEvents | None = None,
     ) -> MovementResult:
         movement_type = _person_movement_type(cmd.type)
         reason = self._check_movement_input(movement_type, cmd)
@@ -447,6 +467,7 @@ class InventoryService:
             reference=reference,
             actor=cmd.actor,
             now=now,
+            events=events,
         )
         store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
         return result
@@ -546,8 +567,12 @@ class InventoryService:
         reference: str | None,
         actor: str | None,
         now: datetime,
+        events: _PendingEvents | None = None,
     ) -> MovementResult:
         """Append the ledger rows, update the projection, and write one StockChanged per SKU.
+
+        With `events`, the StockChanged rows are collected there for the caller to write once
+        for its whole transaction.
 
         Locks are taken in one fixed order, stock rows by (sku_id, location_id) then SKU rows
         by id, so concurrent multi-line commands cannot deadlock.
@@ -583,32 +608,12 @@ class InventoryService:
             levels.append(StockLevel(sku, location, *after))
         if refused:
             self._raise_refusal(store, refused)
-        by_sku: dict[str, list[StockLevel]] = {}
+        pending = events if events is not None else _PendingEvents()
         for level in levels:
-            by_sku.setdefault(level.sku, []).append(level)
-        sku_ids = {codes[pair][0]: pair[0] for pair in totals}
-        # Number only the SKUs that get an event (a zero-variance count gets none): a gap in a
-        # SKU's sequence would look like a lost event to its consumers.
-        seqs = store.bump_event_seqs(sku_ids[sku] for sku in by_sku)
-        events = [
-            (
-                DomainEvent(
-                    STOCK_CHANGED,
-                    sku,
-                    {
-                        "sku": sku,
-                        "sequence": seqs[sku_ids[sku]],
-                        "levels": [_level_json(lv) for lv in sku_levels],
-                        "movement_types": sorted({r.type.value for r, _, _ in requests}),
-                        "reference": reference,
-                        "at": now.isoformat(),
-                    },
-                ),
-                seqs[sku_ids[sku]],
-            )
-            for sku, sku_levels in sorted(by_sku.items())
-        ]
-        store.add_events(events, now)
+            sku_id = next(pair[0] for pair, code in codes.items() if code[0] == level.sku)
+            pending.add(sku_id, level, {r.type.value for r, _, _ in requests}, reference)
+        if events is None:
+            pending.flush(store, now)
         movements = [
             Movement(
                 id=movement_id,
@@ -1119,6 +1124,55 @@ class InventoryService:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _PendingEvents:
+    """StockChanged events of one transaction: one per SKU, with its latest levels."""
+
+    levels: dict[str, tuple[int, dict[str, StockLevel]]] = field(default_factory=dict)
+    movement_types: set[str] = field(default_factory=set)
+    references: set[str | None] = field(default_factory=set)
+
+    def add(
+        self, sku_id: int, level: StockLevel, movement_types: set[str], reference: str | None
+    ) -> None:
+        self.levels.setdefault(level.sku, (sku_id, {}))[1][level.location] = level
+        self.movement_types |= movement_types
+        self.references.add(reference)
+
+    def flush(self, store: InventoryStore, now: datetime) -> None:
+        """Number and write the events. SKU rows are locked last, in id order (see _apply).
+
+        Only SKUs that get an event are numbered (a zero-variance count gets none): a gap in
+        a SKU's sequence would look like a lost event to its consumers.
+        """
+        if not self.levels:
+            return
+        seqs = store.bump_event_seqs(sku_id for sku_id, _ in self.levels.values())
+        reference = next(iter(self.references)) if len(self.references) == 1 else None
+        store.add_events(
+            [
+                (
+                    DomainEvent(
+                        STOCK_CHANGED,
+                        sku,
+                        {
+                            "sku": sku,
+                            "sequence": seqs[sku_id],
+                            "levels": [_level_json(lv) for _, lv in sorted(by_location.items())],
+                            "movement_types": sorted(self.movement_types),
+                            "reference": reference,
+                            "at": now.isoformat(),
+                        },
+                    ),
+                    seqs[sku_id],
+                )
+                for sku, (sku_id, by_location) in sorted(self.levels.items())
+            ],
+            now,
+        )
+        self.levels.clear()
 
 
 MAX_REFERENCE = 160  # the ledger's reference column (200) also holds "reservation:<id> "
