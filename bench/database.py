@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 import oms.schema
-from alembic import command
 from oms.settings import PROJECT_ROOT
 
 

@@ -196,10 +196,9 @@ def worker() -> None:
 
 def upgrade_database(url: str) -> tuple[str | None, str | None]:
     """`alembic upgrade head` on `url`; returns the revisions before and after."""
+    from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
-
-    from alembic import command
 
     def current() -> str | None:
         engine = make_engine(url, pool_size=1)  # creates ./var for the SQLite default

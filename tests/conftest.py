@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import oms.schema
-from alembic import command
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT

@@ -60,7 +60,7 @@ def test_relay_publishes_every_event_once_in_order_per_sku_through_redis(
 ) -> None:
     redis.Redis.from_url(redis_url).flushdb()
     _stock_up(inventory)
-    broker = RedisBroker(url=redis_url)
+    broker = RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
     seen, _ = _collect(broker)
     relay = OutboxRelay(make_session_factory(engine), broker, batch_size=2)
 
