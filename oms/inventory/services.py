@@ -747,23 +747,12 @@ class InventoryService:
             reservation_id,
             [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
         )
-        requests = [
-            (
-                MovementRequest(
-                    MovementType.RESERVE,
-                    ln.sku,
-                    ln.location,
-                    delta_for(MovementType.RESERVE, ln.quantity),
-                    ln.quantity,
-                ),
-                sku_ids[ln.sku],
-                location_ids[ln.location],
-            )
-            for ln in lines
-        ]
         self._apply(
             store,
-            requests,
+            _line_movements(
+                MovementType.RESERVE,
+                [(sku_ids[ln.sku], location_ids[ln.location], ln) for ln in lines],
+            ),
             key=key,
             reference=_reservation_ref(reservation_id, reference),
             actor=actor,
@@ -785,23 +774,9 @@ class InventoryService:
                 return reservation
             if not store.close_reservation(reservation_id, ReservationStatus.RELEASED, now):
                 return store.reservation(reservation_id) or reservation
-            requests = [
-                (
-                    MovementRequest(
-                        MovementType.RELEASE,
-                        line.sku,
-                        line.location,
-                        delta_for(MovementType.RELEASE, line.quantity),
-                        line.quantity,
-                    ),
-                    sku_id,
-                    location_id,
-                )
-                for sku_id, location_id, line in store.reservation_lines(reservation_id)
-            ]
             self._apply(
                 store,
-                requests,
+                _line_movements(MovementType.RELEASE, store.reservation_lines(reservation_id)),
                 key=f"reservation:{reservation_id}:release",
                 reference=_reservation_ref(reservation_id, reservation.reference),
                 actor=actor,
@@ -822,23 +797,9 @@ class InventoryService:
                 return reservation
             if not store.close_reservation(reservation_id, ReservationStatus.SHIPPED, now):
                 raise Conflict(f"reservation is {reservation.status}", field="id")
-            requests = [
-                (
-                    MovementRequest(
-                        MovementType.SHIP,
-                        line.sku,
-                        line.location,
-                        delta_for(MovementType.SHIP, line.quantity),
-                        line.quantity,
-                    ),
-                    sku_id,
-                    location_id,
-                )
-                for sku_id, location_id, line in store.reservation_lines(reservation_id)
-            ]
             self._apply(
                 store,
-                requests,
+                _line_movements(MovementType.SHIP, store.reservation_lines(reservation_id)),
                 key=f"reservation:{reservation_id}:ship",
                 reference=_reservation_ref(reservation_id, reservation.reference),
                 actor=actor,
@@ -1223,6 +1184,26 @@ def _reservation_refusal(detail: dict[str, Any], lines: Sequence[ReservationLine
         f"location {location!r} does not exist",
         field=f"lines[{index_of('location', location)}].location",
     )
+
+
+def _line_movements(
+    movement_type: MovementType, lines: Sequence[tuple[int, int, ReservationLine]]
+) -> list[tuple[MovementRequest, int, int]]:
+    """One movement per reservation line: (request, sku_id, location_id)."""
+    return [
+        (
+            MovementRequest(
+                movement_type,
+                line.sku,
+                line.location,
+                delta_for(movement_type, line.quantity),
+                line.quantity,
+            ),
+            sku_id,
+            location_id,
+        )
+        for sku_id, location_id, line in lines
+    ]
 
 
 def _reservation_ref(reservation_id: int, reference: str | None) -> str:
