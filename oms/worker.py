@@ -182,7 +182,8 @@ class Background:
         if self.relay_loop is not None:
             self.relay_loop.stop()
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(timeout=5000)
+            self.worker.broker.close()
 
 
 def start_background(settings: Settings, factory: sessionmaker[Session]) -> Background:
@@ -192,7 +193,8 @@ def start_background(settings: Settings, factory: sessionmaker[Session]) -> Back
         return Background(None, None)
     broker = build_broker(settings)
     register_actors(broker)
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
+    # A short consumer poll, so that the API stops at once rather than after a poll.
+    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     worker.start()
     loop = RelayLoop(
         OutboxRelay(factory, broker, settings.outbox_batch_size), settings.outbox_poll_seconds
