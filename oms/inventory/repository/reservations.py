@@ -1,0 +1,153 @@
+"""SQL of reservations, including the one-call reservation of PostgreSQL (oms_reserve)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from oms.inventory.domain import Reservation, ReservationLine, ReservationStatus
+from oms.inventory.orm import locations, reservation_lines, reservations, skus
+from oms.inventory.ports import ReserveOutcome
+from oms.inventory.repository._base import SqlBase
+
+_OMS_RESERVE_CALL = (
+    "SELECT oms_reserve(%s, %s, %s, %s, %s::timestamptz, %s, %s::text[], %s::text[], %s::integer[])"
+)
+
+
+class SqlReservations(SqlBase):
+    """Reservations and their lines."""
+
+    # ------------------------------------------------------------------ one-call reservation
+
+    @property
+    def reserves_in_one_statement(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def reserve_in_one_statement(
+        self,
+        *,
+        key: str,
+        fingerprint: str,
+        reference: str | None,
+        actor: str | None,
+        now: datetime,
+        lines: Sequence[ReservationLine],
+    ) -> ReserveOutcome:
+        """PostgreSQL only: oms_reserve (migration 0002) does every write in one round trip."""
+        try:
+            # Autocommit: the function is one transaction on its own, so the stock row is
+            # locked only while it runs, not for two more round trips (BEGIN ... COMMIT).
+            outcome = (
+                self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                .exec_driver_sql(
+                    _OMS_RESERVE_CALL,
+                    (
+                        key,
+                        fingerprint,
+                        reference,
+                        actor,
+                        now,
+                        now.isoformat(),
+                        [ln.sku for ln in lines],
+                        [ln.location for ln in lines],
+                        [ln.quantity for ln in lines],
+                    ),
+                )
+                .scalar_one()
+            )
+        except DBAPIError as error:
+            diag = getattr(error.orig, "diag", None)
+            if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
+                raise
+            return ReserveOutcome("refused", detail=json.loads(diag.message_detail))
+        return ReserveOutcome(
+            outcome["status"],
+            reservation_id=outcome.get("reservation_id"),
+            fingerprint=outcome.get("fingerprint"),
+        )
+
+    def reservation_id_for_key(self, key: str) -> int | None:
+        return self.session.execute(
+            select(reservations.c.id).where(reservations.c.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    # ------------------------------------------------------------------ reservations
+
+    def add_reservation(
+        self, reference: str | None, key: str, actor: str | None, now: datetime
+    ) -> int:
+        return int(
+            self.session.execute(
+                insert(reservations)
+                .values(
+                    reference=reference,
+                    status=ReservationStatus.ACTIVE.value,
+                    idempotency_key=key,
+                    actor=actor,
+                    created_at=now,
+                )
+                .returning(reservations.c.id)
+            ).scalar_one()
+        )
+
+    def add_reservation_lines(self, reservation_id: int, lines: list[tuple[int, int, int]]) -> None:
+        self.session.execute(
+            insert(reservation_lines),
+            [
+                {"reservation_id": reservation_id, "sku_id": s, "location_id": loc, "quantity": q}
+                for s, loc, q in lines
+            ],
+        )
+
+    def reservation(self, reservation_id: int, *, lock: bool = False) -> Reservation | None:
+        query = select(reservations).where(reservations.c.id == reservation_id)
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        return Reservation(
+            id=row.id,
+            reference=row.reference,
+            status=ReservationStatus(row.status),
+            lines=[line for _, _, line in self.reservation_lines(row.id)],
+            idempotency_key=row.idempotency_key,
+            created_at=row.created_at,
+            closed_at=row.closed_at,
+        )
+
+    def reservation_lines(self, reservation_id: int) -> list[tuple[int, int, ReservationLine]]:
+        rows = self.session.execute(
+            select(
+                reservation_lines.c.sku_id,
+                reservation_lines.c.location_id,
+                skus.c.code.label("sku"),
+                locations.c.code.label("location"),
+                reservation_lines.c.quantity,
+            )
+            .join(skus, skus.c.id == reservation_lines.c.sku_id)
+            .join(locations, locations.c.id == reservation_lines.c.location_id)
+            .where(reservation_lines.c.reservation_id == reservation_id)
+            .order_by(skus.c.code, locations.c.code)
+        )
+        return [
+            (r.sku_id, r.location_id, ReservationLine(r.sku, r.location, r.quantity)) for r in rows
+        ]
+
+    def close_reservation(
+        self, reservation_id: int, status: ReservationStatus, now: datetime
+    ) -> bool:
+        result = self.session.execute(
+            update(reservations)
+            .where(
+                reservations.c.id == reservation_id,
+                reservations.c.status == ReservationStatus.ACTIVE.value,
+            )
+            .values(status=status.value, closed_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,180 @@
+"""Use cases that record person-entered movements: receipts, adjustments, counts, quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from oms.inventory.domain import (
+    AdjustmentReason,
+    MovementRequest,
+    MovementType,
+    StockLevel,
+    check_count,
+    delta_for,
+    validate_quantity,
+)
+from oms.inventory.ports import InventoryStore
+from oms.inventory.services._base import ServiceCore, _check_text, _level_json, _PendingEvents
+from oms.inventory.services.commands import RecordMovement
+from oms.inventory.services.results import MovementResult
+from oms.shared.errors import DomainError, InvalidInput
+
+_PERSON_MOVEMENTS = {
+    MovementType.RECEIPT,
+    MovementType.ADJUSTMENT,
+    MovementType.COUNT,
+    MovementType.QUARANTINE,
+    MovementType.QUARANTINE_RELEASE,
+}
+
+
+class MovementUseCases(ServiceCore):
+    """Movements entered by a person, one at a time or as one all-or-none batch."""
+
+    def record_movement(self, cmd: RecordMovement) -> MovementResult:
+        """A receipt, adjustment, count or quarantine, once per idempotency key."""
+        now = self._clock()
+        with self._uow() as uow:
+            result = self._record_in(uow.inventory, cmd, now)
+            if not result.replayed:
+                uow.commit()
+        return result
+
+    def record_movements(self, cmds: Sequence[RecordMovement]) -> list[MovementResult]:
+        """Several person-entered movements (e.g. a stock file) in ONE transaction: all or none.
+
+        Each keeps its own idempotency key, so re-running the same batch changes nothing.
+        A refused movement raises with `extra["index"]` naming its position. Rows are applied
+        in the writers' lock order (SKU id, location id), and each SKU gets one StockChanged
+        for the whole batch.
+        """
+        now = self._clock()
+        results: dict[int, MovementResult] = {}
+        with self._uow() as uow:
+            store = uow.inventory
+            sku_ids = {c: r[0] for c, r in store.sku_refs({c.sku for c in cmds}).items()}
+            location_ids = store.location_ids({c.location for c in cmds})
+            unknown = 1 << 62  # unknown codes sort last; their command raises when reached
+            order = sorted(
+                range(len(cmds)),
+                key=lambda i: (
+                    sku_ids.get(cmds[i].sku, unknown),
+                    location_ids.get(cmds[i].location, unknown),
+                    i,
+                ),
+            )
+            events = _PendingEvents()
+            for index in order:
+                try:
+                    results[index] = self._record_in(store, cmds[index], now, events)
+                except DomainError as error:
+                    error.extra.setdefault("index", index)
+                    raise
+            events.flush(store, now)
+            uow.commit()
+        return [results[i] for i in range(len(cmds))]
+
+    def _record_in(
+        self,
+        store: InventoryStore,
+        cmd: RecordMovement,
+        now: datetime,
+        events: _PendingEvents | None = None,
+    ) -> MovementResult:
+        movement_type = _person_movement_type(cmd.type)
+        reason = self._check_movement_input(movement_type, cmd)
+        key = self._check_key(cmd.idempotency_key)
+        reference = _check_text(cmd.reference, "reference", 200)
+        body = {
+            "type": movement_type.value,
+            "sku": cmd.sku,
+            "location": cmd.location,
+            "quantity": cmd.quantity,
+            "reason": reason,
+            "reference": reference,
+        }
+        prior = self._claim(store, key, "stock.movement", body, now)
+        if prior is not None:
+            return self._replayed_movement(store, key, prior)
+        sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
+        counted: int | None = None
+        if movement_type is MovementType.COUNT:
+            store.ensure_levels([(sku_id, location_id)], now)
+            level = store.lock_level(sku_id, location_id)
+            if level is None:  # ensure_levels just made it
+                raise RuntimeError(f"stock level of {cmd.sku}@{cmd.location} vanished")
+            check_count(level, cmd.quantity)
+            delta = delta_for(movement_type, cmd.quantity, level=level)
+            counted = cmd.quantity
+            quantity = delta.on_hand  # the variance
+        else:
+            delta = delta_for(movement_type, cmd.quantity)
+            quantity = cmd.quantity
+        request = MovementRequest(
+            movement_type, cmd.sku, cmd.location, delta, quantity, reason, counted
+        )
+        result = self._apply(
+            store,
+            [(request, sku_id, location_id)],
+            key=key,
+            reference=reference,
+            actor=cmd.actor,
+            now=now,
+            events=events,
+        )
+        store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
+        return result
+
+    @staticmethod
+    def _check_movement_input(movement_type: MovementType, cmd: RecordMovement) -> str | None:
+        if isinstance(cmd.quantity, bool) or not isinstance(cmd.quantity, int):
+            raise InvalidInput("quantity must be an integer", field="quantity")
+        if movement_type is MovementType.ADJUSTMENT:
+            if cmd.quantity == 0:
+                raise InvalidInput("an adjustment must change the quantity", field="quantity")
+            validate_quantity(abs(cmd.quantity))
+            if not cmd.reason:
+                reasons = ", ".join(r.value for r in AdjustmentReason)
+                raise InvalidInput(f"an adjustment needs a reason: {reasons}", field="reason")
+            try:
+                return AdjustmentReason(cmd.reason).value
+            except ValueError:
+                reasons = ", ".join(r.value for r in AdjustmentReason)
+                raise InvalidInput(f"reason must be one of {reasons}", field="reason") from None
+        if movement_type is MovementType.COUNT:
+            validate_quantity(cmd.quantity, allow_zero=True)
+        else:
+            validate_quantity(cmd.quantity)
+        if cmd.reason is not None and len(cmd.reason) > 64:
+            raise InvalidInput("reason must be at most 64 characters", field="reason")
+        return cmd.reason
+
+    @staticmethod
+    def _replayed_movement(store: InventoryStore, key: str, prior: Any) -> MovementResult:
+        levels = [_level_from_json(d) for d in prior.get("levels", [])]
+        return MovementResult(store.movement_rows_for_key(key), levels, replayed=True)
+
+
+def _person_movement_type(value: str) -> MovementType:
+    try:
+        movement_type = MovementType(value)
+    except ValueError:
+        movement_type = None
+    if movement_type is None or movement_type not in _PERSON_MOVEMENTS:
+        allowed = ", ".join(sorted(t.value for t in _PERSON_MOVEMENTS))
+        raise InvalidInput(f"type must be one of {allowed}", field="type")
+    return movement_type
+
+
+def _level_from_json(data: dict[str, Any]) -> StockLevel:
+    return StockLevel(
+        sku=data["sku"],
+        location=data["location"],
+        on_hand=data["on_hand"],
+        reserved=data["reserved"],
+        quarantined=data["quarantined"],
+        in_transit=data["in_transit"],
+        version=data["version"],
+    )
