@@ -40,26 +40,28 @@ class SqlReservations(SqlBase):
     ) -> ReserveOutcome:
         """PostgreSQL only: oms_reserve (migration 0002) does every write in one round trip."""
         try:
-            # Autocommit: the function is one transaction on its own, so the stock row is
-            # locked only while it runs, not for two more round trips (BEGIN ... COMMIT).
-            outcome = (
-                self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                .exec_driver_sql(
-                    _OMS_RESERVE_CALL,
-                    (
-                        key,
-                        fingerprint,
-                        reference,
-                        actor,
-                        now,
-                        now.isoformat(),
-                        [ln.sku for ln in lines],
-                        [ln.location for ln in lines],
-                        [ln.quantity for ln in lines],
-                    ),
+            # Autocommit on a connection of its own: the function is one transaction, so the
+            # stock row is locked only while it runs, not for two more round trips (BEGIN ...
+            # COMMIT), and the session's transaction machinery stays out of the hot path.
+            with self.session.get_bind().connect() as connection:
+                outcome = (
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
+                    .exec_driver_sql(
+                        _OMS_RESERVE_CALL,
+                        (
+                            key,
+                            fingerprint,
+                            reference,
+                            actor,
+                            now,
+                            now.isoformat(),
+                            [ln.sku for ln in lines],
+                            [ln.location for ln in lines],
+                            [ln.quantity for ln in lines],
+                        ),
+                    )
+                    .scalar_one()
                 )
-                .scalar_one()
-            )
         except DBAPIError as error:
             diag = getattr(error.orig, "diag", None)
             if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
