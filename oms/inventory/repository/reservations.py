@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from oms.inventory.domain import Reservation, ReservationLine, ReservationStatus
@@ -43,7 +43,10 @@ class SqlReservations(SqlBase):
             # Autocommit on a connection of its own: the function is one transaction, so the
             # stock row is locked only while it runs, not for two more round trips (BEGIN ...
             # COMMIT), and the session's transaction machinery stays out of the hot path.
-            with self.session.get_bind().connect() as connection:
+            engine = self.session.get_bind()
+            if not isinstance(engine, Engine):  # a session bound to a connection
+                raise TypeError("the one-call reservation needs a session bound to an engine")
+            with engine.connect() as connection:
                 outcome = (
                     connection.execution_options(isolation_level="AUTOCOMMIT")
                     .exec_driver_sql(
