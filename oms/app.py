@@ -22,6 +22,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from sqlalchemy import Engine
 
+from oms.channels import api as channels_api
+from oms.channels.services import ChannelService
 from oms.db import make_engine, make_session_factory
 from oms.http import (
     BEARER_SCHEME,
@@ -47,14 +49,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     factory = make_session_factory(engine)
     inventory = InventoryService(lambda: SqlUnitOfWork(factory))
+    channels = ChannelService(lambda: SqlUnitOfWork(factory), inventory)
 
     v1 = Router(
         path="/v1",
-        route_handlers=[*inventory_api.CONTROLLERS],
+        route_handlers=[*inventory_api.CONTROLLERS, *channels_api.CONTROLLERS],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
         dependencies={
             "inventory": Provide(_provide_inventory, sync_to_thread=False),
+            "channels": Provide(_provide_channels, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "engine": engine,
                 "session_factory": factory,
                 "inventory": inventory,
+                "channels": channels,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -107,6 +112,10 @@ def _dispose_engine(app: Litestar) -> None:
 
 def _provide_inventory(state: State) -> InventoryService:
     return cast(InventoryService, state.inventory)
+
+
+def _provide_channels(state: State) -> ChannelService:
+    return cast(ChannelService, state.channels)
 
 
 # --------------------------------------------------------------------------- probes

@@ -1,7 +1,8 @@
 """Imports every table module so the shared metadata is complete (Alembic, tests)."""
 
 from oms import access, idempotency, outbox
+from oms.channels import orm as channels_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 
-__all__ = ["access", "idempotency", "inventory_orm", "metadata", "outbox"]
+__all__ = ["access", "channels_orm", "idempotency", "inventory_orm", "metadata", "outbox"]

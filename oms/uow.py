@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from oms.channels.repository import SqlChannels
 from oms.inventory.repository import SqlInventory
 
 
@@ -14,6 +15,7 @@ class SqlUnitOfWork:
     """`with uow:` opens a transaction; leaving without `commit()` rolls it back."""
 
     inventory: SqlInventory
+    channels: SqlChannels
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
@@ -23,6 +25,7 @@ class SqlUnitOfWork:
         self._session = self._factory()
         self._session.begin()
         self.inventory = SqlInventory(self._session)
+        self.channels = SqlChannels(self._session)
         return self
 
     def __exit__(
