@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components
 from sqlalchemy import Engine
 
 from oms.channels import api as channels_api
+from oms.channels.availability import ChannelAvailabilityService
 from oms.channels.services import ChannelService
 from oms.db import make_engine, make_session_factory
 from oms.http import (
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     factory = make_session_factory(engine)
     inventory = InventoryService(lambda: SqlUnitOfWork(factory))
     channels = ChannelService(lambda: SqlUnitOfWork(factory), inventory)
+    availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(factory), inventory)
 
     v1 = Router(
         path="/v1",
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "inventory": Provide(_provide_inventory, sync_to_thread=False),
             "channels": Provide(_provide_channels, sync_to_thread=False),
+            "availability": Provide(_provide_availability, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "session_factory": factory,
                 "inventory": inventory,
                 "channels": channels,
+                "availability": availability,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -116,6 +120,10 @@ def _provide_inventory(state: State) -> InventoryService:
 
 def _provide_channels(state: State) -> ChannelService:
     return cast(ChannelService, state.channels)
+
+
+def _provide_availability(state: State) -> ChannelAvailabilityService:
+    return cast(ChannelAvailabilityService, state.availability)
 
 
 # --------------------------------------------------------------------------- probes

@@ -15,10 +15,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from oms.access import INVENTORY_WRITERS, Principal, Role
+from oms.channels.availability import ChannelAvailabilityService
+from oms.channels.domain import PIPELINE_VERSION
 from oms.channels.rules import Exclusion
 from oms.channels.schemas import (
+    AvailabilityExplanationResponse,
     BufferResponse,
     CapResponse,
+    ChannelAvailabilityResponse,
     ChannelResponse,
     ChannelRulesResponse,
     CreateChannelRequest,
@@ -41,6 +45,7 @@ from oms.channels.services import ChannelService
 from oms.http import Cursor, Limit, PageResponse, problem_responses
 
 Channels = NamedDependency[ChannelService]
+Availability = NamedDependency[ChannelAvailabilityService]
 Caller = NamedDependency[Principal]  # the authenticated API key; its name is the actor
 
 ADMIN_WRITES: dict[str, Any] = {"roles": frozenset({Role.ADMIN})}
@@ -248,4 +253,35 @@ class RulesController(Controller):
         )
 
 
-CONTROLLERS = [ChannelController, ChannelRulesController, RulesController]
+class ChannelAvailabilityController(Controller):
+    path = "/channels/{code:str}/availability"
+    tags = ("availability",)
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
+    def channel_availability(
+        self,
+        code: FromPath[str],
+        availability: Availability,
+        sku: FromQuery[list[str]],
+    ) -> ChannelAvailabilityResponse:
+        """The number the channel is told for each SKU asked (`?sku=A&sku=B`, at most 100).
+
+        An unknown SKU is a 422 naming `sku`; an inactive channel is told 0."""
+        found = availability.channel_availability(code, sku)
+        return ChannelAvailabilityResponse.of(code, PIPELINE_VERSION, found)
+
+    @get("/{sku:str}/explain", sync_to_thread=True, responses=READ_PROBLEMS)
+    def explain_availability(
+        self, code: FromPath[str], sku: FromPath[str], availability: Availability
+    ) -> AvailabilityExplanationResponse:
+        """Why the channel is told this number: each step of the pipeline with the rule that
+        applied, its input and output, per location; `available` is the last step's output."""
+        return AvailabilityExplanationResponse.of(availability.explain(code, sku))
+
+
+CONTROLLERS = [
+    ChannelController,
+    ChannelRulesController,
+    ChannelAvailabilityController,
+    RulesController,
+]

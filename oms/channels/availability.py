@@ -1,0 +1,355 @@
+"""Channel availability as a use case: gather stock, SKUs and rules, run the pure pipeline.
+
+`oms.channels.domain` decides every number; this module only maps what is stored onto its
+inputs:
+
+- **Channels**: every *active* channel takes part, because pools are ring-fenced across
+  channels: a Rakuten pool must be hidden from Amazon even when only Amazon is asked. An
+  inactive channel publishes 0 and its pools hold nothing.
+- **Locations**: an inactive location feeds no channel; its stock is left out.
+- **Safety stock**: per (SKU, location), else the location's default.
+- **Exclusions**: SKU, attribute value (the SKU's attributes as text), location.
+- **Buffer**: per SKU, else per category (the SKU's ``category`` attribute), else the channel
+  default. **Share** and **cap**: per SKU, else the channel's default.
+- **Auto buffer**: ceil(velocity x push latency), the latency in minutes.
+- **Bundles**: the bundle's flattened components with their stock, safety stock, pools and
+  attributes, and the bundle's ``ship_together``.
+
+SKUs, locations and stock are read through `InventoryService` in their own transactions, never
+inside a channel transaction: on SQLite every transaction takes the write lock, so a nested one
+would wait for its parent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from oms.channels.domain import (
+    ChannelAvailability,
+    ChannelPolicy,
+    LocationStock,
+    Pool,
+    TraceStep,
+    compute_availability,
+    compute_bundle_availability,
+    resolve_buffer_units,
+    resolve_safety_stock,
+)
+from oms.channels.ports import ChannelStore, ChannelUnitOfWork
+from oms.channels.rules import BufferScope, Channel, ExclusionKind
+from oms.inventory.domain import Sku
+from oms.inventory.services import MAX_PAGE, InventoryService
+from oms.shared.errors import InvalidInput, NotFound
+
+# One request asks for at most this many SKUs: each costs a few reads.
+MAX_SKUS_PER_REQUEST = 100
+# Sales velocity per channel is not tracked yet (it comes with the sync jobs): the auto
+# buffer is computed with 0 units/min, and the trace shows an auto buffer of 0.
+UNTRACKED_VELOCITY_PER_MINUTE = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SkuAvailability:
+    """A channel's number for one SKU or bundle, its trace, and notes on how rules mapped."""
+
+    availability: ChannelAvailability
+    bundle: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _ChannelRuleIndex:
+    """One channel's rules, indexed for resolving them per SKU."""
+
+    channel: Channel
+    excluded_skus: frozenset[str] = frozenset()
+    excluded_attributes: dict[str, frozenset[str]] = field(default_factory=dict)
+    excluded_locations: frozenset[str] = frozenset()
+    pools: dict[str, int] = field(default_factory=dict)
+    buffer_per_sku: dict[str, int] = field(default_factory=dict)
+    buffer_per_category: dict[str, int] = field(default_factory=dict)
+    buffer_default: int = 0
+    share_per_sku: dict[str, float] = field(default_factory=dict)
+    share_default: float | None = None
+    cap_per_sku: dict[str, int] = field(default_factory=dict)
+    cap_default: int | None = None
+
+    @classmethod
+    def read(cls, store: ChannelStore, channel: Channel, channel_id: int) -> _ChannelRuleIndex:
+        index = cls(channel)
+        attributes: dict[str, set[str]] = {}
+        skus: set[str] = set()
+        locations: set[str] = set()
+        for exclusion in store.exclusions(channel_id):
+            if exclusion.kind is ExclusionKind.SKU and exclusion.sku is not None:
+                skus.add(exclusion.sku)
+            elif exclusion.kind is ExclusionKind.LOCATION and exclusion.location is not None:
+                locations.add(exclusion.location)
+            elif exclusion.attribute is not None and exclusion.value is not None:
+                attributes.setdefault(exclusion.attribute, set()).add(exclusion.value)
+        index.excluded_skus = frozenset(skus)
+        index.excluded_locations = frozenset(locations)
+        index.excluded_attributes = {name: frozenset(v) for name, v in attributes.items()}
+        index.pools = {pool.sku: pool.quantity for pool in store.pools(channel_id)}
+        for buffer in store.buffers(channel_id):
+            if buffer.scope is BufferScope.DEFAULT:
+                index.buffer_default = buffer.units
+            elif buffer.scope is BufferScope.SKU and buffer.key is not None:
+                index.buffer_per_sku[buffer.key] = buffer.units
+            elif buffer.key is not None:
+                index.buffer_per_category[buffer.key] = buffer.units
+        for share in store.shares(channel_id):
+            if share.sku is None:
+                index.share_default = share.percent
+            else:
+                index.share_per_sku[share.sku] = share.percent
+        for cap in store.caps(channel_id):
+            if cap.sku is None:
+                index.cap_default = cap.cap
+            else:
+                index.cap_per_sku[cap.sku] = cap.cap
+        return index
+
+    def share_of(self, sku: str) -> float | None:
+        return self.share_per_sku.get(sku, self.share_default)
+
+    def policy(self, sku: str, category: str | None, active_locations: set[str]) -> ChannelPolicy:
+        channel = self.channel
+        share = self.share_of(sku)
+        return ChannelPolicy(
+            code=channel.code,
+            feeding_locations=frozenset(
+                loc for loc in channel.locations if loc in active_locations
+            ),
+            excluded_locations=self.excluded_locations,
+            excluded_skus=self.excluded_skus,
+            excluded_attributes=self.excluded_attributes,
+            buffer_units=resolve_buffer_units(
+                sku, category, self.buffer_per_sku, self.buffer_per_category, self.buffer_default
+            ),
+            # The pipeline takes whole percentages; rounding down never publishes more.
+            share_percent=None if share is None else math.floor(share),
+            cap=self.cap_per_sku.get(sku, self.cap_default),
+            auto_buffer=channel.auto_buffer,
+            velocity_per_minute=UNTRACKED_VELOCITY_PER_MINUTE,
+            push_latency_minutes=channel.push_latency_seconds / 60,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleSnapshot:
+    """The asked channel and every active channel's rules, read in one transaction."""
+
+    asked: Channel
+    active: list[_ChannelRuleIndex]
+    default_safety: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _SkuFacts:
+    """What inventory says about one SKU: itself, and for a bundle its flattened components."""
+
+    sku: Sku
+    components: dict[str, int]
+    component_skus: dict[str, Sku]
+
+
+class ChannelAvailabilityService:
+    """The number each channel is told, and why. Reads only; one instance per process."""
+
+    def __init__(self, uow: Callable[[], ChannelUnitOfWork], inventory: InventoryService) -> None:
+        self._uow = uow
+        self._inventory = inventory
+
+    def channel_availability(self, code: str, skus: Sequence[str]) -> list[SkuAvailability]:
+        """`code`'s number for each SKU, in the order asked (a SKU asked twice answers once).
+
+        An unknown channel is a `NotFound`; an unknown SKU an `InvalidInput` naming `sku`.
+        """
+        asked = list(dict.fromkeys(skus))
+        if not asked:
+            raise InvalidInput("ask for at least one sku", field="sku")
+        if len(asked) > MAX_SKUS_PER_REQUEST:
+            raise InvalidInput(
+                f"ask for at most {MAX_SKUS_PER_REQUEST} SKUs at once, got {len(asked)}",
+                field="sku",
+            )
+        snapshot = self._snapshot(code)
+        facts = {sku: self._sku_facts(sku) for sku in asked}
+        active_locations = self._active_locations()
+        involved = {sku for f in facts.values() for sku in (f.sku.code, *f.components)}
+        stock = {sku: self._stock(sku, active_locations) for sku in sorted(involved)}
+        overrides = self._safety_overrides(involved)
+        return [
+            self._compute(snapshot, facts[sku], stock, overrides, active_locations) for sku in asked
+        ]
+
+    def explain(self, code: str, sku: str) -> SkuAvailability:
+        """`code`'s number for `sku` with the pipeline's trace."""
+        return self.channel_availability(code, [sku])[0]
+
+    # ------------------------------------------------------------------ reads
+
+    def _snapshot(self, code: str) -> _RuleSnapshot:
+        with self._uow() as uow:
+            store = uow.channels
+            asked = store.channel_by_code(code)
+            if asked is None:
+                raise NotFound(f"no channel {code!r}", field="code")
+            channels: list[Channel] = []
+            after_id = 0
+            while page := store.list_channels(after_id, MAX_PAGE):
+                channels += page
+                after_id = page[-1].id or 0
+            return _RuleSnapshot(
+                asked=asked,
+                active=[
+                    _ChannelRuleIndex.read(store, c, c.id)
+                    for c in channels
+                    if c.active and c.id is not None
+                ],
+                default_safety={d.location: d.quantity for d in store.default_safety_stocks()},
+            )
+
+    def _safety_overrides(self, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+        overrides: dict[tuple[str, str], int] = {}
+        with self._uow() as uow:
+            for sku in sorted(skus):
+                after: tuple[str, str] | None = None
+                while rows := uow.channels.safety_stocks(
+                    sku=sku, location=None, after=after, limit=MAX_PAGE
+                ):
+                    overrides.update({(r.sku, r.location): r.quantity for r in rows})
+                    after = (rows[-1].sku, rows[-1].location)
+        return overrides
+
+    def _sku_facts(self, code: str) -> _SkuFacts:
+        sku = self._known_sku(code)
+        if not sku.is_bundle:
+            return _SkuFacts(sku, {}, {})
+        # Nested bundles come flattened: the units of each simple SKU one bundle needs.
+        components = dict(self._inventory.sku_stock(code).components)
+        return _SkuFacts(sku, components, {c: self._known_sku(c) for c in components})
+
+    def _known_sku(self, code: str) -> Sku:
+        try:
+            return self._inventory.get_sku(code)
+        except NotFound:
+            raise InvalidInput(f"SKU {code!r} does not exist", field="sku") from None
+
+    def _active_locations(self) -> set[str]:
+        active: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = self._inventory.list_locations(cursor, MAX_PAGE)
+            active.update(loc.code for loc in page.items if loc.active)
+            if page.next_cursor is None:
+                return active
+            cursor = page.next_cursor
+
+    def _stock(self, sku: str, active_locations: set[str]) -> list[LocationStock]:
+        rows: list[LocationStock] = []
+        cursor: str | None = None
+        while True:
+            page = self._inventory.stock_levels(sku=sku, cursor=cursor, limit=MAX_PAGE)
+            rows += [
+                LocationStock(level.location, level.available)
+                for level in page.items
+                if level.location in active_locations
+            ]
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    # ------------------------------------------------------------------ mapping
+
+    def _compute(
+        self,
+        snapshot: _RuleSnapshot,
+        facts: _SkuFacts,
+        stock: Mapping[str, Sequence[LocationStock]],
+        overrides: Mapping[tuple[str, str], int],
+        active_locations: set[str],
+    ) -> SkuAvailability:
+        sku = facts.sku
+        asked = snapshot.asked
+        notes = _notes(snapshot, sku.code, active_locations)
+        if not asked.active:
+            return SkuAvailability(_inactive(asked.code, sku.code), sku.is_bundle, notes)
+
+        category = _category(sku)
+        policies = [rules.policy(sku.code, category, active_locations) for rules in snapshot.active]
+        locations = {loc for policy in policies for loc in policy.feeding_locations}
+
+        def safety_of(code: str) -> dict[str, int]:
+            return resolve_safety_stock(code, locations, snapshot.default_safety, overrides)
+
+        def pools_of(code: str) -> list[Pool]:
+            return [
+                Pool(rules.channel.code, rules.pools[code])
+                for rules in snapshot.active
+                if code in rules.pools
+            ]
+
+        if sku.is_bundle:
+            results = compute_bundle_availability(
+                sku.code,
+                _attributes(sku),
+                facts.components,
+                {c: stock[c] for c in facts.components},
+                {c: safety_of(c) for c in facts.components},
+                sku.ship_together,
+                policies,
+                component_pools={c: pools_of(c) for c in facts.components},
+                component_attributes={c: _attributes(s) for c, s in facts.component_skus.items()},
+            )
+        else:
+            results = compute_availability(
+                sku.code,
+                _attributes(sku),
+                stock[sku.code],
+                safety_of(sku.code),
+                policies,
+                pools_of(sku.code),
+            )
+        return SkuAvailability(results[asked.code], sku.is_bundle, notes)
+
+
+def _attributes(sku: Sku) -> dict[str, str]:
+    """Attribute values as text, the form exclusions are stored in; nested values are skipped."""
+    return {
+        name: str(value)
+        for name, value in sku.attributes.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    }
+
+
+def _category(sku: Sku) -> str | None:
+    category: Any = sku.attributes.get("category")
+    return category if isinstance(category, str) else None
+
+
+def _inactive(channel: str, sku: str) -> ChannelAvailability:
+    step = TraceStep("inactive", f"channel {channel} is inactive: it publishes 0", 0, 0)
+    return ChannelAvailability(channel, sku, 0, 0, 0, (step,))
+
+
+def _notes(snapshot: _RuleSnapshot, sku: str, active_locations: set[str]) -> tuple[str, ...]:
+    """What a reader of the trace needs to know that the steps do not say."""
+    asked = snapshot.asked
+    notes = [
+        f"location {loc} feeds {asked.code} but is inactive: it feeds no channel"
+        for loc in asked.locations
+        if loc not in active_locations
+    ]
+    for rules in snapshot.active:
+        if rules.channel.code == asked.code:
+            share = rules.share_of(sku)
+            if share is not None and share != math.floor(share):
+                notes.append(f"share {share:g}% applied as {math.floor(share)}% (whole percent)")
+            if asked.auto_buffer:
+                notes.append("sales velocity is not tracked yet: the auto buffer uses 0 units/min")
+    return tuple(notes)
