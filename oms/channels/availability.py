@@ -191,6 +191,94 @@ class ChannelAvailabilityService:
         """`code`'s number for `sku` with the pipeline's trace."""
         return self.channel_availability(code, [sku])[0]
 
+    def recompute_all(self) -> dict[str, dict[str, int]]:
+        """Every channel's number for every SKU and bundle: channel code -> SKU -> available.
+
+        The same numbers as `channel_availability`, SKU by SKU, but read in bulk: the rules in
+        one transaction, then every SKU, bundle component and stock level in another (one query
+        each). An inactive channel publishes 0 for every SKU.
+        """
+        channels, active_rules, default_safety, overrides = self._all_rules()
+        catalogue = self._inventory.catalogue_snapshot()
+        active_locations = catalogue.active_locations
+        published: dict[str, dict[str, int]] = {c.code: {} for c in channels}
+        if not active_rules:
+            for numbers in published.values():
+                numbers.update((sku.code, 0) for sku in catalogue.skus)
+            return published
+
+        # A policy depends on the SKU only through per-SKU buffers, shares and caps: every
+        # other SKU of a category gets the same policies, built once.
+        own_rules: set[str] = set()
+        for rules in active_rules:
+            own_rules.update(rules.buffer_per_sku, rules.share_per_sku, rules.cap_per_sku)
+        by_category: dict[str | None, list[ChannelPolicy]] = {}
+
+        def policies_of(code: str, category: str | None) -> list[ChannelPolicy]:
+            if code in own_rules:
+                return [rules.policy(code, category, active_locations) for rules in active_rules]
+            policies = by_category.get(category)
+            if policies is None:
+                policies = [
+                    rules.policy(code, category, active_locations) for rules in active_rules
+                ]
+                by_category[category] = policies
+            return policies
+
+        # Feeding locations do not depend on the SKU.
+        locations = {loc for policy in policies_of("", None) for loc in policy.feeding_locations}
+        pooled = {code for rules in active_rules for code in rules.pools}
+        skus = {sku.code: sku for sku in catalogue.skus}
+
+        def stock_of(code: str) -> list[LocationStock]:
+            return [
+                LocationStock(loc, units)
+                for loc, units in catalogue.available.get(code, {}).items()
+            ]
+
+        def safety_of(code: str) -> dict[str, int]:
+            return resolve_safety_stock(code, locations, default_safety, overrides)
+
+        def pools_of(code: str) -> list[Pool]:
+            if code not in pooled:
+                return []
+            return [
+                Pool(rules.channel.code, rules.pools[code])
+                for rules in active_rules
+                if code in rules.pools
+            ]
+
+        for sku in catalogue.skus:
+            policies = policies_of(sku.code, _category(sku))
+            if sku.is_bundle:
+                components = catalogue.requirements[sku.code]
+                results = compute_bundle_availability(
+                    sku.code,
+                    _attributes(sku),
+                    components,
+                    {c: stock_of(c) for c in components},
+                    {c: safety_of(c) for c in components},
+                    sku.ship_together,
+                    policies,
+                    component_pools={c: pools_of(c) for c in components},
+                    component_attributes={c: _attributes(skus[c]) for c in components},
+                )
+            else:
+                results = compute_availability(
+                    sku.code,
+                    _attributes(sku),
+                    stock_of(sku.code),
+                    safety_of(sku.code),
+                    policies,
+                    pools_of(sku.code),
+                )
+            for code, result in results.items():
+                published[code][sku.code] = result.available
+        for channel in channels:
+            if not channel.active:
+                published[channel.code].update((sku.code, 0) for sku in catalogue.skus)
+        return published
+
     # ------------------------------------------------------------------ reads
 
     def _snapshot(self, code: str) -> _RuleSnapshot:
@@ -213,6 +301,25 @@ class ChannelAvailabilityService:
                 ],
                 default_safety={d.location: d.quantity for d in store.default_safety_stocks()},
             )
+
+    def _all_rules(
+        self,
+    ) -> tuple[list[Channel], list[_ChannelRuleIndex], dict[str, int], dict[tuple[str, str], int]]:
+        """Every channel, the active ones' rules, default and per-SKU safety stock: one read."""
+        with self._uow() as uow:
+            store = uow.channels
+            channels: list[Channel] = []
+            after_id = 0
+            while page := store.list_channels(after_id, MAX_PAGE):
+                channels += page
+                after_id = page[-1].id or 0
+            active = [
+                _ChannelRuleIndex.read(store, c, c.id)
+                for c in channels
+                if c.active and c.id is not None
+            ]
+            default_safety = {d.location: d.quantity for d in store.default_safety_stocks()}
+            return channels, active, default_safety, store.safety_stock_overrides()
 
     def _safety_overrides(self, skus: Iterable[str]) -> dict[tuple[str, str], int]:
         overrides: dict[tuple[str, str], int] = {}

@@ -197,6 +197,13 @@ class SqlChannels:
         )
         return [SafetyStock(r.sku, r.location, r.quantity) for r in rows]
 
+    def safety_stock_overrides(self) -> dict[tuple[str, str], int]:
+        """Every (SKU, location) safety stock, in one query: for recomputing every SKU."""
+        rows = self.session.execute(
+            select(safety_stock.c.sku, safety_stock.c.location, safety_stock.c.quantity)
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
     def default_safety_stock(self, location: str) -> int | None:
         return self.session.execute(
             select(safety_stock_defaults.c.quantity).where(

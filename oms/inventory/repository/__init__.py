@@ -2,11 +2,12 @@
 
 `SqlInventory` combines the parts here, each over the same session: `catalogue` (locations,
 SKUs), `levels` (the projection), `ledger`, `reservations`, `transfers`, `idempotency` and
-`events` (the outbox rows).
+`events` (the outbox rows), and `bulk` (whole-catalogue reads).
 """
 
 from __future__ import annotations
 
+from oms.inventory.repository.bulk import SqlBulkReads
 from oms.inventory.repository.catalogue import SqlCatalogue
 from oms.inventory.repository.events import SqlEvents
 from oms.inventory.repository.idempotency import SqlIdempotency
@@ -26,5 +27,6 @@ class SqlInventory(
     SqlLedger,
     SqlReservations,
     SqlTransfers,
+    SqlBulkReads,
 ):
     """The inventory's storage, bound to one session (one transaction)."""

@@ -4,13 +4,15 @@ Every write runs in one transaction: idempotency claim, ledger rows, the conditi
 the projection and the outbox events commit together or not at all.
 
 `InventoryService` combines the use cases of the modules here: `catalogue` (locations, SKUs),
-`movements`, `stock` (reading it, the ledger, verify), `reservations` and `transfers`, over the
-shared write path in `_base`. Commands are in `commands`, results in `results`.
+`movements`, `stock` (reading it, the ledger, verify), `reservations`, `transfers` and `bulk`
+(whole-catalogue reads), over the shared write path in `_base`. Commands are in `commands`,
+results in `results`.
 """
 
 from __future__ import annotations
 
 from oms.inventory.services._base import MAX_PAGE, STOCK_CHANGED
+from oms.inventory.services.bulk import BulkReadUseCases, CatalogueSnapshot
 from oms.inventory.services.catalogue import CatalogueUseCases
 from oms.inventory.services.commands import (
     CreateLocation,
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_REFERENCE",
     "STOCK_CHANGED",
+    "CatalogueSnapshot",
     "CreateLocation",
     "CreateSku",
     "CreateTransfer",
@@ -60,6 +63,11 @@ __all__ = [
 
 
 class InventoryService(
-    CatalogueUseCases, MovementUseCases, StockUseCases, ReservationUseCases, TransferUseCases
+    CatalogueUseCases,
+    MovementUseCases,
+    StockUseCases,
+    ReservationUseCases,
+    TransferUseCases,
+    BulkReadUseCases,
 ):
     """Use cases of the inventory. One instance per process; each call is one transaction."""
