@@ -262,6 +262,7 @@ class ChannelAvailabilityService:
                     policies,
                     component_pools={c: pools_of(c) for c in components},
                     component_attributes={c: _attributes(skus[c]) for c in components},
+                    explain=False,
                 )
             else:
                 results = compute_availability(
@@ -271,6 +272,7 @@ class ChannelAvailabilityService:
                     safety_of(sku.code),
                     policies,
                     pools_of(sku.code),
+                    explain=False,
                 )
             for code, result in results.items():
                 published[code][sku.code] = result.available

@@ -323,6 +323,8 @@ def _prepare(
 
 
 def _allocate_pools(state: _SkuState) -> None:
+    if not state.requested:
+        return
     eligible = {code: set(state.eligible(code)) for code in state.exclusions}
     served: list[str] = []
     for code in sorted(state.requested):
@@ -351,10 +353,22 @@ def _allocate_pools(state: _SkuState) -> None:
         served.append(code)
 
 
-def _steps_one_to_four(
-    state: _SkuState, channel: ChannelPolicy
-) -> tuple[list[TraceStep], int, int]:
-    """Trace of steps 1-4 for one channel; returns (steps, pooled, shared)."""
+def _pooled_and_shared(state: _SkuState, code: str) -> tuple[int, int]:
+    """Steps 1-4 as numbers for one channel: its own pool units, and the shared units it sees."""
+    exclusions = state.exclusions[code]
+    remaining = state.remaining
+    shared = 0
+    for loc, why in exclusions.items():
+        if why is None:
+            shared += remaining[loc]
+    own = state.taken[code]
+    return (sum(own.values()) if own else 0), shared
+
+
+def _trace_one_to_four(
+    state: _SkuState, channel: ChannelPolicy, pooled: int, shared: int
+) -> list[TraceStep]:
+    """Trace of steps 1-4 for one channel, ending at the (pooled, shared) already computed."""
     feeding = list(state.exclusions[channel.code])
     steps: list[TraceStep] = []
 
@@ -432,8 +446,6 @@ def _steps_one_to_four(
                 "; ".join(notes) or "no pool here",
             )
         )
-    pooled = sum(own.values())
-    shared = sum(state.remaining[loc] for loc in feeding if not exclusions[loc])
     if channel.code in state.shrink_notes:
         rule = state.shrink_notes[channel.code]
     elif channel.code in state.requested:
@@ -442,18 +454,38 @@ def _steps_one_to_four(
         rule = f"no pool for {channel.code}"
     rule += f"; other channels' pools removed; {shared} shared"
     steps.append(TraceStep("pools", rule, sum(r.input for r in rows), pooled + shared, tuple(rows)))
-    return steps, pooled, shared
+    return steps
 
 
 # --------------------------------------------------------------------------- steps 5-7
 
 
-def _steps_five_to_seven(
-    channel: ChannelPolicy, pooled: int, shared: int, steps: list[TraceStep], *, what: str
-) -> int:
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """Steps 5-7 as numbers; the trace, when asked for, is written from these."""
+
+    after_buffer: int
+    shared_part: int
+    capped: int
+    available: int
+
+
+def _five_to_seven(channel: ChannelPolicy, pooled: int, shared: int) -> _Published:
+    after_buffer = max(0, shared - channel.buffer_units - channel.auto_buffer_units)
+    if channel.share_percent is None:
+        shared_part = after_buffer
+    else:
+        shared_part = after_buffer * channel.share_percent // 100
+    total = pooled + shared_part
+    capped = total if channel.cap is None else min(channel.cap, total)
+    return _Published(after_buffer, shared_part, capped, max(0, capped))
+
+
+def _trace_five_to_seven(
+    channel: ChannelPolicy, pooled: int, shared: int, numbers: _Published, *, what: str
+) -> list[TraceStep]:
     auto = channel.auto_buffer_units
-    buffer = channel.buffer_units + auto
-    after_buffer = max(0, shared - buffer)
+    after_buffer = numbers.after_buffer
     rule = f"buffer {channel.buffer_units}"
     if channel.auto_buffer:
         rule += (
@@ -463,24 +495,19 @@ def _steps_five_to_seven(
     rule += f" off the {what}, floor 0"
     if pooled:
         rule += f"; the pool of {pooled} is exempt"
-    steps.append(TraceStep("buffer", rule, pooled + shared, pooled + after_buffer))
+    steps = [TraceStep("buffer", rule, pooled + shared, pooled + after_buffer)]
 
     if channel.share_percent is None:
-        shared_part = after_buffer
         rule = "no share: all of the shared remainder"
     else:
-        shared_part = after_buffer * channel.share_percent // 100
         rule = f"share {channel.share_percent}% of {after_buffer}, rounded down"
-    steps.append(TraceStep("share", rule, pooled + after_buffer, pooled + shared_part))
+    steps.append(TraceStep("share", rule, pooled + after_buffer, pooled + numbers.shared_part))
 
-    total = pooled + shared_part
-    capped = total if channel.cap is None else min(channel.cap, total)
+    total = pooled + numbers.shared_part
     rule = "no cap" if channel.cap is None else f"cap {channel.cap}"
-    steps.append(TraceStep("cap", rule, total, capped))
-
-    published = max(0, capped)
-    steps.append(TraceStep("publish", "floor at 0, whole units", capped, published))
-    return published
+    steps.append(TraceStep("cap", rule, total, numbers.capped))
+    steps.append(TraceStep("publish", "floor at 0, whole units", numbers.capped, numbers.available))
+    return steps
 
 
 # --------------------------------------------------------------------------- SKUs
@@ -493,25 +520,110 @@ def compute_availability(
     safety: Mapping[str, int],
     channels: Sequence[ChannelPolicy],
     pools: Sequence[Pool] = (),
+    *,
+    explain: bool = True,
 ) -> dict[str, ChannelAvailability]:
     """The number each channel is told for one SKU, with its trace.
 
     `pools` must name only channels in `channels`: computing without a pool's channel would let
-    the others see its ring-fenced units.
+    the others see its ring-fenced units. With ``explain=False`` the trace is empty and nothing
+    else changes: the numbers come from the same steps, the trace only describes them.
     """
     _check_channels(channels)
     state = _prepare(sku, attributes, stock, safety, channels, pools)
     result: dict[str, ChannelAvailability] = {}
     for channel in channels:
-        steps, pooled, shared = _steps_one_to_four(state, channel)
-        available = _steps_five_to_seven(channel, pooled, shared, steps, what="shared part")
+        pooled, shared = _pooled_and_shared(state, channel.code)
+        numbers = _five_to_seven(channel, pooled, shared)
+        trace: tuple[TraceStep, ...] = ()
+        if explain:
+            trace = (
+                *_trace_one_to_four(state, channel, pooled, shared),
+                *_trace_five_to_seven(channel, pooled, shared, numbers, what="shared part"),
+            )
         result[channel.code] = ChannelAvailability(
-            channel.code, sku, available, pooled, shared, tuple(steps)
+            channel.code, sku, numbers.available, pooled, shared, trace
         )
     return result
 
 
 # --------------------------------------------------------------------------- bundles
+
+
+def _usable_for_bundle(
+    state: _SkuState, channel: str, feeding: Sequence[str], bundle_excluded: str | None
+) -> dict[str, int]:
+    """Location -> units of one component a channel's bundles may use: 0 where excluded."""
+    if bundle_excluded:
+        return dict.fromkeys(feeding, 0)
+    exclusions = state.exclusions[channel]
+    own = state.taken[channel]
+    remaining = state.remaining
+    return {loc: 0 if exclusions[loc] else remaining[loc] + own.get(loc, 0) for loc in feeding}
+
+
+def _bundle_units(
+    components: Mapping[str, int],
+    usable: Mapping[str, Mapping[str, int]],
+    feeding: Sequence[str],
+) -> tuple[int, dict[str, int]]:
+    """(units apart, bundle units per location): together, the bundle is their sum."""
+    apart = min(sum(usable[component].values()) // qty for component, qty in components.items())
+    here = {
+        loc: min(usable[component][loc] // qty for component, qty in components.items())
+        for loc in feeding
+    }
+    return apart, here
+
+
+def _trace_bundle(
+    channel: ChannelPolicy,
+    components: Mapping[str, int],
+    states: Mapping[str, _SkuState],
+    usable: Mapping[str, Mapping[str, int]],
+    feeding: Sequence[str],
+    bundle_excluded: str | None,
+    apart: int,
+    here: Mapping[str, int],
+    units: int,
+    ship_together: bool,
+) -> list[TraceStep]:
+    steps: list[TraceStep] = []
+    for component, state in states.items():
+        rows = []
+        for loc in feeding:
+            why = bundle_excluded or state.exclusions[channel.code][loc]
+            if why:
+                rows.append(LocationTrace(loc, state.physical[loc], 0, why))
+                continue
+            rule = f"safety stock {state.safety[loc]}" if state.safety[loc] else "sellable"
+            held = state.sellable[loc] - usable[component][loc]
+            if held:
+                rule += f"; {held} ring-fenced for other channels"
+            rows.append(LocationTrace(loc, state.physical[loc], usable[component][loc], rule))
+        steps.append(
+            TraceStep(
+                f"component {component}",
+                f"{components[component]} per bundle; physical -> sellable for "
+                f"{channel.code} after safety stock, exclusions and pools",
+                sum(r.input for r in rows),
+                sum(r.output for r in rows),
+                tuple(rows),
+            )
+        )
+    rows = []
+    for loc in feeding:
+        parts = ", ".join(
+            f"{component} {usable[component][loc]}//{components[component]}"
+            for component in sorted(components)
+        )
+        rows.append(LocationTrace(loc, here[loc], here[loc], f"min({parts}) = {here[loc]}"))
+    if ship_together:
+        rule = "ship together: sum over locations of min over components of floor(units/qty)"
+    else:
+        rule = "ship apart: min over components of floor(units at all locations / qty)"
+    steps.append(TraceStep("bundle", rule, apart, units, tuple(rows)))
+    return steps
 
 
 def compute_bundle_availability(
@@ -524,11 +636,14 @@ def compute_bundle_availability(
     channels: Sequence[ChannelPolicy],
     component_pools: Mapping[str, Sequence[Pool]] | None = None,
     component_attributes: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    explain: bool = True,
 ) -> dict[str, ChannelAvailability]:
     """The number each channel is told for a bundle (set product), derived from its components.
 
     A component's units ring-fenced for another channel are invisible to the bundle; its units
-    ring-fenced for this channel count. The bundle has no pool of its own.
+    ring-fenced for this channel count. The bundle has no pool of its own. With
+    ``explain=False`` the trace is empty and nothing else changes.
     """
     _check_channels(channels)
     if not components:
@@ -559,54 +674,31 @@ def compute_bundle_availability(
     for channel in channels:
         bundle_excluded = channel.exclusion_of(bundle, attributes)
         feeding = sorted(channel.feeding_locations)
-        steps: list[TraceStep] = []
-        # component -> location -> units this channel may use
-        usable: dict[str, dict[str, int]] = {}
-        for component, state in states.items():
-            own = state.taken[channel.code]
-            rows = []
-            for loc in feeding:
-                why = bundle_excluded or state.exclusions[channel.code][loc]
-                if why:
-                    rows.append(LocationTrace(loc, state.physical[loc], 0, why))
-                    continue
-                units = state.remaining[loc] + own.get(loc, 0)
-                rule = f"safety stock {state.safety[loc]}" if state.safety[loc] else "sellable"
-                held = state.sellable[loc] - units
-                if held:
-                    rule += f"; {held} ring-fenced for other channels"
-                rows.append(LocationTrace(loc, state.physical[loc], units, rule))
-            usable[component] = {r.location: r.output for r in rows}
-            steps.append(
-                TraceStep(
-                    f"component {component}",
-                    f"{components[component]} per bundle; physical -> sellable for "
-                    f"{channel.code} after safety stock, exclusions and pools",
-                    sum(r.input for r in rows),
-                    sum(r.output for r in rows),
-                    tuple(rows),
-                )
+        usable = {
+            component: _usable_for_bundle(state, channel.code, feeding, bundle_excluded)
+            for component, state in states.items()
+        }
+        apart, here = _bundle_units(components, usable, feeding)
+        units = sum(here.values()) if ship_together else apart
+        numbers = _five_to_seven(channel, 0, units)
+        trace: tuple[TraceStep, ...] = ()
+        if explain:
+            trace = (
+                *_trace_bundle(
+                    channel,
+                    components,
+                    states,
+                    usable,
+                    feeding,
+                    bundle_excluded,
+                    apart,
+                    here,
+                    units,
+                    ship_together,
+                ),
+                *_trace_five_to_seven(channel, 0, units, numbers, what="bundle"),
             )
-
-        apart = min(sum(usable[component].values()) // qty for component, qty in components.items())
-        rows = []
-        for loc in feeding:
-            here = min(usable[component][loc] // qty for component, qty in components.items())
-            parts = ", ".join(
-                f"{component} {usable[component][loc]}//{components[component]}"
-                for component in sorted(components)
-            )
-            rows.append(LocationTrace(loc, here, here, f"min({parts}) = {here}"))
-        if ship_together:
-            units = sum(r.output for r in rows)
-            rule = "ship together: sum over locations of min over components of floor(units/qty)"
-        else:
-            units = apart
-            rule = "ship apart: min over components of floor(units at all locations / qty)"
-        steps.append(TraceStep("bundle", rule, apart, units, tuple(rows)))
-
-        available = _steps_five_to_seven(channel, 0, units, steps, what="bundle")
         result[channel.code] = ChannelAvailability(
-            channel.code, bundle, available, 0, units, tuple(steps)
+            channel.code, bundle, numbers.available, 0, units, trace
         )
     return result

@@ -9,15 +9,17 @@ safety stock, floor 0, per location):
 - pooled(c) <= the pool asked for, and a pool shrinks only when c's eligible locations have
   nothing shared left;
 - adding stock anywhere never lowers any channel's number;
-- the trace's final output is the published number.
+- the trace's final output is the published number;
+- the number-only path (``explain=False``) gives the traced path's numbers, with no trace.
 Bundles (same channels and rules, no pools): published(bundle) x qty <= the component's number
 before its cap (and <= its published number when there is no cap), for every component; the
-bundle is monotonic in component stock; its trace ends at its number.
+bundle is monotonic in component stock; its trace ends at its number; with component pools and
+attributes too, the number-only path gives the traced path's numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,13 +79,15 @@ class World:
     pools: list[Pool]
     attributes: dict[str, str]
 
-    def compute(self, extra: dict[str, int] | None = None) -> dict[str, ChannelAvailability]:
+    def compute(
+        self, extra: dict[str, int] | None = None, *, explain: bool = True
+    ) -> dict[str, ChannelAvailability]:
         stock = dict(self.stock)
         for location, units in (extra or {}).items():
             stock[location] = stock.get(location, 0) + units
         rows = [LocationStock(loc, units) for loc, units in stock.items()]
         return compute_availability(
-            SKU, self.attributes, rows, self.safety, self.channels, self.pools
+            SKU, self.attributes, rows, self.safety, self.channels, self.pools, explain=explain
         )
 
     def sellable(self, location: str) -> int:
@@ -197,6 +201,20 @@ def test_the_trace_ends_at_the_published_number(world: World) -> None:
             assert after.input == before.output
 
 
+@examples
+@given(worlds())
+def test_the_number_only_path_tells_every_channel_what_the_traced_path_tells_it(
+    world: World,
+) -> None:
+    traced = world.compute()
+    numbers = world.compute(explain=False)
+
+    assert numbers.keys() == traced.keys()
+    for code, availability in traced.items():
+        assert numbers[code].available == availability.available
+        assert numbers[code] == replace(availability, trace=())
+
+
 # --------------------------------------------------------------------------- bundles
 
 
@@ -210,6 +228,9 @@ class BundleWorld:
     safety: dict[str, dict[str, int]]
     ship_together: bool
     channels: list[ChannelPolicy]
+    pools: dict[str, list[Pool]] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    component_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rows(self, component: str, extra: dict[str, int]) -> list[LocationStock]:
         stock = dict(self.stock[component])
@@ -218,17 +239,20 @@ class BundleWorld:
         return [LocationStock(loc, units) for loc, units in stock.items()]
 
     def compute(
-        self, extra: dict[str, dict[str, int]] | None = None
+        self, extra: dict[str, dict[str, int]] | None = None, *, explain: bool = True
     ) -> dict[str, ChannelAvailability]:
         extra = extra or {}
         return compute_bundle_availability(
             "SET-001",
-            {},
+            self.attributes,
             self.components,
             {c: self.rows(c, extra.get(c, {})) for c in self.components},
             self.safety,
             self.ship_together,
             self.channels,
+            component_pools=self.pools,
+            component_attributes=self.component_attributes,
+            explain=explain,
         )
 
     def component(self, component: str) -> dict[str, ChannelAvailability]:
@@ -289,3 +313,40 @@ def test_a_bundles_trace_ends_at_its_number_which_is_never_negative(world: Bundl
     for availability in world.compute().values():
         assert availability.available >= 0
         assert availability.trace[-1].output == availability.available
+
+
+attribute_maps = st.sampled_from([{}, {"category": "outlet"}, {"category": "tops"}])
+
+
+@st.composite
+def pooled_bundle_worlds(draw: st.DrawFn) -> BundleWorld:
+    """Bundles whose components have pools and attributes, and the bundle attributes of its own."""
+    world = draw(bundle_worlds())
+    pools = {
+        component: [
+            Pool(channel.code, draw(st.integers(0, 40)))
+            for channel in world.channels
+            if draw(st.booleans())
+        ]
+        for component in world.components
+    }
+    return replace(
+        world,
+        pools=pools,
+        attributes=draw(attribute_maps),
+        component_attributes={c: draw(attribute_maps) for c in world.components},
+    )
+
+
+@examples
+@given(pooled_bundle_worlds())
+def test_the_number_only_path_tells_every_channel_what_the_traced_path_tells_it_for_bundles(
+    world: BundleWorld,
+) -> None:
+    traced = world.compute()
+    numbers = world.compute(explain=False)
+
+    assert numbers.keys() == traced.keys()
+    for code, availability in traced.items():
+        assert numbers[code].available == availability.available
+        assert numbers[code] == replace(availability, trace=())

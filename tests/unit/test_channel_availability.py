@@ -112,7 +112,39 @@ def test_every_trace_is_a_chain_ending_at_the_published_number() -> None:
         assert availability.trace[-1].output == availability.available
 
 
-# --------------------------------------------------------------------------- 1. physical
+def test_without_explain_the_worked_example_gives_the_same_numbers_and_no_trace() -> None:
+    channels = [
+        a_channel("amazon", ("DC", "FBA"), buffer_units=2),
+        a_channel("rakuten", ("DC",), buffer_units=1, share_percent=50),
+        a_channel(
+            "storefront",
+            ("DC", "STORE-1"),
+            auto_buffer=True,
+            velocity_per_minute=0.2,
+            push_latency_minutes=10,
+            cap=4,
+        ),
+    ]
+    stock = stock_of(DC=10, **{"STORE-1": 4}, FBA=6)
+
+    result = compute_availability(
+        "TEE-001", {}, stock, {"STORE-1": 3}, channels, [Pool("rakuten", 4)], explain=False
+    )
+
+    assert {code: (a.available, a.pooled, a.shared, a.trace) for code, a in result.items()} == {
+        "amazon": (10, 0, 12, ()),
+        "rakuten": (6, 4, 6, ()),
+        "storefront": (4, 0, 7, ()),
+    }
+
+
+def test_without_explain_invalid_input_is_still_refused() -> None:
+    with pytest.raises(InvalidInput) as unknown:
+        compute_availability(
+            "TEE-001", {}, stock_of(DC=1), {}, [a_channel()], [Pool("amazon", 1)], explain=False
+        )
+
+    assert unknown.value.field == "pools.channel"
 
 
 def test_a_channel_sees_only_the_locations_that_feed_it() -> None:
@@ -530,3 +562,28 @@ def test_a_bundle_without_components_or_with_a_zero_quantity_is_refused() -> Non
 
     assert empty.value.field == "components"
     assert zero.value.field == "components[TOP]"
+
+
+def test_without_explain_a_bundle_gets_the_same_numbers_and_no_trace() -> None:
+    stock = {"TOP": stock_of(DC=10, STORE=3), "BOTTOM": stock_of(DC=20, STORE=2)}
+    channels = [a_channel("rakuten", ("DC", "STORE")), a_channel("storefront", ("DC", "STORE"))]
+    pools = {"TOP": [Pool("rakuten", 6)]}
+
+    for ship_together in (True, False):
+        traced = bundle_numbers(ship_together, channels, component_stock=stock, pools=pools)
+        result = compute_bundle_availability(
+            "SET-001",
+            {},
+            COORDINATE,
+            stock,
+            {},
+            ship_together,
+            channels,
+            component_pools=pools,
+            explain=False,
+        )
+
+        assert {code: a.available for code, a in result.items()} == {
+            code: a.available for code, a in traced.items()
+        }
+        assert all(a.trace == () for a in result.values())
