@@ -16,13 +16,15 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from oms.access import INVENTORY_WRITERS, Principal, Role
 from oms.channels.availability import ChannelAvailabilityService
+from oms.channels.availability_schemas import (
+    AvailabilityExplanationResponse,
+    ChannelAvailabilityResponse,
+)
 from oms.channels.domain import PIPELINE_VERSION
 from oms.channels.rules import Exclusion
 from oms.channels.schemas import (
-    AvailabilityExplanationResponse,
     BufferResponse,
     CapResponse,
-    ChannelAvailabilityResponse,
     ChannelResponse,
     ChannelRulesResponse,
     CreateChannelRequest,
