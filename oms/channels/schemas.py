@@ -6,12 +6,10 @@ locations and SKUs, ranges) stay in the services, which name the field.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, field_validator
 
 from oms.channels.rules import (
     DEFAULT_PUSH_LATENCY_SECONDS,
@@ -31,31 +29,8 @@ from oms.channels.rules import (
     Share,
 )
 from oms.channels.services import CreateChannel, UpdateChannel
+from oms.http_models import Code, RequestBody, StrictBool, StrictInt, StrictNumber
 
-
-def _exact_int(value: Any) -> Any:
-    # Litestar validates with `strict=False`: 5.0, "5" and true are refused here instead.
-    if value is not None and type(value) is not int:
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
-
-
-def _exact_number(value: Any) -> Any:
-    if value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
-        raise PydanticCustomError("float_type", "Input should be a valid number")
-    return value
-
-
-def _exact_bool(value: Any) -> Any:
-    if value is not None and type(value) is not bool:
-        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
-    return value
-
-
-StrictInt = Annotated[int, BeforeValidator(_exact_int)]
-StrictNumber = Annotated[float, BeforeValidator(_exact_number)]
-StrictBool = Annotated[bool, BeforeValidator(_exact_bool)]
-Code = Annotated[str, Field(min_length=1, max_length=64)]
 Name = Annotated[str, Field(max_length=200)]
 Text = Annotated[str, Field(max_length=100)]
 LATENCY_DESCRIPTION = (
@@ -63,10 +38,6 @@ LATENCY_DESCRIPTION = (
     "jobs report it; the latency buffer is ceil(velocity x latency)."
 )
 SETTINGS_DESCRIPTION = "Reserved for the channel adapter (endpoints, credentials): stored as is."
-
-
-class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # --------------------------------------------------------------------------- channels

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
+from oms.http_models import Code, RequestBody, StrictBool, StrictInt
 from oms.inventory.domain import (
     Discrepancy,
     DiscrepancyKind,
@@ -41,35 +41,14 @@ from oms.inventory.services import (
 )
 
 
-def _exact_int(value: Any) -> Any:
-    # Litestar validates bodies with `strict=False`, which would switch off pydantic's
-    # StrictInt: 5.0, "5" and true are refused here instead. bool is a subclass of int.
-    if type(value) is not int:
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
-
-
-def _exact_bool(value: Any) -> Any:
-    if type(value) is not bool:
-        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
-    return value
-
-
 def _digits_as_text(value: Any) -> Any:
     # A JIS prefecture code is often sent as a number (13); keep the type a plain string.
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-StrictInt = Annotated[int, BeforeValidator(_exact_int)]
-StrictBool = Annotated[bool, BeforeValidator(_exact_bool)]
-Code = Annotated[str, Field(min_length=1, max_length=64)]
 Reference = Annotated[str, Field(max_length=200)]
 Prefecture = Annotated[str, BeforeValidator(_digits_as_text), Field(max_length=2)]
 MovementKind = Literal["receipt", "adjustment", "count", "quarantine", "quarantine_release"]
-
-
-class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # --------------------------------------------------------------------------- locations
