@@ -54,6 +54,21 @@ class SqlChannels:
             )
         )
 
+    def _rule_value(self, table: Any, keys: dict[str, Any], column: str) -> Any:
+        """The value of one keyed rule row, or None when the rule is not set."""
+        return self.session.execute(
+            select(table.c[column]).where(*(table.c[k] == v for k, v in keys.items()))
+        ).scalar_one_or_none()
+
+    def _set_rule_value(
+        self, table: Any, keys: dict[str, Any], column: str, value: Any | None
+    ) -> None:
+        """Set one keyed rule row; None removes it."""
+        if value is None:
+            self.session.execute(delete(table).where(*(table.c[k] == v for k, v in keys.items())))
+            return
+        self._upsert(table, {**keys, column: value}, list(keys), column)
+
     # ------------------------------------------------------------------ channels
 
     def add_channel(self, channel: Channel) -> int:
@@ -151,26 +166,11 @@ class SqlChannels:
     # ------------------------------------------------------------------ safety stock
 
     def safety_stock(self, sku: str, location: str) -> int | None:
-        return self.session.execute(
-            select(safety_stock.c.quantity).where(
-                safety_stock.c.sku == sku, safety_stock.c.location == location
-            )
-        ).scalar_one_or_none()
+        keys = {"sku": sku, "location": location}
+        return self._rule_value(safety_stock, keys, "quantity")  # type: ignore[no-any-return]
 
     def set_safety_stock(self, sku: str, location: str, quantity: int | None) -> None:
-        if quantity is None:
-            self.session.execute(
-                delete(safety_stock).where(
-                    safety_stock.c.sku == sku, safety_stock.c.location == location
-                )
-            )
-            return
-        self._upsert(
-            safety_stock,
-            {"sku": sku, "location": location, "quantity": quantity},
-            ["sku", "location"],
-            "quantity",
-        )
+        self._set_rule_value(safety_stock, {"sku": sku, "location": location}, "quantity", quantity)
 
     def safety_stocks(
         self,
@@ -205,24 +205,11 @@ class SqlChannels:
         return {(r[0], r[1]): r[2] for r in rows}
 
     def default_safety_stock(self, location: str) -> int | None:
-        return self.session.execute(
-            select(safety_stock_defaults.c.quantity).where(
-                safety_stock_defaults.c.location == location
-            )
-        ).scalar_one_or_none()
+        keys = {"location": location}
+        return self._rule_value(safety_stock_defaults, keys, "quantity")  # type: ignore[no-any-return]
 
     def set_default_safety_stock(self, location: str, quantity: int | None) -> None:
-        if quantity is None:
-            self.session.execute(
-                delete(safety_stock_defaults).where(safety_stock_defaults.c.location == location)
-            )
-            return
-        self._upsert(
-            safety_stock_defaults,
-            {"location": location, "quantity": quantity},
-            ["location"],
-            "quantity",
-        )
+        self._set_rule_value(safety_stock_defaults, {"location": location}, "quantity", quantity)
 
     def default_safety_stocks(self) -> list[DefaultSafetyStock]:
         rows = self.session.execute(
@@ -304,26 +291,12 @@ class SqlChannels:
         return [Pool(r.sku, r.quantity) for r in rows]
 
     def pool(self, channel_id: int, sku: str) -> int | None:
-        return self.session.execute(
-            select(channel_pools.c.quantity).where(
-                channel_pools.c.channel_id == channel_id, channel_pools.c.sku == sku
-            )
-        ).scalar_one_or_none()
+        keys = {"channel_id": channel_id, "sku": sku}
+        return self._rule_value(channel_pools, keys, "quantity")  # type: ignore[no-any-return]
 
     def set_pool(self, channel_id: int, sku: str, quantity: int | None) -> None:
-        if quantity is None:
-            self.session.execute(
-                delete(channel_pools).where(
-                    channel_pools.c.channel_id == channel_id, channel_pools.c.sku == sku
-                )
-            )
-            return
-        self._upsert(
-            channel_pools,
-            {"channel_id": channel_id, "sku": sku, "quantity": quantity},
-            ["channel_id", "sku"],
-            "quantity",
-        )
+        keys = {"channel_id": channel_id, "sku": sku}
+        self._set_rule_value(channel_pools, keys, "quantity", quantity)
 
     # ------------------------------------------------------------------ buffers
 
@@ -336,32 +309,14 @@ class SqlChannels:
         return [Buffer(BufferScope(r.scope), r.key or None, r.units) for r in rows]
 
     def buffer(self, channel_id: int, scope: BufferScope, key: str | None) -> int | None:
-        return self.session.execute(
-            select(channel_buffers.c.units).where(
-                channel_buffers.c.channel_id == channel_id,
-                channel_buffers.c.scope == scope.value,
-                channel_buffers.c.key == (key or ""),
-            )
-        ).scalar_one_or_none()
+        keys = {"channel_id": channel_id, "scope": scope.value, "key": key or ""}
+        return self._rule_value(channel_buffers, keys, "units")  # type: ignore[no-any-return]
 
     def set_buffer(
         self, channel_id: int, scope: BufferScope, key: str | None, units: int | None
     ) -> None:
-        if units is None:
-            self.session.execute(
-                delete(channel_buffers).where(
-                    channel_buffers.c.channel_id == channel_id,
-                    channel_buffers.c.scope == scope.value,
-                    channel_buffers.c.key == (key or ""),
-                )
-            )
-            return
-        self._upsert(
-            channel_buffers,
-            {"channel_id": channel_id, "scope": scope.value, "key": key or "", "units": units},
-            ["channel_id", "scope", "key"],
-            "units",
-        )
+        keys = {"channel_id": channel_id, "scope": scope.value, "key": key or ""}
+        self._set_rule_value(channel_buffers, keys, "units", units)
 
     # ------------------------------------------------------------------ shares and caps
 
@@ -374,29 +329,13 @@ class SqlChannels:
         return [Share(r.sku or None, float(r.percent)) for r in rows]
 
     def share(self, channel_id: int, sku: str | None) -> float | None:
-        found = self.session.execute(
-            select(channel_shares.c.percent).where(
-                channel_shares.c.channel_id == channel_id,
-                channel_shares.c.sku == (sku or ALL_SKUS),
-            )
-        ).scalar_one_or_none()
+        keys = {"channel_id": channel_id, "sku": sku or ALL_SKUS}
+        found = self._rule_value(channel_shares, keys, "percent")
         return None if found is None else float(found)
 
     def set_share(self, channel_id: int, sku: str | None, percent: float | None) -> None:
-        if percent is None:
-            self.session.execute(
-                delete(channel_shares).where(
-                    channel_shares.c.channel_id == channel_id,
-                    channel_shares.c.sku == (sku or ALL_SKUS),
-                )
-            )
-            return
-        self._upsert(
-            channel_shares,
-            {"channel_id": channel_id, "sku": sku or ALL_SKUS, "percent": percent},
-            ["channel_id", "sku"],
-            "percent",
-        )
+        keys = {"channel_id": channel_id, "sku": sku or ALL_SKUS}
+        self._set_rule_value(channel_shares, keys, "percent", percent)
 
     def caps(self, channel_id: int) -> list[Cap]:
         rows = self.session.execute(
@@ -407,27 +346,12 @@ class SqlChannels:
         return [Cap(r.sku or None, r.cap) for r in rows]
 
     def cap(self, channel_id: int, sku: str | None) -> int | None:
-        return self.session.execute(
-            select(channel_caps.c.cap).where(
-                channel_caps.c.channel_id == channel_id, channel_caps.c.sku == (sku or ALL_SKUS)
-            )
-        ).scalar_one_or_none()
+        keys = {"channel_id": channel_id, "sku": sku or ALL_SKUS}
+        return self._rule_value(channel_caps, keys, "cap")  # type: ignore[no-any-return]
 
     def set_cap(self, channel_id: int, sku: str | None, cap: int | None) -> None:
-        if cap is None:
-            self.session.execute(
-                delete(channel_caps).where(
-                    channel_caps.c.channel_id == channel_id,
-                    channel_caps.c.sku == (sku or ALL_SKUS),
-                )
-            )
-            return
-        self._upsert(
-            channel_caps,
-            {"channel_id": channel_id, "sku": sku or ALL_SKUS, "cap": cap},
-            ["channel_id", "sku"],
-            "cap",
-        )
+        keys = {"channel_id": channel_id, "sku": sku or ALL_SKUS}
+        self._set_rule_value(channel_caps, keys, "cap", cap)
 
     # ------------------------------------------------------------------ audit
 
