@@ -7,13 +7,12 @@ Requests check shapes and types (unknown fields, strict integers); the business 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from oms.http_models import Code, RequestBody, StrictBool, StrictInt
 from oms.inventory.domain import (
-    Discrepancy,
     DiscrepancyKind,
     Location,
     LocationKind,
@@ -31,7 +30,6 @@ from oms.inventory.services import (
     CreateLocation,
     CreateSku,
     CreateTransfer,
-    LocationStock,
     MovementResult,
     ReceiveTransfer,
     RecordMovement,
@@ -49,6 +47,16 @@ def _digits_as_text(value: Any) -> Any:
 Reference = Annotated[str, Field(max_length=200)]
 Prefecture = Annotated[str, BeforeValidator(_digits_as_text), Field(max_length=2)]
 MovementKind = Literal["receipt", "adjustment", "count", "quarantine", "quarantine_release"]
+
+
+class FromDomain(BaseModel):
+    """A response that copies a domain object's attributes (properties included) by name."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return cls.model_validate(source)
 
 
 # --------------------------------------------------------------------------- locations
@@ -262,7 +270,7 @@ class MovementResponse(BaseModel):
         )
 
 
-class StockLevelResponse(BaseModel):
+class StockLevelResponse(FromDomain):
     sku: str
     location: str
     on_hand: int
@@ -270,18 +278,6 @@ class StockLevelResponse(BaseModel):
     quarantined: int
     in_transit: int
     available: int
-
-    @classmethod
-    def of(cls, level: StockLevel) -> StockLevelResponse:
-        return cls(
-            sku=level.sku,
-            location=level.location,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            quarantined=level.quarantined,
-            in_transit=level.in_transit,
-            available=level.available,
-        )
 
 
 class MovementResultResponse(BaseModel):
@@ -296,24 +292,13 @@ class MovementResultResponse(BaseModel):
         )
 
 
-class LocationStockResponse(BaseModel):
+class LocationStockResponse(FromDomain):
     location: str = Field(description="`*` for the total")
     on_hand: int
     reserved: int
     quarantined: int
     in_transit: int
     available: int
-
-    @classmethod
-    def of(cls, stock: LocationStock) -> LocationStockResponse:
-        return cls(
-            location=stock.location,
-            on_hand=stock.on_hand,
-            reserved=stock.reserved,
-            quarantined=stock.quarantined,
-            in_transit=stock.in_transit,
-            available=stock.available,
-        )
 
 
 class SkuStockResponse(BaseModel):
@@ -444,22 +429,12 @@ class TransferLineResponse(BaseModel):
     outstanding: int
 
 
-class DiscrepancyResponse(BaseModel):
+class DiscrepancyResponse(FromDomain):
     sku: str
     kind: DiscrepancyKind
     quantity: int
     expected: int
     received: int
-
-    @classmethod
-    def of(cls, discrepancy: Discrepancy) -> DiscrepancyResponse:
-        return cls(
-            sku=discrepancy.sku,
-            kind=discrepancy.kind,
-            quantity=discrepancy.quantity,
-            expected=discrepancy.expected,
-            received=discrepancy.received,
-        )
 
 
 class TransferResponse(BaseModel):
