@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from oms.channels import api as channels_api
 from oms.channels.availability import ChannelAvailabilityService
+from oms.channels.changes import AvailabilityChanges
 from oms.channels.services import ChannelService
 from oms.db import make_engine, make_session_factory
 from oms.http import (
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     inventory = InventoryService(lambda: SqlUnitOfWork(factory))
     channels = ChannelService(lambda: SqlUnitOfWork(factory), inventory)
     availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(factory), inventory)
+    changes = AvailabilityChanges(lambda: SqlUnitOfWork(factory))
 
     v1 = Router(
         path="/v1",
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "inventory": Provide(_provide_inventory, sync_to_thread=False),
             "channels": Provide(_provide_channels, sync_to_thread=False),
             "availability": Provide(_provide_availability, sync_to_thread=False),
+            "changes": Provide(_provide_changes, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "inventory": inventory,
                 "channels": channels,
                 "availability": availability,
+                "changes": changes,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -124,6 +128,10 @@ def _provide_channels(state: State) -> ChannelService:
 
 def _provide_availability(state: State) -> ChannelAvailabilityService:
     return cast(ChannelAvailabilityService, state.availability)
+
+
+def _provide_changes(state: State) -> AvailabilityChanges:
+    return cast(AvailabilityChanges, state.changes)
 
 
 # --------------------------------------------------------------------------- probes

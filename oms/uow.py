@@ -1,14 +1,50 @@
-"""Unit of work: one session, one transaction, the repositories bound to it."""
+"""Unit of work: one session, one transaction, the repositories bound to it.
+
+It also keeps channel numbers current: the inventory tells it which SKUs a transaction
+touched, the channel services which rules changed, and `commit()` publishes the numbers that
+moved (with their outbox events) in the same transaction, just before committing it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from oms.channels.publication import AvailabilityPublisher, PendingPublication
 from oms.channels.repository import SqlChannels
 from oms.inventory.repository import SqlInventory
+from oms.shared.clock import utcnow
+
+# One per process: it caches the rules between transactions (see oms.channels.publication).
+PUBLISHER = AvailabilityPublisher()
+
+
+class _Listener:
+    """What one transaction touched, for the publisher; also the inventory's listener."""
+
+    def __init__(self, publisher: AvailabilityPublisher) -> None:
+        self.publisher = publisher
+        self.pending = PendingPublication()
+
+    def stock_changed(self, sku_ids: Iterable[int]) -> None:
+        self.pending.sku_ids.update(sku_ids)
+
+    def catalogue_changed(self, sku_ids: Iterable[int] | None) -> None:
+        self.pending.rules_changed = True
+        if sku_ids is None:
+            self.pending.everything = True
+        else:
+            self.pending.sku_ids.update(sku_ids)
+
+    @property
+    def expects_publication(self) -> bool:
+        return self.publisher.expects_publication
+
+    def expect_publication(self) -> None:
+        self.publisher.expects_publication = True
 
 
 class SqlUnitOfWork:
@@ -17,14 +53,20 @@ class SqlUnitOfWork:
     inventory: SqlInventory
     channels: SqlChannels
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], publisher: AvailabilityPublisher | None = None
+    ) -> None:
         self._factory = factory
+        self._publisher = publisher or PUBLISHER
         self._session: Session | None = None
+        self._listener = _Listener(self._publisher)
 
     def __enter__(self) -> Self:
         self._session = self._factory()
         self._session.begin()
+        self._listener = _Listener(self._publisher)
         self.inventory = SqlInventory(self._session)
+        self.inventory.listener = self._listener
         self.channels = SqlChannels(self._session)
         return self
 
@@ -43,7 +85,20 @@ class SqlUnitOfWork:
             self._session.close()
             self._session = None
 
+    def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
+        """Channel rules changed for these SKUs (None: for every SKU)."""
+        pending = self._listener.pending
+        pending.rules_changed = True
+        if sku_codes is None:
+            pending.everything = True
+        else:
+            pending.sku_codes.update(sku_codes)
+
     def commit(self) -> None:
         if self._session is None:
             raise RuntimeError("commit() outside `with uow:`")
+        pending = self._listener.pending
+        if pending:
+            self._publisher.publish(self.channels, self.inventory, pending, utcnow())
+            self._listener.pending = PendingPublication()
         self._session.commit()

@@ -8,11 +8,11 @@ Admins write; safety stock may also be set by the warehouse; every role reads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from oms.access import INVENTORY_WRITERS, Principal, Role
 from oms.channels.availability import ChannelAvailabilityService
@@ -20,6 +20,7 @@ from oms.channels.availability_schemas import (
     AvailabilityExplanationResponse,
     ChannelAvailabilityResponse,
 )
+from oms.channels.changes import MAX_CHANGES_PAGE, AvailabilityChanges
 from oms.channels.domain import PIPELINE_VERSION
 from oms.channels.rules import Exclusion
 from oms.channels.schemas import (
@@ -45,9 +46,11 @@ from oms.channels.schemas import (
 )
 from oms.channels.services import ChannelService
 from oms.http import Cursor, Limit, PageResponse, problem_responses
+from oms.shared.errors import InvalidInput
 
 Channels = NamedDependency[ChannelService]
 Availability = NamedDependency[ChannelAvailabilityService]
+Changes = NamedDependency[AvailabilityChanges]
 Caller = NamedDependency[Principal]  # the authenticated API key; its name is the actor
 
 ADMIN_WRITES: dict[str, Any] = {"roles": frozenset({Role.ADMIN})}
@@ -264,12 +267,26 @@ class ChannelAvailabilityController(Controller):
         self,
         code: FromPath[str],
         availability: Availability,
-        sku: FromQuery[list[str]],
+        changes: Changes,
+        sku: FromQuery[list[str] | None] = None,
+        changed_since: FromQuery[str | None] = None,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_CHANGES_PAGE)] = 500,
     ) -> ChannelAvailabilityResponse:
-        """The number the channel is told for each SKU asked (`?sku=A&sku=B`, at most 100).
-
-        An unknown SKU is a 422 naming `sku`; an inactive channel is told 0."""
-        found = availability.channel_availability(code, sku)
+        """Either the number the channel is told for each SKU asked (`?sku=A&sku=B`, at most
+        100; an unknown SKU is a 422 naming `sku`; an inactive channel is told 0), or, with
+        `?changed_since=CURSOR`, every SKU whose number changed since the cursor, oldest change
+        first, with `next_cursor` for the next call (`changed_since=0`: every number not 0).
+        When `more` is true the page was full: call again at once with `next_cursor`."""
+        if (sku is None) == (changed_since is None):
+            raise InvalidInput(
+                "ask for sku=... or for changed_since=CURSOR, not both or neither",
+                field="sku" if sku is not None else "changed_since",
+            )
+        if changed_since is not None:
+            return ChannelAvailabilityResponse.of_changes(
+                PIPELINE_VERSION, changes.changed_since(code, changed_since, limit)
+            )
+        found = availability.channel_availability(code, sku or [])
         return ChannelAvailabilityResponse.of(code, PIPELINE_VERSION, found)
 
     @get("/{sku:str}/explain", sync_to_thread=True, responses=READ_PROBLEMS)

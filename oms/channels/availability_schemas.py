@@ -6,21 +6,49 @@ these bodies only copy them out.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from oms.channels.availability import SkuAvailability
+from oms.channels.changes import ChangesPage
 from oms.channels.domain import LocationTrace, TraceStep
 
 
 class AvailabilityItemResponse(BaseModel):
     sku: str
     available: int
+    version: int | None = Field(
+        default=None, description="changed_since only: counts the changes of this number"
+    )
+    changed_at: datetime | None = Field(default=None, description="changed_since only")
 
 
 class ChannelAvailabilityResponse(BaseModel):
     channel: str
     pipeline_version: int = Field(description="Version of the rules' precedence that computed it")
     items: list[AvailabilityItemResponse]
+    next_cursor: str | None = Field(
+        default=None, description="changed_since only: pass it as changed_since next time"
+    )
+    more: bool | None = Field(
+        default=None, description="changed_since only: the page was full, call again at once"
+    )
+
+    @classmethod
+    def of_changes(cls, version: int, page: ChangesPage) -> ChannelAvailabilityResponse:
+        return cls(
+            channel=page.channel,
+            pipeline_version=version,
+            items=[
+                AvailabilityItemResponse(
+                    sku=x.sku, available=x.available, version=x.version, changed_at=x.changed_at
+                )
+                for x in page.items
+            ],
+            next_cursor=page.next_cursor,
+            more=page.more,
+        )
 
     @classmethod
     def of(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -136,3 +137,34 @@ rule_changes = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 Index("ix_rule_changes_channel_id", rule_changes.c.channel, rule_changes.c.id)
+
+# What each channel was last told per SKU: the published numbers, kept current in the same
+# transaction as every change that moves them. `change_seq` orders changes for the
+# `changed_since` cursor: the writing transaction's id on PostgreSQL (xid8), a counter on SQLite.
+channel_availability = Table(
+    "channel_availability",
+    metadata,
+    Column("channel_id", Integer, ForeignKey("channels.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("change_seq", BigInteger, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    CheckConstraint("available >= 0", name="available_not_negative"),
+)
+Index(
+    "ix_channel_availability_changes",
+    channel_availability.c.channel_id,
+    channel_availability.c.change_seq,
+    channel_availability.c.sku_id,
+)
+
+# One row (id 1): `token` changes with every rule or catalogue change, so each process knows
+# when its cached rules are stale; `change_seq` is SQLite's change counter.
+availability_state = Table(
+    "availability_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("token", String(40), nullable=False),
+    Column("change_seq", BigInteger, nullable=False),
+)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -17,6 +20,29 @@ from oms.channels.rules import (
     SafetyStock,
     Share,
 )
+from oms.inventory.ports import InventoryStore
+from oms.shared.events import DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedNumber:
+    """What a channel was last told for a SKU; `version` counts the changes."""
+
+    channel_id: int
+    sku_id: int
+    available: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedChange:
+    """A published number as the `changed_since` cursor sees it."""
+
+    sku_id: int
+    available: int
+    version: int
+    change_seq: int
+    changed_at: datetime
 
 
 class ChannelStore(Protocol):
@@ -65,6 +91,23 @@ class ChannelStore(Protocol):
     def set_cap(self, channel_id: int, sku: str | None, cap: int | None) -> None: ...
 
     def add_rule_change(self, change: RuleChange) -> None: ...
+
+    # Published numbers (see oms.channels.publication).
+    def publication_token(self) -> str | None: ...
+    def set_publication_token(self, token: str) -> None: ...
+    def change_seq(self) -> int: ...
+    def published_numbers(
+        self, sku_ids: Iterable[int]
+    ) -> dict[tuple[int, int], PublishedNumber]: ...
+    def write_published(
+        self, numbers: Sequence[PublishedNumber], change_seq: int, now: datetime
+    ) -> None: ...
+    def add_availability_events(
+        self, events: Sequence[DomainEvent], sequences: Sequence[int], now: datetime
+    ) -> None: ...
+    def changed_since(
+        self, channel_id: int, after: tuple[int, int], limit: int
+    ) -> tuple[list[PublishedChange], int]: ...
     def rule_changes(
         self, *, channel: str | None, before_id: int | None, limit: int
     ) -> list[RuleChange]: ...
@@ -73,6 +116,13 @@ class ChannelStore(Protocol):
 class ChannelUnitOfWork(Protocol):
     @property
     def channels(self) -> ChannelStore: ...
+    @property
+    def inventory(self) -> InventoryStore: ...
+
+    def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
+        """Channel numbers of these SKUs (None: of every SKU) may have moved: republish them
+        at commit, in the same transaction."""
+        ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -21,6 +21,7 @@ from oms.channels.orm import (
     safety_stock,
     safety_stock_defaults,
 )
+from oms.channels.published_store import SqlPublished
 from oms.channels.rules import (
     Buffer,
     BufferScope,
@@ -38,7 +39,7 @@ from oms.channels.rules import (
 )
 
 
-class SqlChannels:
+class SqlChannels(SqlPublished):
     """The channels' storage, bound to one session (one transaction)."""
 
     def __init__(self, session: Session) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from oms.channels.ports import ChannelStore, ChannelUnitOfWork
 from oms.channels.rules import (
     Buffer,
+    BufferScope,
     Cap,
     Channel,
     ChannelRules,
@@ -118,6 +119,7 @@ class ChannelService:
             if uow.channels.channel_by_code(channel.code) is not None:
                 raise Conflict(f"channel {channel.code} already exists", field="code")
             channel.id = uow.channels.add_channel(channel)
+            uow.rules_changed(None)  # its first numbers, for every SKU
             uow.commit()
         return channel
 
@@ -142,6 +144,7 @@ class ChannelService:
                 channel.settings = dict(cmd.settings)
             channel.updated_at = self._clock()
             uow.channels.update_channel(channel)
+            uow.rules_changed(None)
             uow.commit()
         return channel
 
@@ -175,7 +178,7 @@ class ChannelService:
             old = store.safety_stock(sku, location)
             store.set_safety_stock(sku, location, quantity)
             self._record(
-                store, RuleKind.SAFETY_STOCK, None, f"{sku}@{location}", old, quantity, actor
+                uow, RuleKind.SAFETY_STOCK, None, f"{sku}@{location}", old, quantity, actor, [sku]
             )
             uow.commit()
         return None if quantity is None else SafetyStock(sku, location, quantity)
@@ -191,7 +194,9 @@ class ChannelService:
             store = uow.channels
             old = store.default_safety_stock(location)
             store.set_default_safety_stock(location, quantity)
-            self._record(store, RuleKind.SAFETY_STOCK_DEFAULT, None, location, old, quantity, actor)
+            self._record(
+                uow, RuleKind.SAFETY_STOCK_DEFAULT, None, location, old, quantity, actor, None
+            )
             uow.commit()
         return None if quantity is None else DefaultSafetyStock(location, quantity)
 
@@ -254,7 +259,14 @@ class ChannelService:
                 return existing
             new_id = store.add_exclusion(channel_id, exclusion)
             self._record(
-                store, RuleKind.EXCLUSION, code, exclusion.key, None, exclusion.as_json(), actor
+                uow,
+                RuleKind.EXCLUSION,
+                code,
+                exclusion.key,
+                None,
+                exclusion.as_json(),
+                actor,
+                _excluded_skus(exclusion),
             )
             uow.commit()
         return Exclusion(
@@ -275,7 +287,14 @@ class ChannelService:
                 raise NotFound(f"channel {code} has no exclusion {exclusion_id}", field="id")
             store.remove_exclusion(channel_id, exclusion_id)
             self._record(
-                store, RuleKind.EXCLUSION, code, exclusion.key, exclusion.as_json(), None, actor
+                uow,
+                RuleKind.EXCLUSION,
+                code,
+                exclusion.key,
+                exclusion.as_json(),
+                None,
+                actor,
+                _excluded_skus(exclusion),
             )
             uow.commit()
         return exclusion
@@ -306,7 +325,7 @@ class ChannelService:
             channel_id = self._locked_id(store, code)
             old = store.pool(channel_id, sku)
             store.set_pool(channel_id, sku, quantity)
-            self._record(store, RuleKind.POOL, code, sku, old, quantity, actor)
+            self._record(uow, RuleKind.POOL, code, sku, old, quantity, actor, [sku])
             uow.commit()
         return None if quantity is None else Pool(sku, quantity)
 
@@ -326,7 +345,8 @@ class ChannelService:
             old = store.buffer(channel_id, parsed, key)
             store.set_buffer(channel_id, parsed, key, units)
             rule_key = Buffer(parsed, key, 0).rule_key
-            self._record(store, RuleKind.BUFFER, code, rule_key, old, units, actor)
+            affects = [key] if parsed is BufferScope.SKU and key is not None else None
+            self._record(uow, RuleKind.BUFFER, code, rule_key, old, units, actor, affects)
             uow.commit()
         return None if units is None else Buffer(parsed, key, units)
 
@@ -344,7 +364,9 @@ class ChannelService:
             channel_id = self._locked_id(store, code)
             old = store.share(channel_id, sku)
             store.set_share(channel_id, sku, percent)
-            self._record(store, RuleKind.SHARE, code, sku_rule_key(sku), old, percent, actor)
+            self._record(
+                uow, RuleKind.SHARE, code, sku_rule_key(sku), old, percent, actor, _one(sku)
+            )
             uow.commit()
         return None if percent is None else Share(sku, percent)
 
@@ -360,7 +382,7 @@ class ChannelService:
             channel_id = self._locked_id(store, code)
             old = store.cap(channel_id, sku)
             store.set_cap(channel_id, sku, cap)
-            self._record(store, RuleKind.CAP, code, sku_rule_key(sku), old, cap, actor)
+            self._record(uow, RuleKind.CAP, code, sku_rule_key(sku), old, cap, actor, _one(sku))
             uow.commit()
         return None if cap is None else Cap(sku, cap)
 
@@ -423,14 +445,29 @@ class ChannelService:
 
     def _record(
         self,
-        store: ChannelStore,
+        uow: ChannelUnitOfWork,
         kind: RuleKind,
         channel: str | None,
         key: str,
         old: Any,
         new: Any,
         actor: str,
+        affects: Sequence[str] | None,
     ) -> None:
+        """Audit the change and have the numbers it moves (of `affects`, None: every SKU's)
+        republished in this transaction."""
         if old == new:
-            return  # nothing changed: nothing to record
-        store.add_rule_change(RuleChange(kind, channel, key, old, new, actor, self._clock()))
+            return  # nothing changed: nothing to record, nothing moves
+        uow.channels.add_rule_change(RuleChange(kind, channel, key, old, new, actor, self._clock()))
+        uow.rules_changed(affects)
+
+
+def _one(sku: str | None) -> list[str] | None:
+    """A rule of one SKU moves that SKU's numbers; a channel default moves every SKU's."""
+    return None if sku is None else [sku]
+
+
+def _excluded_skus(exclusion: Exclusion) -> list[str] | None:
+    if exclusion.kind is ExclusionKind.SKU and exclusion.sku is not None:
+        return [exclusion.sku]
+    return None  # an attribute or a location: any SKU may be concerned

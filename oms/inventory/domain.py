@@ -433,6 +433,7 @@ class Reservation:
     idempotency_key: str
     created_at: datetime
     closed_at: datetime | None = None
+    channel: str | None = None
 
 
 # --------------------------------------------------------------------------- transfers

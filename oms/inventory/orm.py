@@ -114,9 +114,13 @@ reservations = Table(
     Column("status", String(16), nullable=False),
     Column("idempotency_key", String(255), nullable=False, unique=True),
     Column("actor", String(100), nullable=True),
+    # The sales channel the units were reserved for (a code, for sales velocity); None if not
+    # for a channel (a store's layaway, a manual hold).
+    Column("channel", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime, nullable=True),
 )
+Index("ix_reservations_channel_created_at", reservations.c.channel, reservations.c.created_at)
 
 reservation_lines = Table(
     "reservation_lines",

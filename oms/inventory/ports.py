@@ -34,9 +34,39 @@ class ReserveOutcome:
     reservation_id: int | None = None
     fingerprint: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    sku_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SkuFacts:
+    """What channel rules look at on a SKU: its kind, attributes and bundle policy."""
+
+    id: int
+    code: str
+    kind: SkuKind
+    attributes: dict[str, Any]
+    ship_together: bool
+
+
+class StockListener(Protocol):
+    """Told, inside the transaction, what the transaction changed (channels keep their
+    published numbers current with it). Called before commit; never commits itself."""
+
+    def stock_changed(self, sku_ids: Iterable[int]) -> None: ...
+    def catalogue_changed(self, sku_ids: Iterable[int] | None) -> None: ...
+
+    @property
+    def expects_publication(self) -> bool:
+        """Whether a reservation should leave the publishing to the transaction (a hint)."""
+        ...
+
+    def expect_publication(self) -> None: ...
 
 
 class InventoryStore(Protocol):
+    # Told of every change in the transaction; the unit of work wires it.
+    listener: StockListener | None
+
     @property
     def reserves_in_one_statement(self) -> bool: ...
     def reserve_in_one_statement(
@@ -48,6 +78,7 @@ class InventoryStore(Protocol):
         actor: str | None,
         now: datetime,
         lines: Sequence[ReservationLine],
+        channel: str | None = None,
     ) -> ReserveOutcome: ...
     def reservation_id_for_key(self, key: str) -> int | None: ...
 
@@ -90,6 +121,20 @@ class InventoryStore(Protocol):
         self, sku_id: int, location_id: int, delta: StockDelta, now: datetime
     ) -> tuple[int, int, int, int, int] | None: ...
     def bump_event_seqs(self, sku_ids: Iterable[int]) -> dict[int, int]: ...
+    def stock_changed(self, sku_ids: Iterable[int]) -> None: ...
+    def catalogue_changed(self, sku_ids: Iterable[int] | None) -> None: ...
+
+    # What channel publication reads and locks, in the writing transaction.
+    def sku_facts(self, sku_ids: Iterable[int]) -> dict[int, SkuFacts]: ...
+    def sku_ids_by_code(self, codes: Iterable[str]) -> dict[str, int]: ...
+    def all_sku_ids(self) -> list[int]: ...
+    def bundle_edges(self) -> list[tuple[int, int, int]]: ...
+    def available_by_sku(self, sku_ids: Iterable[int]) -> dict[int, dict[str, int]]: ...
+    def sold_since(
+        self, channels: Iterable[str], sku_ids: Iterable[int], since: datetime
+    ) -> dict[tuple[str, int], int]: ...
+    def lock_skus(self, sku_ids: Iterable[int]) -> None: ...
+    def lock_catalogue(self) -> None: ...
     def add_events(self, events: Sequence[tuple[DomainEvent, int]], now: datetime) -> None: ...
 
     def add_movements(
@@ -116,7 +161,12 @@ class InventoryStore(Protocol):
     def count_levels_and_movements(self) -> tuple[int, int]: ...
 
     def add_reservation(
-        self, reference: str | None, key: str, actor: str | None, now: datetime
+        self,
+        reference: str | None,
+        key: str,
+        actor: str | None,
+        now: datetime,
+        channel: str | None = None,
     ) -> int: ...
     def add_reservation_lines(
         self, reservation_id: int, lines: list[tuple[int, int, int]]

@@ -339,6 +339,8 @@ class ReservationLineBody(RequestBody):
 class ReserveStockRequest(RequestBody):
     lines: list[ReservationLineBody]
     reference: Reference | None = None
+    # The sales channel the units are for: counts towards its sales velocity (auto buffer).
+    channel: Code | None = None
 
     def to_command(self, idempotency_key: str | None, actor: str) -> ReserveStock:
         return ReserveStock(
@@ -346,6 +348,7 @@ class ReserveStockRequest(RequestBody):
             reference=self.reference or None,
             idempotency_key=idempotency_key,
             actor=actor,
+            channel=self.channel,
         )
 
 
@@ -360,6 +363,7 @@ class ReservationResponse(BaseModel):
     reference: str | None
     status: ReservationStatus
     lines: list[ReservationLineResponse]
+    channel: str | None
     created_at: datetime
     closed_at: datetime | None
 
@@ -369,6 +373,7 @@ class ReservationResponse(BaseModel):
             id=reservation.id,
             reference=reservation.reference,
             status=reservation.status,
+            channel=reservation.channel,
             lines=[
                 ReservationLineResponse(sku=ln.sku, location=ln.location, quantity=ln.quantity)
                 for ln in sorted(reservation.lines, key=_by_place)

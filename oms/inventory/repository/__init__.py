@@ -2,7 +2,8 @@
 
 `SqlInventory` combines the parts here, each over the same session: `catalogue` (locations,
 SKUs), `levels` (the projection), `ledger`, `reservations`, `transfers`, `idempotency` and
-`events` (the outbox rows), and `bulk` (whole-catalogue reads).
+`events` (the outbox rows), `bulk` (whole-catalogue reads) and `publication` (what keeping
+channel numbers current reads and locks).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from oms.inventory.repository.events import SqlEvents
 from oms.inventory.repository.idempotency import SqlIdempotency
 from oms.inventory.repository.ledger import SqlLedger
 from oms.inventory.repository.levels import SqlStockLevels
+from oms.inventory.repository.publication import SqlPublicationReads
 from oms.inventory.repository.reservations import SqlReservations
 from oms.inventory.repository.transfers import SqlTransfers
 
@@ -28,5 +30,6 @@ class SqlInventory(
     SqlReservations,
     SqlTransfers,
     SqlBulkReads,
+    SqlPublicationReads,
 ):
     """The inventory's storage, bound to one session (one transaction)."""

@@ -15,7 +15,8 @@ from oms.inventory.ports import ReserveOutcome
 from oms.inventory.repository._base import SqlBase
 
 _OMS_RESERVE_CALL = (
-    "SELECT oms_reserve(%s, %s, %s, %s, %s::timestamptz, %s, %s::text[], %s::text[], %s::integer[])"
+    "SELECT oms_reserve(%s, %s, %s, %s, %s::timestamptz, %s, %s::text[], %s::text[], "
+    "%s::integer[], %s, %s)"
 )
 
 
@@ -37,34 +38,57 @@ class SqlReservations(SqlBase):
         actor: str | None,
         now: datetime,
         lines: Sequence[ReservationLine],
+        channel: str | None = None,
     ) -> ReserveOutcome:
-        """PostgreSQL only: oms_reserve (migration 0002) does every write in one round trip."""
+        """PostgreSQL only: oms_reserve (migrations 0002, 0004) does every write in one call.
+
+        With no channel to tell, the call runs in autocommit on a connection of its own: the
+        stock row is locked only while it runs, not for two more round trips (BEGIN ...
+        COMMIT). When channels must be told, it runs in this session's transaction and the
+        listener publishes before the caller commits. The function refuses to commit alone if
+        a channel turned up meanwhile; the call is then made again in the transaction.
+        """
+        args = [
+            key,
+            fingerprint,
+            reference,
+            actor,
+            now,
+            now.isoformat(),
+            [ln.sku for ln in lines],
+            [ln.location for ln in lines],
+            [ln.quantity for ln in lines],
+            channel,
+        ]
+        listener = self.listener
+        if listener is not None and not listener.expects_publication:
+            outcome = self._call_oms_reserve(args, in_session=False)
+            if outcome.status != "refused" or outcome.detail.get("kind") != "publish":
+                return outcome
+            listener.expect_publication()
+        outcome = self._call_oms_reserve(args, in_session=True)
+        if outcome.status == "reserved":
+            self.stock_changed(outcome.sku_ids)
+        return outcome
+
+    def _call_oms_reserve(self, args: Sequence[object], *, in_session: bool) -> ReserveOutcome:
         try:
-            # Autocommit on a connection of its own: the function is one transaction, so the
-            # stock row is locked only while it runs, not for two more round trips (BEGIN ...
-            # COMMIT), and the session's transaction machinery stays out of the hot path.
-            engine = self.session.get_bind()
-            if not isinstance(engine, Engine):  # a session bound to a connection
-                raise TypeError("the one-call reservation needs a session bound to an engine")
-            with engine.connect() as connection:
+            if in_session:
                 outcome = (
-                    connection.execution_options(isolation_level="AUTOCOMMIT")
-                    .exec_driver_sql(
-                        _OMS_RESERVE_CALL,
-                        (
-                            key,
-                            fingerprint,
-                            reference,
-                            actor,
-                            now,
-                            now.isoformat(),
-                            [ln.sku for ln in lines],
-                            [ln.location for ln in lines],
-                            [ln.quantity for ln in lines],
-                        ),
-                    )
+                    self.session.connection()
+                    .exec_driver_sql(_OMS_RESERVE_CALL, (*args, True))
                     .scalar_one()
                 )
+            else:
+                engine = self.session.get_bind()
+                if not isinstance(engine, Engine):  # a session bound to a connection
+                    raise TypeError("the one-call reservation needs a session bound to an engine")
+                with engine.connect() as connection:
+                    outcome = (
+                        connection.execution_options(isolation_level="AUTOCOMMIT")
+                        .exec_driver_sql(_OMS_RESERVE_CALL, (*args, False))
+                        .scalar_one()
+                    )
         except DBAPIError as error:
             diag = getattr(error.orig, "diag", None)
             if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
@@ -74,6 +98,7 @@ class SqlReservations(SqlBase):
             outcome["status"],
             reservation_id=outcome.get("reservation_id"),
             fingerprint=outcome.get("fingerprint"),
+            sku_ids=tuple(outcome.get("sku_ids") or ()),
         )
 
     def reservation_id_for_key(self, key: str) -> int | None:
@@ -84,7 +109,12 @@ class SqlReservations(SqlBase):
     # ------------------------------------------------------------------ reservations
 
     def add_reservation(
-        self, reference: str | None, key: str, actor: str | None, now: datetime
+        self,
+        reference: str | None,
+        key: str,
+        actor: str | None,
+        now: datetime,
+        channel: str | None = None,
     ) -> int:
         return int(
             self.session.execute(
@@ -94,6 +124,7 @@ class SqlReservations(SqlBase):
                     status=ReservationStatus.ACTIVE.value,
                     idempotency_key=key,
                     actor=actor,
+                    channel=channel,
                     created_at=now,
                 )
                 .returning(reservations.c.id)
@@ -124,6 +155,7 @@ class SqlReservations(SqlBase):
             idempotency_key=row.idempotency_key,
             created_at=row.created_at,
             closed_at=row.closed_at,
+            channel=row.channel,
         )
 
     def reservation_lines(self, reservation_id: int) -> list[tuple[int, int, ReservationLine]]:

@@ -262,6 +262,7 @@ class _PendingEvents:
             ],
             now,
         )
+        store.stock_changed(seqs)
         self.levels.clear()
 
 

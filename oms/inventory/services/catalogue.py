@@ -50,6 +50,7 @@ class CatalogueUseCases(ServiceCore):
             if uow.inventory.location_by_code(location.code) is not None:
                 raise Conflict(f"location {location.code} already exists", field="code")
             location.id = uow.inventory.add_location(location)
+            uow.inventory.catalogue_changed(())  # no stock there yet: no number moves
             uow.commit()
         return location
 
@@ -96,6 +97,7 @@ class CatalogueUseCases(ServiceCore):
             self._check_barcode_free(store, sku.barcode, code)
             component_ids = self._component_ids(store, sku)
             sku.id = store.add_sku(sku, component_ids)
+            store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
             uow.commit()
         return sku
 
@@ -125,6 +127,8 @@ class CatalogueUseCases(ServiceCore):
                 check_bundle_components(sku.code, sku.components)
             component_ids = self._component_ids(store, sku)
             store.update_sku(sku, component_ids, self._clock())
+            if sku.id is not None:  # attributes drive exclusions and category buffers
+                store.catalogue_changed([sku.id])
             uow.commit()
         return sku
 

@@ -61,6 +61,8 @@ class ReserveStock:
     reference: str | None = None
     idempotency_key: str | None = None
     actor: str | None = None
+    # The sales channel the units are for (its code): feeds that channel's sales velocity.
+    channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,17 +45,26 @@ class ReservationUseCases(ServiceCore):
         )
         reference = _check_text(cmd.reference, "reference", MAX_REFERENCE)
         actor = _check_text(cmd.actor, "actor", 100)
-        body = {
+        channel = _check_channel(cmd.channel)
+        body: dict[str, Any] = {
             "lines": [[ln.sku, ln.location, ln.quantity] for ln in lines],
             "reference": reference,
         }
+        if channel is not None:  # keys sent before channels existed keep their fingerprint
+            body["channel"] = channel
         fp = fingerprint("reservation.create", body)
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory
             if store.reserves_in_one_statement:
                 outcome = store.reserve_in_one_statement(
-                    key=key, fingerprint=fp, reference=reference, actor=actor, now=now, lines=lines
+                    key=key,
+                    fingerprint=fp,
+                    reference=reference,
+                    actor=actor,
+                    now=now,
+                    lines=lines,
+                    channel=channel,
                 )
                 if outcome.status == "reserved" and outcome.reservation_id is not None:
                     uow.commit()
@@ -73,7 +82,7 @@ class ReservationUseCases(ServiceCore):
                         raise IdempotencyKeyReused(key)
                     return self._replayed_reservation(store, store.reservation_id_for_key(key))
                 reservation_id = self._reserve_statement_by_statement(
-                    store, cmd, lines, key, reference, actor, now
+                    store, cmd, lines, key, reference, actor, now, channel
                 )
                 uow.commit()
         return ReservationResult(
@@ -84,6 +93,7 @@ class ReservationUseCases(ServiceCore):
                 lines=lines,
                 idempotency_key=key,
                 created_at=now,
+                channel=channel,
             )
         )
 
@@ -107,6 +117,7 @@ class ReservationUseCases(ServiceCore):
         reference: str | None,
         actor: str | None,
         now: datetime,
+        channel: str | None,
     ) -> int:
         sku_ids, location_ids = self._resolve(
             store,
@@ -114,7 +125,7 @@ class ReservationUseCases(ServiceCore):
             [ln.location for ln in cmd.lines],
             "lines",
         )
-        reservation_id = store.add_reservation(reference, key, actor, now)
+        reservation_id = store.add_reservation(reference, key, actor, now, channel)
         store.add_reservation_lines(
             reservation_id,
             [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
@@ -186,6 +197,16 @@ class ReservationUseCases(ServiceCore):
         if reservation is None:
             raise NotFound(f"no reservation {reservation_id}", field="id")
         return reservation
+
+
+def _check_channel(channel: str | None) -> str | None:
+    """A channel code as a label: the inventory does not know channels, velocity reads it."""
+    if channel is None:
+        return None
+    channel = channel.strip()
+    if not channel or len(channel) > 64:
+        raise InvalidInput("channel must be a channel code of 1 to 64 characters", field="channel")
+    return channel
 
 
 def _reservation_refusal(detail: dict[str, Any], lines: Sequence[ReservationLine]) -> DomainError:

@@ -1,0 +1,119 @@
+"""SQL that keeps channel numbers current: the reads and locks of the writing transaction.
+
+The inventory does not know channels; it tells its `listener` what a transaction changed (see
+`SqlBase`), and the listener, wired by the unit of work, reads what it needs through these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from oms.inventory.domain import ReservationStatus, SkuKind
+from oms.inventory.orm import (
+    bundle_components,
+    locations,
+    reservation_lines,
+    reservations,
+    skus,
+    stock_levels,
+)
+from oms.inventory.ports import SkuFacts
+from oms.inventory.repository._base import SqlBase
+
+# IN lists are sent in chunks: SQLite allows 32,766 variables, PostgreSQL 65,535 parameters.
+CHUNK = 5000
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+class SqlPublicationReads(SqlBase):
+    """Reads and locks for keeping channel numbers current."""
+
+    def sku_facts(self, sku_ids: Iterable[int]) -> dict[int, SkuFacts]:
+        found: dict[int, SkuFacts] = {}
+        for chunk in _chunks(sku_ids):
+            rows = self.session.execute(
+                select(
+                    skus.c.id, skus.c.code, skus.c.kind, skus.c.attributes, skus.c.ship_together
+                ).where(skus.c.id.in_(chunk))
+            )
+            for r in rows:
+                found[r[0]] = SkuFacts(r[0], r[1], SkuKind(r[2]), dict(r[3] or {}), bool(r[4]))
+        return found
+
+    def sku_ids_by_code(self, codes: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(skus.c.code, skus.c.id).where(skus.c.code.in_(wanted)))
+        return {r[0]: r[1] for r in rows}
+
+    def all_sku_ids(self) -> list[int]:
+        return list(self.session.execute(select(skus.c.id).order_by(skus.c.id)).scalars())
+
+    def bundle_edges(self) -> list[tuple[int, int, int]]:
+        """(bundle_id, component_id, quantity) of every bundle's direct components."""
+        bc = bundle_components.c
+        rows = self.session.execute(select(bc.bundle_id, bc.component_id, bc.quantity))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def available_by_sku(self, sku_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """sku_id -> active location -> on_hand - reserved - quarantined (may be negative)."""
+        sl = stock_levels.c
+        found: dict[int, dict[str, int]] = {}
+        for chunk in _chunks(sku_ids):
+            rows = self.session.execute(
+                select(sl.sku_id, locations.c.code, sl.on_hand - sl.reserved - sl.quarantined)
+                .join(locations, locations.c.id == sl.location_id)
+                .where(sl.sku_id.in_(chunk), locations.c.active.is_(True))
+            )
+            for sku_id, location, available in rows:
+                found.setdefault(sku_id, {})[location] = available
+        return found
+
+    def sold_since(
+        self, channels: Iterable[str], sku_ids: Iterable[int], since: datetime
+    ) -> dict[tuple[str, int], int]:
+        """Units reserved per (channel, SKU) since `since`, released reservations left out."""
+        wanted = sorted(set(channels))
+        sold: dict[tuple[str, int], int] = {}
+        if not wanted:
+            return sold
+        r, rl = reservations.c, reservation_lines.c
+        for chunk in _chunks(sku_ids):
+            rows = self.session.execute(
+                select(r.channel, rl.sku_id, func.sum(rl.quantity))
+                .select_from(reservation_lines)
+                .join(reservations, r.id == rl.reservation_id)
+                .where(
+                    r.channel.in_(wanted),
+                    r.created_at >= since,
+                    r.status != ReservationStatus.RELEASED.value,
+                    rl.sku_id.in_(chunk),
+                )
+                .group_by(r.channel, rl.sku_id)
+            )
+            for channel, sku_id, units in rows:
+                sold[(channel, sku_id)] = int(units)
+        return sold
+
+    def lock_skus(self, sku_ids: Iterable[int]) -> None:
+        """Lock SKU rows in id order (PostgreSQL; SQLite has one writer at a time)."""
+        if self.dialect != "postgresql":
+            return
+        for chunk in _chunks(sku_ids):
+            self.session.execute(
+                select(skus.c.id).where(skus.c.id.in_(chunk)).order_by(skus.c.id).with_for_update()
+            ).all()
+
+    def lock_catalogue(self) -> None:
+        """Hold every SKU still: waits for the writers in flight, blocks new ones, not reads."""
+        if self.dialect == "postgresql":
+            self.session.execute(text("LOCK TABLE skus IN EXCLUSIVE MODE"))
