@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench import availability, reservations
+from bench import availability, publication, reservations
 from bench.harness import BenchConfig, BenchReport
 from oms.settings import PROJECT_ROOT
 
@@ -34,6 +34,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "reservations": Benchmark(
         "InventoryService.reserve vs the bare conditional UPDATE; hot SKU and 10,000 SKUs",
         reservations.run,
+    ),
+    "publication": Benchmark(
+        "reservations/s with three channels kept current / without channels (target 0.8)",
+        publication.run,
     ),
     "availability": Benchmark(
         "ChannelAvailabilityService.recompute_all: 100,000 SKUs x 5 locations x 3 channels",

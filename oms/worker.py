@@ -40,6 +40,7 @@ class Route:
 # Event name -> the actor that receives it. Actor names are stable once deployed.
 ROUTES: dict[str, Route] = {
     "StockChanged": Route("inventory.stock_changed", "inventory"),
+    "AvailabilityChanged": Route("channels.availability_changed", "channels"),
 }
 
 
@@ -70,11 +71,29 @@ def stock_changed(event: dict[str, Any]) -> None:
     )
 
 
+def availability_changed(event: dict[str, Any]) -> None:
+    """A channel's number for a SKU changed. The channel sync jobs (a later issue) push it.
+
+    At least once, not ordered across threads: keep the highest `version` per (channel, SKU).
+    """
+    log.info(
+        "availability_changed",
+        channel=event.get("channel"),
+        sku=event.get("sku"),
+        available=event.get("available"),
+        version=event.get("version"),
+        event_id=event.get("event_id"),
+    )
+
+
 def register_actors(
     broker: dramatiq.Broker, handlers: dict[str, Handler] | None = None
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
     """Declare every routed actor on `broker`. `handlers` replaces handlers by event name."""
-    chosen: dict[str, Handler] = {"StockChanged": stock_changed}
+    chosen: dict[str, Handler] = {
+        "StockChanged": stock_changed,
+        "AvailabilityChanged": availability_changed,
+    }
     chosen.update(handlers or {})
     actors: dict[str, dramatiq.Actor[Any, Any]] = {}
     for event, route in ROUTES.items():

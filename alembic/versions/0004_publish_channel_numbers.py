@@ -220,7 +220,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["sku_id"], ["skus.id"], name=op.f("fk_channel_availability_sku_id_skus")
         ),
-        sa.PrimaryKeyConstraint("channel_id", "sku_id", name=op.f("pk_channel_availability")),
+        # SKU first: a transaction reads and writes every channel's number of its SKUs.
+        sa.PrimaryKeyConstraint("sku_id", "channel_id", name=op.f("pk_channel_availability")),
     )
     op.create_index(
         "ix_channel_availability_changes",

@@ -144,8 +144,9 @@ Index("ix_rule_changes_channel_id", rule_changes.c.channel, rule_changes.c.id)
 channel_availability = Table(
     "channel_availability",
     metadata,
-    Column("channel_id", Integer, ForeignKey("channels.id"), primary_key=True),
+    # SKU first in the key: a transaction reads and writes every channel's number of its SKUs.
     Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id"), primary_key=True),
     Column("available", Integer, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("change_seq", BigInteger, nullable=False),

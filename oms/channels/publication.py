@@ -157,16 +157,11 @@ class AvailabilityPublisher:
                     changes.append((channel, facts, number, version))
             if not changes:
                 continue
-            seq = channels.change_seq()
             channels.write_published(
                 [
                     PublishedNumber(c.id or 0, f.id, number, version)
                     for c, f, number, version in changes
                 ],
-                seq,
-                now,
-            )
-            channels.add_availability_events(
                 [
                     DomainEvent(
                         AVAILABILITY_CHANGED,
@@ -181,7 +176,6 @@ class AvailabilityPublisher:
                     )
                     for c, f, number, version in changes
                 ],
-                [version for _, _, _, version in changes],
                 now,
             )
             written += len(changes)

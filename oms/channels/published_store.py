@@ -8,11 +8,12 @@ has one writer at a time, it is a counter bumped by each publishing transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, tuple_, update
+from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,24 @@ from oms.shared.events import DomainEvent
 
 STATE_ROW = 1
 CHUNK = 5000
+
+_WRITE_PUBLISHED = text("""
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        sku_id integer, channel_id integer, available integer, version bigint,
+        event text, partition_key text, payload jsonb, ord bigint)
+), numbers AS (
+    INSERT INTO channel_availability
+        (sku_id, channel_id, available, version, change_seq, changed_at)
+    SELECT sku_id, channel_id, available, version, pg_current_xact_id()::text::bigint, :now
+    FROM input
+    ON CONFLICT (sku_id, channel_id) DO UPDATE SET
+        available = EXCLUDED.available, version = EXCLUDED.version,
+        change_seq = EXCLUDED.change_seq, changed_at = EXCLUDED.changed_at
+)
+INSERT INTO outbox (event, partition_key, sequence, payload, created_at, attempts)
+SELECT event, partition_key, version, payload::json, :now, 0 FROM input ORDER BY ord
+""")
 
 
 class SqlPublished:
@@ -39,11 +58,8 @@ class SqlPublished:
     def set_publication_token(self, token: str) -> None:
         self._upsert_state({"token": token, "change_seq": 0}, "token")
 
-    def change_seq(self) -> int:
-        if self.dialect == "postgresql":
-            return int(
-                self.session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
-            )
+    def _next_change_seq(self) -> int:
+        """SQLite: the counter, bumped once per publishing transaction (one writer at a time)."""
         self._upsert_state({"token": "", "change_seq": 1}, None)
         return int(
             self.session.execute(
@@ -75,66 +91,70 @@ class SqlPublished:
         return found
 
     def write_published(
-        self, numbers: Sequence[PublishedNumber], change_seq: int, now: datetime
+        self, numbers: Sequence[PublishedNumber], events: Sequence[DomainEvent], now: datetime
     ) -> None:
-        """Insert first-time numbers, update the others (their version tells which)."""
-        new = [n for n in numbers if n.version == 1]
-        known = [n for n in numbers if n.version > 1]
-        if new:
-            self.session.execute(
-                insert(channel_availability),
-                [
-                    {
-                        "channel_id": n.channel_id,
-                        "sku_id": n.sku_id,
-                        "available": n.available,
-                        "version": n.version,
-                        "change_seq": change_seq,
-                        "changed_at": now,
-                    }
-                    for n in new
-                ],
-            )
-        if known:
-            ca = channel_availability.c
-            self.session.execute(
-                update(channel_availability)
-                .where(ca.channel_id == bindparam("c_id"), ca.sku_id == bindparam("s_id"))
-                .values(
-                    available=bindparam("n_available"),
-                    version=bindparam("n_version"),
-                    change_seq=change_seq,
-                    changed_at=now,
-                )
-                .execution_options(synchronize_session=False),
-                [
-                    {
-                        "c_id": n.channel_id,
-                        "s_id": n.sku_id,
-                        "n_available": n.available,
-                        "n_version": n.version,
-                    }
-                    for n in known
-                ],
-            )
+        """Store the new numbers and write their events (`events[i]` tells `numbers[i]`)."""
+        if not numbers:
+            return
+        if self.dialect == "postgresql":
+            self._write_published_in_one_statement(numbers, events, now)
+            return
+        seq = self._next_change_seq()
+        module = sqlite
+        statement = module.insert(channel_availability)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["sku_id", "channel_id"],
+                set_={
+                    name: getattr(statement.excluded, name)
+                    for name in ("available", "version", "change_seq", "changed_at")
+                },
+            ),
+            [
+                {
+                    "sku_id": n.sku_id,
+                    "channel_id": n.channel_id,
+                    "available": n.available,
+                    "version": n.version,
+                    "change_seq": seq,
+                    "changed_at": now,
+                }
+                for n in numbers
+            ],
+        )
+        self.session.execute(
+            insert(outbox),
+            [
+                {
+                    "event": e.name,
+                    "partition_key": e.partition_key,
+                    "sequence": n.version,
+                    "payload": e.payload,
+                    "created_at": now,
+                }
+                for n, e in zip(numbers, events, strict=True)
+            ],
+        )
 
-    def add_availability_events(
-        self, events: Sequence[DomainEvent], sequences: Sequence[int], now: datetime
+    def _write_published_in_one_statement(
+        self, numbers: Sequence[PublishedNumber], events: Sequence[DomainEvent], now: datetime
     ) -> None:
-        if events:
-            self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event": e.name,
-                        "partition_key": e.partition_key,
-                        "sequence": seq,
-                        "payload": e.payload,
-                        "created_at": now,
-                    }
-                    for e, seq in zip(events, sequences, strict=True)
-                ],
-            )
+        """PostgreSQL: numbers and events in one round trip; change_seq is this transaction's
+        id, so the cursor orders changes by transaction."""
+        rows = [
+            {
+                "sku_id": n.sku_id,
+                "channel_id": n.channel_id,
+                "available": n.available,
+                "version": n.version,
+                "event": e.name,
+                "partition_key": e.partition_key,
+                "payload": e.payload,
+                "ord": i,
+            }
+            for i, (n, e) in enumerate(zip(numbers, events, strict=True))
+        ]
+        self.session.execute(_WRITE_PUBLISHED, {"rows": json.dumps(rows), "now": now})
 
     def changed_since(
         self, channel_id: int, after: tuple[int, int], limit: int
