@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components
 from sqlalchemy import Engine
 
 from oms.channels import api as channels_api
+from oms.channels import rules_csv_api
 from oms.channels.availability import ChannelAvailabilityService
 from oms.channels.changes import AvailabilityChanges
 from oms.channels.services import ChannelService
@@ -57,7 +58,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     v1 = Router(
         path="/v1",
-        route_handlers=[*inventory_api.CONTROLLERS, *channels_api.CONTROLLERS],
+        route_handlers=[
+            *inventory_api.CONTROLLERS,
+            *channels_api.CONTROLLERS,
+            *rules_csv_api.CONTROLLERS,
+        ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
         dependencies={

@@ -28,6 +28,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms import access
+from oms.channels.rules_csv import (
+    LineError,
+    RulesEncoding,
+    RulesFileInvalid,
+    RulesImportStopped,
+    export_rules,
+    import_rules,
+    parse_rules_file,
+)
+from oms.channels.services import ChannelService
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.inventory.stock_files import (
@@ -441,27 +451,162 @@ def stock_export(
     _err().print(f"Exported {rows} stock levels to {output}", markup=False)
 
 
+# --------------------------------------------------------------------------- rules
+
+rules_app = typer.Typer(help="Channel rules in bulk: CSV import and export.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+_RULES_ENCODING = "auto (UTF-8 with or without a BOM, else Shift_JIS), utf-8, shift_jis or cp932."
+_MAX_ACTOR = 100  # rule_changes.actor
+
+
+@contextmanager
+def _channel_runtime() -> Iterator[tuple[ChannelService, InventoryService]]:
+    with _runtime() as rt:
+        sessions = rt.sessions
+        yield ChannelService(lambda: SqlUnitOfWork(sessions), rt.inventory), rt.inventory
+
+
+@rules_app.command("import")
+@_clean_errors
+def rules_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, metavar="FILE")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and say what it would change.")
+    ] = False,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Who the rule changes are recorded as. Default: oms rules import (you)."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Apply the valid rows and report the others.")
+    ] = False,
+    encoding: Annotated[
+        RulesEncoding, typer.Option(case_sensitive=False, help=_RULES_ENCODING)
+    ] = RulesEncoding.AUTO,
+) -> None:
+    """Set channel rules from CSV: rule,channel,sku,location,category,attribute,value.
+
+    rule is safety_stock, default_safety_stock, exclusion, pool, buffer, share or cap; value is
+    units, a percent (share) or add/remove (exclusion), and an empty value removes the rule.
+
+    Every row is checked before any is applied: one bad row applies nothing. Importing the
+    same file again changes nothing; each change is recorded with --actor.
+    """
+    who = (actor or "").strip() or _actor("oms rules import")
+    if len(who) > _MAX_ACTOR:
+        _fail(f"actor: must be at most {_MAX_ACTOR} characters", code=2)
+    parsed = parse_rules_file(file.read_bytes(), encoding)
+    with _channel_runtime() as (channels, inventory):
+        try:
+            outcome = import_rules(
+                channels, inventory, parsed, actor=who, dry_run=dry_run, skip_invalid=skip_invalid
+            )
+        except RulesFileInvalid as invalid:
+            _report_line_errors(invalid.errors)
+            _fail(f"{file.name}: {invalid.detail} (--skip-invalid applies the valid rows)")
+        except RulesImportStopped as stopped:
+            _fail(f"{file.name}: {stopped.detail}")
+    _report_line_errors(outcome.errors)
+    skipped = len({e.line for e in outcome.errors})
+    changed = "would change" if dry_run else "changed"
+    _out().print(
+        f"{file.name}: {_rows(outcome.applied)} {changed} a rule, {outcome.unchanged} unchanged, "
+        f"{skipped} skipped" + ("; dry run: nothing was changed" if dry_run else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+    if skipped and not outcome.applied and not outcome.unchanged:
+        raise typer.Exit(1)
+
+
+def _report_line_errors(errors: list[LineError]) -> None:
+    err = _err()
+    for error in errors:
+        err.print(str(error), markup=False, soft_wrap=True)
+
+
+@rules_app.command("export")
+@_clean_errors
+def rules_export(
+    file: Annotated[
+        Path | None,
+        typer.Argument(dir_okay=False, metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+    encoding: Annotated[
+        FileEncoding, typer.Option(case_sensitive=False, help=_EXPORT_ENCODING)
+    ] = FileEncoding.UTF8,
+) -> None:
+    """Export every channel rule and safety stock as CSV, in the import format.
+
+    Imported back, an export changes nothing.
+    """
+    with _channel_runtime() as (channels, _):
+        try:
+            if file is None:
+                stream = io.TextIOWrapper(
+                    typer.get_binary_stream("stdout"), encoding=encoding.codec, newline=""
+                )
+                try:
+                    export_rules(channels, stream)
+                finally:
+                    stream.flush()
+                    stream.detach()  # leave stdout open
+                return
+            partial = file.with_name(file.name + ".part")
+            try:
+                with partial.open("w", encoding=encoding.codec, newline="") as csv_file:
+                    rows = export_rules(channels, csv_file)
+                os.replace(partial, file)  # never leave a half-written export under its name
+            finally:
+                partial.unlink(missing_ok=True)
+        except UnicodeEncodeError as error:
+            text = error.object[error.start : error.end]
+            _fail(f"encoding: {text!r} cannot be written in {encoding.label}; export as utf-8")
+    _err().print(f"Exported {_rows(rows)} of rules to {file}", markup=False, soft_wrap=True)
+
+
 # --------------------------------------------------------------------------- demo
 
 
 @demo_app.command("seed")
 @_clean_errors
 def demo_seed() -> None:
-    """Load a demo apparel catalogue with opening stock. Running it again changes nothing."""
-    from oms.demo import seed_demo
+    """Load a demo apparel brand: catalogue, opening stock, channels and their rules.
+
+    Running it again changes nothing.
+    """
+    from oms.channels.availability import ChannelAvailabilityService
+    from oms.channels.services import ChannelService
+    from oms.demo import SAMPLE_SKUS, seed_demo
 
     with _runtime() as rt:
-        summary = seed_demo(rt.inventory)
-    table = Table(title="Demo catalogue", show_header=True)
+        sessions = rt.sessions
+        channels = ChannelService(lambda: SqlUnitOfWork(sessions), rt.inventory)
+        availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(sessions), rt.inventory)
+        summary = seed_demo(rt.inventory, channels, availability)
+    table = Table(title="Demo brand", show_header=True)
     table.add_column("")
     table.add_column("created", justify="right")
     table.add_column("already there", justify="right")
     table.add_row("locations", str(summary.locations_created), str(summary.locations_existing))
     table.add_row("SKUs", str(summary.skus_created), str(summary.skus_existing))
     table.add_row("receipts", str(summary.receipts_applied), str(summary.receipts_already_applied))
+    table.add_row("channels", str(summary.channels_created), str(summary.channels_existing))
+    table.add_row("rules", str(summary.rules_set), str(summary.rules_existing))
     out = _out()
     out.print(table)
     out.print(f"{summary.units_received} units received.")
+    samples = Table(title="What each channel is told")
+    samples.add_column("SKU")
+    for code in summary.samples:
+        samples.add_column(code, justify="right")
+    for sku in SAMPLE_SKUS:
+        samples.add_row(sku, *(str(numbers[sku]) for numbers in summary.samples.values()))
+    out.print(samples)
+    out.print("Why: GET /v1/channels/{channel}/availability/{sku}/explain", markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

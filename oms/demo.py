@@ -1,15 +1,22 @@
-"""A demo catalogue: a Japanese apparel D2C brand with stores, a DC, a factory and Amazon FBA.
+"""A demo catalogue: a Japanese apparel D2C brand with stores, a DC, a factory and Amazon FBA,
+selling on Amazon, Rakuten and its own storefront with the rules such a brand sets.
 
-Deterministic (a seeded random number generator) and idempotent: existing locations and SKUs
-are kept, and every receipt has a fixed idempotency key, so seeding twice changes nothing.
+Deterministic (a seeded random number generator) and idempotent: existing locations, SKUs and
+channels are kept, every receipt has a fixed idempotency key, and a rule is only written when
+it differs from the demo's value, so seeding twice changes nothing. The README's worked example
+of channel availability is this data.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 
+from oms.channels.availability import ChannelAvailabilityService
+from oms.channels.rules import Exclusion
+from oms.channels.services import ChannelService, CreateChannel
 from oms.inventory.domain import gtin_check_digit
 from oms.inventory.services import (
     CreateLocation,
@@ -21,6 +28,7 @@ from oms.inventory.services import (
 SEED = 20240401
 JAN_COMPANY_PREFIX = "4599871"  # "45" (GS1 Japan) + a made-up company code
 REFERENCE = "demo seed"
+ACTOR = "oms demo seed"
 
 LOCATIONS = (
     CreateLocation("STORE-TOKYO", "渋谷店 (Shibuya store)", "store", "13", "150-0041"),
@@ -139,6 +147,66 @@ STYLES = (
 SET_TOP, SET_BOTTOM, SET_COLOUR, SET_SIZE = "SW-LWT", "SP-LWT", "GRY", "M"
 SET_CODE = f"SET-LWT-{SET_COLOUR}-{SET_SIZE}"
 
+# The best seller: Shibuya keeps more of it for walk-ins, Rakuten ring-fences some for a sale.
+BEST_SELLER = "TS-ORG-BLK-M"
+
+CHANNELS = (
+    CreateChannel("amazon", "Amazon.co.jp", "amazon", locations=("AMAZON-FC", "DC-CHIBA")),
+    CreateChannel("rakuten", "楽天市場店 (Rakuten Ichiba)", "rakuten", locations=("DC-CHIBA",)),
+    # Our own site ships from the stores too, and is pushed to every minute.
+    CreateChannel(
+        "storefront",
+        "公式オンラインストア (own storefront)",
+        "storefront",
+        locations=("DC-CHIBA", "STORE-TOKYO", "STORE-OSAKA"),
+        auto_buffer=True,
+        push_latency_seconds=60,
+    ),
+)
+
+# Walk-in customers: each store keeps 2 of every SKU, Shibuya 3 of the best seller.
+DEFAULT_SAFETY_STOCK = {"STORE-TOKYO": 2, "STORE-OSAKA": 2}
+SAFETY_STOCK = {(BEST_SELLER, "STORE-TOKYO"): 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRulePlan:
+    """The demo's rules of one channel; a key None is the channel's default."""
+
+    exclusions: tuple[Exclusion, ...] = ()
+    pools: Mapping[str, int] = field(default_factory=dict)
+    buffers: Mapping[tuple[str, str | None], int] = field(default_factory=dict)  # (scope, key)
+    shares: Mapping[str | None, float] = field(default_factory=dict)
+    caps: Mapping[str | None, int] = field(default_factory=dict)
+
+
+def _style_excluded(style: str) -> Exclusion:
+    return Exclusion.of("attribute", attribute="style", value=style)
+
+
+RULES = {
+    "amazon": ChannelRulePlan(
+        exclusions=tuple(_style_excluded(s.code) for s in STYLES if not s.on_amazon),
+        # Amazon counts a cancelled order against the seller: hold units back, more of the
+        # tops that sell fastest.
+        buffers={("default", None): 1, ("category", "tops"): 3},
+        # A rush on Amazon must not take the DC stock the other channels need.
+        caps={None: 30},
+    ),
+    "rakuten": ChannelRulePlan(
+        exclusions=(_style_excluded("JK-CVR"),),  # the coverall is a storefront exclusive
+        pools={BEST_SELLER: 10},  # ring-fenced for a 楽天スーパーSALE
+        buffers={("default", None): 2},
+        # The rest of the shared DC stock covers what the others sell between two pushes.
+        shares={None: 80.0},
+    ),
+    "storefront": ChannelRulePlan(),  # the auto buffer only
+}
+
+# What `oms demo seed` prints: a best seller, denim, a shirt Amazon does not list, a storefront
+# exclusive and the set.
+SAMPLE_SKUS = (BEST_SELLER, "DN-SEL-IND-M", "SH-OXF-WHT-M", "JK-CVR-IND-M", SET_CODE)
+
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
@@ -149,6 +217,12 @@ class DemoSummary:
     receipts_applied: int
     receipts_already_applied: int
     units_received: int
+    channels_created: int
+    channels_existing: int
+    rules_set: int
+    rules_existing: int
+    # channel -> SKU -> the number the channel is told, for SAMPLE_SKUS
+    samples: Mapping[str, Mapping[str, int]]
 
 
 def sku_code(style: str, colour: str, size: str) -> str:
@@ -229,7 +303,7 @@ def receipts() -> list[RecordMovement]:
                 quantity=quantity,
                 idempotency_key=f"demo:receipt:{code}:{location}",
                 reference=REFERENCE,
-                actor="oms demo seed",
+                actor=ACTOR,
             )
             for location, quantity in plan.items()
             if quantity > 0
@@ -244,8 +318,13 @@ def _variants() -> Iterator[tuple[Style, str, str]]:
                 yield style, colour, size
 
 
-def seed_demo(service: InventoryService) -> DemoSummary:
-    """Load the demo catalogue and its opening stock; run again, it changes nothing."""
+def seed_demo(
+    service: InventoryService,
+    channels: ChannelService,
+    availability: ChannelAvailabilityService,
+) -> DemoSummary:
+    """Load the demo catalogue, its opening stock, channels and rules; run again, it changes
+    nothing."""
     existing_locations = _location_codes(service)
     new_locations = [c for c in LOCATIONS if c.code not in existing_locations]
     for location in new_locations:
@@ -259,6 +338,16 @@ def seed_demo(service: InventoryService) -> DemoSummary:
     results = service.record_movements(plan)  # one transaction: all the opening stock or none
     replayed = sum(1 for r in results if r.replayed)
     units = sum(cmd.quantity for cmd, r in zip(plan, results, strict=True) if not r.replayed)
+    # After the stock: a pool may not exceed what its channel's locations hold.
+    channels_created = _seed_channels(channels)
+    rules_set, rules_existing = _seed_rules(channels)
+    samples = {
+        channel.code: {
+            found.availability.sku: found.availability.available
+            for found in availability.channel_availability(channel.code, SAMPLE_SKUS)
+        }
+        for channel in CHANNELS
+    }
     return DemoSummary(
         locations_created=len(new_locations),
         locations_existing=len(LOCATIONS) - len(new_locations),
@@ -267,7 +356,68 @@ def seed_demo(service: InventoryService) -> DemoSummary:
         receipts_applied=len(results) - replayed,
         receipts_already_applied=replayed,
         units_received=units,
+        channels_created=channels_created,
+        channels_existing=len(CHANNELS) - channels_created,
+        rules_set=rules_set,
+        rules_existing=rules_existing,
+        samples=samples,
     )
+
+
+def _seed_channels(channels: ChannelService) -> int:
+    """Create the demo channels that are missing; an existing one is kept as it is."""
+    existing = _channel_codes(channels)
+    missing = [c for c in CHANNELS if c.code not in existing]
+    for channel in missing:
+        channels.create_channel(channel)
+    return len(missing)
+
+
+def _seed_rules(channels: ChannelService) -> tuple[int, int]:
+    """Write each demo rule whose stored value differs; (rules written, rules already there).
+
+    Everything is read before anything is written. A rule equal to the demo's is not written
+    again: that records nothing either way, but a pool is checked against the stock of now,
+    which orders may have taken since the first seed.
+    """
+    rules: list[tuple[bool, Callable[[], object]]] = []  # (already there, write it)
+    write: Callable[[], object]
+    defaults = {d.location: d.quantity for d in channels.default_safety_stocks()}
+    for location, quantity in DEFAULT_SAFETY_STOCK.items():
+        write = partial(channels.set_default_safety_stock, location, quantity, ACTOR)
+        rules.append((defaults.get(location) == quantity, write))
+    for (sku, location), quantity in SAFETY_STOCK.items():
+        stored = channels.safety_stocks(sku=sku, location=location).items
+        write = partial(channels.set_safety_stock, sku, location, quantity, ACTOR)
+        rules.append(([s.quantity for s in stored] == [quantity], write))
+    for code, plan in RULES.items():
+        stored_rules = channels.channel_rules(code)
+        excluded = {e.key for e in stored_rules.exclusions}
+        pools = {p.sku: p.quantity for p in stored_rules.pools}
+        buffers = {(b.scope.value, b.key): b.units for b in stored_rules.buffers}
+        shares = {s.sku: s.percent for s in stored_rules.shares}
+        caps = {c.sku: c.cap for c in stored_rules.caps}
+        for exclusion in plan.exclusions:
+            write = partial(channels.add_exclusion, code, exclusion, ACTOR)
+            rules.append((exclusion.key in excluded, write))
+        for sku, quantity in plan.pools.items():
+            write = partial(channels.set_pool, code, sku, quantity, ACTOR)
+            rules.append((pools.get(sku) == quantity, write))
+        for (scope, key), units in plan.buffers.items():
+            write = partial(channels.set_buffer, code, scope, key, units, ACTOR)
+            rules.append((buffers.get((scope, key)) == units, write))
+        for share_sku, percent in plan.shares.items():
+            write = partial(channels.set_share, code, share_sku, percent, ACTOR)
+            rules.append((shares.get(share_sku) == percent, write))
+        for cap_sku, cap in plan.caps.items():
+            write = partial(channels.set_cap, code, cap_sku, cap, ACTOR)
+            rules.append((caps.get(cap_sku) == cap, write))
+    written = 0
+    for already_there, write in rules:
+        if not already_there:
+            write()
+            written += 1
+    return written, len(rules) - written
 
 
 def _location_codes(service: InventoryService) -> set[str]:
@@ -276,6 +426,16 @@ def _location_codes(service: InventoryService) -> set[str]:
     while True:
         page = service.list_locations(cursor=cursor, limit=500)
         codes.update(location.code for location in page.items)
+        if (cursor := page.next_cursor) is None:
+            return codes
+
+
+def _channel_codes(channels: ChannelService) -> set[str]:
+    codes: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = channels.list_channels(cursor=cursor, limit=500)
+        codes.update(channel.code for channel in page.items)
         if (cursor := page.next_cursor) is None:
             return codes
 

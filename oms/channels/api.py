@@ -8,11 +8,11 @@ Admins write; safety stock may also be set by the warehouse; every role reads.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from oms.access import INVENTORY_WRITERS, Principal, Role
 from oms.channels.availability import ChannelAvailabilityService
@@ -20,7 +20,7 @@ from oms.channels.availability_schemas import (
     AvailabilityExplanationResponse,
     ChannelAvailabilityResponse,
 )
-from oms.channels.changes import MAX_CHANGES_PAGE, AvailabilityChanges
+from oms.channels.changes import DEFAULT_CHANGES_PAGE, AvailabilityChanges
 from oms.channels.domain import PIPELINE_VERSION
 from oms.channels.rules import Exclusion
 from oms.channels.schemas import (
@@ -270,13 +270,14 @@ class ChannelAvailabilityController(Controller):
         changes: Changes,
         sku: FromQuery[list[str] | None] = None,
         changed_since: FromQuery[str | None] = None,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=MAX_CHANGES_PAGE)] = 500,
+        limit: FromQuery[int] = DEFAULT_CHANGES_PAGE,
     ) -> ChannelAvailabilityResponse:
         """Either the number the channel is told for each SKU asked (`?sku=A&sku=B`, at most
         100; an unknown SKU is a 422 naming `sku`; an inactive channel is told 0), or, with
         `?changed_since=CURSOR`, every SKU whose number changed since the cursor, oldest change
         first, with `next_cursor` for the next call (`changed_since=0`: every number not 0).
-        When `more` is true the page was full: call again at once with `next_cursor`."""
+        When `more` is true the page was full: call again at once with `next_cursor`. `limit`
+        (1 to 1000, default 500) bounds a page of changes."""
         if (sku is None) == (changed_since is None):
             raise InvalidInput(
                 "ask for sku=... or for changed_since=CURSOR, not both or neither",

@@ -17,6 +17,7 @@ from oms.channels.ports import ChannelUnitOfWork
 from oms.shared.errors import InvalidInput, NotFound
 
 MAX_CHANGES_PAGE = 1000
+DEFAULT_CHANGES_PAGE = 500
 _LAST_SKU_ID = 2**31 - 1
 _CURSOR = re.compile(r"^(?:0|c1\.(\d{1,19})\.(\d{1,10}))$")
 
@@ -60,7 +61,9 @@ class AvailabilityChanges:
     def __init__(self, uow: Callable[[], ChannelUnitOfWork]) -> None:
         self._uow = uow
 
-    def changed_since(self, code: str, cursor: str, limit: int = 500) -> ChangesPage:
+    def changed_since(
+        self, code: str, cursor: str, limit: int = DEFAULT_CHANGES_PAGE
+    ) -> ChangesPage:
         if limit < 1 or limit > MAX_CHANGES_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_CHANGES_PAGE}", field="limit")
         after = parse_cursor(cursor)
