@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms import access
+from oms.channels.changes import AvailabilityChanges
 from oms.channels.rules_csv import (
     LineError,
     RulesEncoding,
@@ -455,6 +456,23 @@ def stock_export(
 
 rules_app = typer.Typer(help="Channel rules in bulk: CSV import and export.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+availability_app = typer.Typer(help="What each channel is told.", no_args_is_help=True)
+app.add_typer(availability_app, name="availability")
+
+
+@availability_app.command("publish")
+@_clean_errors
+def availability_publish() -> None:
+    """Recompute every channel's number of every SKU and publish the ones that differ.
+
+    Numbers are kept current by every change as it happens; this is a repair, e.g. after a
+    database restore or data loaded around the API. Safe to run at any time.
+    """
+    with _runtime() as rt:
+        sessions = rt.sessions
+        changed = AvailabilityChanges(lambda: SqlUnitOfWork(sessions)).republish_all()
+    _out().print(f"{changed} channel numbers changed and published")
+
 
 _RULES_ENCODING = "auto (UTF-8 with or without a BOM, else Shift_JIS), utf-8, shift_jis or cp932."
 _MAX_ACTOR = 100  # rule_changes.actor

@@ -60,6 +60,7 @@ class SqlUnitOfWork:
         self._publisher = publisher or PUBLISHER
         self._session: Session | None = None
         self._listener = _Listener(self._publisher)
+        self.last_published = 0
 
     def __enter__(self) -> Self:
         self._session = self._factory()
@@ -98,7 +99,10 @@ class SqlUnitOfWork:
         if self._session is None:
             raise RuntimeError("commit() outside `with uow:`")
         pending = self._listener.pending
+        self.last_published = 0
         if pending:
-            self._publisher.publish(self.channels, self.inventory, pending, utcnow())
+            self.last_published = self._publisher.publish(
+                self.channels, self.inventory, pending, utcnow()
+            )
             self._listener.pending = PendingPublication()
         self._session.commit()

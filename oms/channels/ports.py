@@ -115,6 +115,11 @@ class ChannelUnitOfWork(Protocol):
     @property
     def inventory(self) -> InventoryStore: ...
 
+    @property
+    def last_published(self) -> int:
+        """How many numbers the last commit published."""
+        ...
+
     def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
         """Channel numbers of these SKUs (None: of every SKU) may have moved: republish them
         at commit, in the same transaction."""
