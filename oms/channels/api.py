@@ -17,6 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from oms.access import INVENTORY_WRITERS, Principal, Role
 from oms.channels.availability import ChannelAvailabilityService
 from oms.channels.availability_schemas import (
+    AvailabilityChangesResponse,
     AvailabilityExplanationResponse,
     ChannelAvailabilityResponse,
 )
@@ -271,7 +272,7 @@ class ChannelAvailabilityController(Controller):
         sku: FromQuery[list[str] | None] = None,
         changed_since: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_CHANGES_PAGE,
-    ) -> ChannelAvailabilityResponse:
+    ) -> ChannelAvailabilityResponse | AvailabilityChangesResponse:
         """Either the number the channel is told for each SKU asked (`?sku=A&sku=B`, at most
         100; an unknown SKU is a 422 naming `sku`; an inactive channel is told 0), or, with
         `?changed_since=CURSOR`, every SKU whose number changed since the cursor, oldest change
@@ -281,10 +282,10 @@ class ChannelAvailabilityController(Controller):
         if (sku is None) == (changed_since is None):
             raise InvalidInput(
                 "ask for sku=... or for changed_since=CURSOR, not both or neither",
-                field="sku" if sku is not None else "changed_since",
+                field="sku",
             )
         if changed_since is not None:
-            return ChannelAvailabilityResponse.of_changes(
+            return AvailabilityChangesResponse.of(
                 PIPELINE_VERSION, changes.changed_since(code, changed_since, limit)
             )
         found = availability.channel_availability(code, sku or [])

@@ -18,37 +18,12 @@ from oms.channels.domain import LocationTrace, TraceStep
 class AvailabilityItemResponse(BaseModel):
     sku: str
     available: int
-    version: int | None = Field(
-        default=None, description="changed_since only: counts the changes of this number"
-    )
-    changed_at: datetime | None = Field(default=None, description="changed_since only")
 
 
 class ChannelAvailabilityResponse(BaseModel):
     channel: str
     pipeline_version: int = Field(description="Version of the rules' precedence that computed it")
     items: list[AvailabilityItemResponse]
-    next_cursor: str | None = Field(
-        default=None, description="changed_since only: pass it as changed_since next time"
-    )
-    more: bool | None = Field(
-        default=None, description="changed_since only: the page was full, call again at once"
-    )
-
-    @classmethod
-    def of_changes(cls, version: int, page: ChangesPage) -> ChannelAvailabilityResponse:
-        return cls(
-            channel=page.channel,
-            pipeline_version=version,
-            items=[
-                AvailabilityItemResponse(
-                    sku=x.sku, available=x.available, version=x.version, changed_at=x.changed_at
-                )
-                for x in page.items
-            ],
-            next_cursor=page.next_cursor,
-            more=page.more,
-        )
 
     @classmethod
     def of(
@@ -61,6 +36,38 @@ class ChannelAvailabilityResponse(BaseModel):
                 AvailabilityItemResponse(sku=x.availability.sku, available=x.availability.available)
                 for x in found
             ],
+        )
+
+
+class ChangedItemResponse(BaseModel):
+    sku: str
+    available: int
+    version: int = Field(description="Counts the changes of this number; keep the highest")
+    changed_at: datetime
+
+
+class AvailabilityChangesResponse(BaseModel):
+    """`?changed_since=`: every SKU whose number changed since the cursor."""
+
+    channel: str
+    pipeline_version: int
+    items: list[ChangedItemResponse]
+    next_cursor: str = Field(description="Pass it as changed_since next time")
+    more: bool = Field(description="The page was full: call again at once with next_cursor")
+
+    @classmethod
+    def of(cls, version: int, page: ChangesPage) -> AvailabilityChangesResponse:
+        return cls(
+            channel=page.channel,
+            pipeline_version=version,
+            items=[
+                ChangedItemResponse(
+                    sku=x.sku, available=x.available, version=x.version, changed_at=x.changed_at
+                )
+                for x in page.items
+            ],
+            next_cursor=page.next_cursor,
+            more=page.more,
         )
 
 
