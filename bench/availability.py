@@ -44,7 +44,14 @@ CHANNELS = {
 CATEGORIES = 20
 RUNS = 3
 TARGET_PG_SECONDS = 2.0
-SAMPLE = 60  # SKUs checked against the per-SKU read path
+# SKUs checked against the per-SKU read path: every category and every kind of rule the seed
+# makes (own safety stock i % 10 == 0, pool i % 20 == 0, amazon exclusion i % 1000 == 0, own
+# buffer i % 100 == 1, own cap i % 100 == 2, plain otherwise), bundles shipped together or not.
+SAMPLE = sorted(
+    {(i * 7_919) % SKU_COUNT for i in range(40)}
+    | {i * 1_000 + rest for i in range(0, SKU_COUNT // 1_000, 20) for rest in (0, 1, 2, 3, 10, 20)}
+)
+SAMPLE_BUNDLES = 10
 SQLITE_PATH = PROJECT_ROOT / "var" / "bench" / "availability.sqlite3"
 SEEDED_TABLES = [
     "locations",
@@ -265,8 +272,7 @@ def _check_sample(
     service: ChannelAvailabilityService, published: dict[str, dict[str, int]]
 ) -> list[str]:
     """The bulk numbers of a spread of SKUs and bundles against the per-SKU read path."""
-    skus = [f"SKU-{i}" for i in range(0, SKU_COUNT, SKU_COUNT // (SAMPLE - 10))]
-    skus += [f"BUNDLE-{i}" for i in range(10)]
+    skus = [f"SKU-{i}" for i in SAMPLE] + [f"BUNDLE-{i}" for i in range(SAMPLE_BUNDLES)]
     mismatches = []
     for code in published:
         for found in service.channel_availability(code, skus):
@@ -317,7 +323,8 @@ def run(config: BenchConfig) -> BenchReport:
         f"{SKU_COUNT:,} simple SKUs + {BUNDLE_COUNT:,} bundles, {len(LOCATIONS)} locations,"
         f" {len(CHANNELS)} channels; recompute = ChannelAvailabilityService.recompute_all(),"
         f" best of {RUNS}; reads = InventoryService.catalogue_snapshot() alone.",
-        f"PostgreSQL {version}. Sample of {SAMPLE} SKUs checked against the per-SKU read path.",
+        f"PostgreSQL {version}. Sample of {len(SAMPLE) + SAMPLE_BUNDLES} SKUs checked against"
+        " the per-SKU read path.",
     ]
     return BenchReport(
         name="availability",

@@ -1,14 +1,17 @@
 """Whole-catalogue reads: every SKU, its flattened bundle requirements and available stock.
 
 One transaction and one query per kind of row, for recomputing every channel's numbers at
-once; a per-SKU read would cost a few round trips for each of 100,000 SKUs.
+once; a per-SKU read would cost a few round trips for each of 100,000 SKUs. The snapshot is
+plain codes and mappings, no `Sku` per row: building 100,000 of them would cost more than
+the reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from oms.inventory.domain import BundleComponent, Sku, SkuKind
+from oms.inventory.domain import SkuKind
 from oms.inventory.services._base import ServiceCore
 
 
@@ -16,10 +19,14 @@ from oms.inventory.services._base import ServiceCore
 class CatalogueSnapshot:
     """Every SKU, and the available stock at active locations, read in one transaction."""
 
-    skus: list[Sku]  # bundles with their direct components
+    skus: list[str]  # every SKU code, simple and bundle
+    # sku -> attributes, for the SKUs that have any
+    attributes: dict[str, dict[str, Any]]
+    # bundle -> ship_together
+    bundles: dict[str, bool]
     # bundle -> simple SKU -> units per bundle, through nested bundles
     requirements: dict[str, dict[str, int]]
-    # sku -> active location -> on_hand - reserved - quarantined (levels that exist only)
+    # active location -> sku -> on_hand - reserved - quarantined (levels that exist only)
     available: dict[str, dict[str, int]]
     active_locations: set[str]
 
@@ -34,44 +41,35 @@ class BulkReadUseCases(ServiceCore):
             component_rows = store.all_bundle_components()
             active = store.active_location_codes()
             level_rows = store.all_active_available()
-        direct: dict[str, list[BundleComponent]] = {}
+        direct: dict[str, list[tuple[str, int]]] = {}
         for bundle, component, quantity in component_rows:
-            direct.setdefault(bundle, []).append(BundleComponent(component, quantity))
-        for components in direct.values():
-            components.sort(key=lambda c: c.sku)
-        skus = [
-            Sku(
-                code=code,
-                name=name,
-                kind=SkuKind(kind),
-                attributes=attributes,
-                components=direct.get(code, []) if kind == SkuKind.BUNDLE.value else [],
-                ship_together=ship_together,
-            )
-            for code, name, kind, attributes, ship_together in sku_rows
-        ]
-        requirements = {
-            sku.code: _flatten(sku.code, direct) for sku in skus if sku.kind is SkuKind.BUNDLE
-        }
-        available: dict[str, dict[str, int]] = {}
+            direct.setdefault(bundle, []).append((component, quantity))
+        codes: list[str] = []
+        attributes: dict[str, dict[str, Any]] = {}
+        bundles: dict[str, bool] = {}
+        bundle_kind = SkuKind.BUNDLE.value
+        for code, _name, kind, sku_attributes, ship_together in sku_rows:
+            codes.append(code)
+            if sku_attributes:
+                attributes[code] = sku_attributes
+            if kind == bundle_kind:
+                bundles[code] = ship_together
+        requirements = {bundle: _flatten(bundle, direct) for bundle in bundles}
+        available: dict[str, dict[str, int]] = {location: {} for location in active}
         for sku_code, location, units in level_rows:
-            by_location = available.get(sku_code)
-            if by_location is None:
-                available[sku_code] = {location: units}
-            else:
-                by_location[location] = units
-        return CatalogueSnapshot(skus, requirements, available, active)
+            available[location][sku_code] = units
+        return CatalogueSnapshot(codes, attributes, bundles, requirements, available, active)
 
 
-def _flatten(bundle: str, direct: dict[str, list[BundleComponent]]) -> dict[str, int]:
+def _flatten(bundle: str, direct: dict[str, list[tuple[str, int]]]) -> dict[str, int]:
     """Simple components per unit of `bundle`, as `flattened_requirements` computes them."""
     needs: dict[str, int] = {}
     stack: list[tuple[str, int]] = [(bundle, 1)]
     while stack:
         current, multiplier = stack.pop()
-        for component in direct.get(current, []):
-            if component.sku in direct:
-                stack.append((component.sku, multiplier * component.quantity))
+        for component, quantity in sorted(direct.get(current, [])):
+            if component in direct:
+                stack.append((component, multiplier * quantity))
             else:
-                needs[component.sku] = needs.get(component.sku, 0) + multiplier * component.quantity
+                needs[component] = needs.get(component, 0) + multiplier * quantity
     return needs
