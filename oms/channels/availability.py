@@ -26,7 +26,7 @@ import gc
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from oms.channels.domain import (
@@ -42,15 +42,16 @@ from oms.channels.domain import (
 )
 from oms.channels.fastpath import BundleRecipe, CatalogueInputs, compute_many
 from oms.channels.ports import ChannelStore, ChannelUnitOfWork
-from oms.channels.rules import BufferScope, Channel, ExclusionKind
+from oms.channels.rules import VELOCITY_WINDOW, BufferScope, Channel, ExclusionKind
 from oms.inventory.domain import Sku
 from oms.inventory.services import MAX_PAGE, CatalogueSnapshot, InventoryService
+from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput, NotFound
 
 # One request asks for at most this many SKUs: each costs a few reads.
 MAX_SKUS_PER_REQUEST = 100
-# Sales velocity per channel is not tracked yet (it comes with the sync jobs): the auto
-# buffer is computed with 0 units/min, and the trace shows an auto buffer of 0.
+# A policy's velocity until `_with_velocity` sets the SKU's own (units reserved for the
+# channel over VELOCITY_WINDOW, per minute).
 UNTRACKED_VELOCITY_PER_MINUTE = 0.0
 
 
@@ -186,9 +187,20 @@ class ChannelAvailabilityService:
         involved = {sku for f in facts.values() for sku in (f.sku.code, *f.components)}
         stock = {sku: self._stock(sku, active_locations) for sku in sorted(involved)}
         overrides = self._safety_overrides(involved)
+        velocity = self._velocity([r.channel for r in snapshot.active])
         return [
-            self._compute(snapshot, facts[sku], stock, overrides, active_locations) for sku in asked
+            self._compute(snapshot, facts[sku], stock, overrides, active_locations, velocity)
+            for sku in asked
         ]
+
+    def _velocity(self, channels: Sequence[Channel]) -> dict[tuple[str, str], float]:
+        """Units per minute reserved for each auto-buffer channel, per SKU, over the window."""
+        auto = [c.code for c in channels if c.auto_buffer]
+        if not auto:
+            return {}
+        sold = self._inventory.sales_since(auto, utcnow() - VELOCITY_WINDOW)
+        minutes = VELOCITY_WINDOW.total_seconds() / 60
+        return {key: units / minutes for key, units in sold.items()}
 
     def explain(self, code: str, sku: str) -> SkuAvailability:
         """`code`'s number for `sku` with the pipeline's trace."""
@@ -208,7 +220,8 @@ class ChannelAvailabilityService:
             published: dict[str, dict[str, int]] = {c.code: {} for c in channels}
             if active_rules:
                 inputs = _catalogue_inputs(catalogue, active_rules, default_safety, overrides)
-                for policies, skus in _rule_groups(catalogue, active_rules):
+                velocity = self._velocity([r.channel for r in active_rules])
+                for policies, skus in _rule_groups(catalogue, active_rules, velocity):
                     for code, numbers in compute_many(skus, policies, inputs).items():
                         if published[code]:
                             published[code].update(numbers)
@@ -321,15 +334,20 @@ class ChannelAvailabilityService:
         stock: Mapping[str, Sequence[LocationStock]],
         overrides: Mapping[tuple[str, str], int],
         active_locations: set[str],
+        velocity: Mapping[tuple[str, str], float],
     ) -> SkuAvailability:
         sku = facts.sku
         asked = snapshot.asked
-        notes = _notes(snapshot, sku.code, active_locations)
+        notes = _notes(snapshot, sku.code, active_locations, velocity)
         if not asked.active:
             return SkuAvailability(_inactive(asked.code, sku.code), sku.is_bundle, notes)
 
         category = _category(sku)
-        policies = [rules.policy(sku.code, category, active_locations) for rules in snapshot.active]
+        policies = _with_velocity(
+            [rules.policy(sku.code, category, active_locations) for rules in snapshot.active],
+            sku.code,
+            velocity,
+        )
         locations = {loc for policy in policies for loc in policy.feeding_locations}
 
         def safety_of(code: str) -> dict[str, int]:
@@ -385,7 +403,24 @@ def _inactive(channel: str, sku: str) -> ChannelAvailability:
     return ChannelAvailability(channel, sku, 0, 0, 0, (step,))
 
 
-def _notes(snapshot: _RuleSnapshot, sku: str, active_locations: set[str]) -> tuple[str, ...]:
+def _with_velocity(
+    policies: list[ChannelPolicy], sku: str, velocity: Mapping[tuple[str, str], float]
+) -> list[ChannelPolicy]:
+    """The SKU's sales velocity in each auto-buffer channel's policy."""
+    return [
+        replace(p, velocity_per_minute=velocity[(p.code, sku)])
+        if p.auto_buffer and velocity.get((p.code, sku))
+        else p
+        for p in policies
+    ]
+
+
+def _notes(
+    snapshot: _RuleSnapshot,
+    sku: str,
+    active_locations: set[str],
+    velocity: Mapping[tuple[str, str], float],
+) -> tuple[str, ...]:
     """What a reader of the trace needs to know that the steps do not say."""
     asked = snapshot.asked
     notes = [
@@ -399,7 +434,13 @@ def _notes(snapshot: _RuleSnapshot, sku: str, active_locations: set[str]) -> tup
             if share is not None and share != math.floor(share):
                 notes.append(f"share {share:g}% applied as {math.floor(share)}% (whole percent)")
             if asked.auto_buffer:
-                notes.append("sales velocity is not tracked yet: the auto buffer uses 0 units/min")
+                minutes = round(VELOCITY_WINDOW.total_seconds() / 60)
+                per_minute = velocity.get((asked.code, sku), 0.0)
+                notes.append(
+                    f"sales velocity {per_minute:g} units/min ({per_minute * minutes:g} reserved "
+                    f"for {asked.code} in the last {minutes} min) x push latency "
+                    f"{asked.push_latency_seconds / 60:g} min"
+                )
     return tuple(notes)
 
 
@@ -469,7 +510,9 @@ def _catalogue_inputs(
 
 
 def _rule_groups(
-    catalogue: CatalogueSnapshot, active_rules: Sequence[_ChannelRuleIndex]
+    catalogue: CatalogueSnapshot,
+    active_rules: Sequence[_ChannelRuleIndex],
+    velocity: Mapping[tuple[str, str], float],
 ) -> list[tuple[list[ChannelPolicy], list[str]]]:
     """Every SKU once, grouped by its policies (one per active channel, in rule order).
 
@@ -478,7 +521,7 @@ def _rule_groups(
     joins the group whose policies equal its own.
     """
     active_locations = catalogue.active_locations
-    own_rules: set[str] = set()
+    own_rules: set[str] = {sku for (_, sku), v in velocity.items() if v}  # sold lately
     for rules in active_rules:
         own_rules.update(rules.buffer_per_sku, rules.share_per_sku, rules.cap_per_sku)
     groups: dict[tuple[Any, ...], list[tuple[list[ChannelPolicy], list[str]]]] = {}
@@ -501,9 +544,8 @@ def _rule_groups(
         if not isinstance(category, str):  # as `_category` has it
             category = None
         if code in own_rules:
-            group_of([r.policy(code, category, active_locations) for r in active_rules]).append(
-                code
-            )
+            policies = [r.policy(code, category, active_locations) for r in active_rules]
+            group_of(_with_velocity(policies, code, velocity)).append(code)
             continue
         skus = by_category.get(category)
         if skus is None:

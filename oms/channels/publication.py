@@ -36,13 +36,13 @@ from oms.channels.domain import (
     resolve_safety_stock,
 )
 from oms.channels.ports import ChannelStore, PublishedNumber
-from oms.channels.rules import Channel
+from oms.channels.rules import VELOCITY_WINDOW, Channel
 from oms.inventory.domain import SkuKind
 from oms.inventory.ports import InventoryStore, SkuFacts
 from oms.shared.events import DomainEvent
 
 AVAILABILITY_CHANGED = "AvailabilityChanged"
-DEFAULT_VELOCITY_WINDOW = timedelta(minutes=60)
+DEFAULT_VELOCITY_WINDOW = VELOCITY_WINDOW
 MAX_PAGE = 500
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,8 @@ MAX_RULE_QUANTITY = 1_000_000_000
 # A push latency above a day is a mistake, not a measurement.
 MAX_PUSH_LATENCY_SECONDS = 86_400.0
 DEFAULT_PUSH_LATENCY_SECONDS = 300.0
+# Sales velocity (units per minute) is measured over this trailing window.
+VELOCITY_WINDOW = timedelta(minutes=60)
 MAX_ATTRIBUTE_TEXT = 100
 
 

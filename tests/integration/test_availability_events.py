@@ -328,6 +328,10 @@ def test_auto_buffer_holds_back_what_sells_between_two_pushes(engine: Engine) ->
     )
     # 7 left; velocity 3 / 60 = 0.05/min x 1 min -> ceil(0.05) = 1 held back.
     assert world.published()[("storefront", "TEE")] == 6
+    explained = world.availability.explain("storefront", "TEE")
+    assert explained.availability.available == 6  # the read path sees the same velocity
+    assert any("0.05 units/min" in note for note in explained.notes), explained.notes
+    assert world.availability.recompute_all()["storefront"]["TEE"] == 6
     # Units reserved for another channel do not count towards the storefront's velocity.
     world.inventory.reserve(
         ReserveStock([ReservationLine("CAP", DC, 1)], idempotency_key=a_key(), channel="amazon")

@@ -101,7 +101,7 @@ def test_the_published_numbers_are_the_pipelines_for_the_stored_stock_and_rules(
         assert found.available == want
 
 
-def test_the_auto_buffer_uses_no_velocity_yet_and_says_so(
+def test_without_sales_the_auto_buffer_is_zero_and_says_why(
     stock: InventoryService, channels: ChannelService, service: ChannelAvailabilityService
 ) -> None:
     receive(stock, TEE, DC, 10)
@@ -113,7 +113,10 @@ def test_the_auto_buffer_uses_no_velocity_yet_and_says_so(
     buffer = next(s for s in found.availability.trace if s.name == "buffer")
     assert "auto 0 (ceil(0.0/min x 10.0 min))" in buffer.rule
     assert found.availability.available == 10
-    assert "sales velocity is not tracked yet: the auto buffer uses 0 units/min" in found.notes
+    assert (
+        "sales velocity 0 units/min (0 reserved for storefront in the last 60 min) x push "
+        "latency 10 min" in found.notes
+    )
 
 
 def test_an_attribute_exclusion_matches_the_skus_attribute(

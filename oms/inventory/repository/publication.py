@@ -104,6 +104,29 @@ class SqlPublicationReads(SqlBase):
                 sold[(channel, sku_id)] = int(units)
         return sold
 
+    def sold_since_by_code(
+        self, channels: Iterable[str], since: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Units reserved per (channel, SKU code) since `since`, released reservations left
+        out: every SKU at once, for a full recompute."""
+        wanted = sorted(set(channels))
+        if not wanted:
+            return {}
+        r, rl = reservations.c, reservation_lines.c
+        rows = self.session.execute(
+            select(r.channel, skus.c.code, func.sum(rl.quantity))
+            .select_from(reservation_lines)
+            .join(reservations, r.id == rl.reservation_id)
+            .join(skus, skus.c.id == rl.sku_id)
+            .where(
+                r.channel.in_(wanted),
+                r.created_at >= since,
+                r.status != ReservationStatus.RELEASED.value,
+            )
+            .group_by(r.channel, skus.c.code)
+        )
+        return {(channel, code): int(units) for channel, code, units in rows}
+
     def lock_skus(self, sku_ids: Iterable[int]) -> None:
         """Lock SKU rows in id order (PostgreSQL; SQLite has one writer at a time)."""
         if self.dialect != "postgresql":

@@ -8,7 +8,9 @@ the reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from oms.inventory.domain import SkuKind
@@ -33,6 +35,12 @@ class CatalogueSnapshot:
 
 class BulkReadUseCases(ServiceCore):
     """Reads of the whole catalogue at once."""
+
+    def sales_since(self, channels: Sequence[str], since: datetime) -> dict[tuple[str, str], int]:
+        """Units reserved per (channel, SKU) since `since` (released reservations left out):
+        what sales velocity is computed from."""
+        with self._uow() as uow:
+            return uow.inventory.sold_since_by_code(channels, since)
 
     def catalogue_snapshot(self) -> CatalogueSnapshot:
         with self._uow() as uow:
