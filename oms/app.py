@@ -40,6 +40,10 @@ from oms.http import (
 )
 from oms.inventory import api as inventory_api
 from oms.inventory.services import InventoryService
+from oms.orders import api as orders_api
+from oms.orders.fulfilment import FulfilmentService
+from oms.orders.services import OrderService
+from oms.orders.settings import OrderSettingsService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.uow import SqlUnitOfWork
 from oms.worker import Background, start_background
@@ -55,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = ChannelService(lambda: SqlUnitOfWork(factory), inventory)
     availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(factory), inventory)
     changes = AvailabilityChanges(lambda: SqlUnitOfWork(factory))
+    orders = OrderService(lambda: SqlUnitOfWork(factory), inventory)
+    fulfilment = FulfilmentService(lambda: SqlUnitOfWork(factory), inventory, orders)
+    order_settings = OrderSettingsService(lambda: SqlUnitOfWork(factory))
 
     v1 = Router(
         path="/v1",
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *inventory_api.CONTROLLERS,
             *channels_api.CONTROLLERS,
             *rules_csv_api.CONTROLLERS,
+            *orders_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -70,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "channels": Provide(_provide_channels, sync_to_thread=False),
             "availability": Provide(_provide_availability, sync_to_thread=False),
             "changes": Provide(_provide_changes, sync_to_thread=False),
+            "orders": Provide(_provide_orders, sync_to_thread=False),
+            "fulfilment": Provide(_provide_fulfilment, sync_to_thread=False),
+            "order_settings": Provide(_provide_order_settings, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -84,6 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "channels": channels,
                 "availability": availability,
                 "changes": changes,
+                "orders": orders,
+                "fulfilment": fulfilment,
+                "order_settings": order_settings,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -137,6 +151,18 @@ def _provide_availability(state: State) -> ChannelAvailabilityService:
 
 def _provide_changes(state: State) -> AvailabilityChanges:
     return cast(AvailabilityChanges, state.changes)
+
+
+def _provide_orders(state: State) -> OrderService:
+    return cast(OrderService, state.orders)
+
+
+def _provide_fulfilment(state: State) -> FulfilmentService:
+    return cast(FulfilmentService, state.fulfilment)
+
+
+def _provide_order_settings(state: State) -> OrderSettingsService:
+    return cast(OrderSettingsService, state.order_settings)
 
 
 # --------------------------------------------------------------------------- probes

@@ -4,5 +4,14 @@ from oms import access, idempotency, outbox
 from oms.channels import orm as channels_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
+from oms.orders import orm as orders_orm
 
-__all__ = ["access", "channels_orm", "idempotency", "inventory_orm", "metadata", "outbox"]
+__all__ = [
+    "access",
+    "channels_orm",
+    "idempotency",
+    "inventory_orm",
+    "metadata",
+    "orders_orm",
+    "outbox",
+]

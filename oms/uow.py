@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from oms.channels.publication import AvailabilityPublisher, PendingPublication
 from oms.channels.repository import SqlChannels
 from oms.inventory.repository import SqlInventory
+from oms.orders.ports import ChannelFacts
+from oms.orders.repository import SqlOrders
 from oms.shared.clock import utcnow
 
 # One per process: it caches the rules between transactions (see oms.channels.publication).
@@ -47,11 +49,36 @@ class _Listener:
         self.publisher.expects_publication = True
 
 
+class _ChannelDirectory:
+    """The channels, as the orders context sees them (it may not import channels)."""
+
+    def __init__(self, channels: SqlChannels) -> None:
+        self._channels = channels
+
+    def channel(self, code: str) -> ChannelFacts | None:
+        found = self._channels.channel_by_code(code)
+        if found is None:
+            return None
+        return ChannelFacts(found.code, found.active, tuple(found.locations))
+
+    def walk_in_reserve(self, location: str, skus: Iterable[str]) -> dict[str, int]:
+        default = self._channels.default_safety_stock(location) or 0
+        kept = {}
+        for sku in skus:
+            own = self._channels.safety_stock(sku, location)
+            units = default if own is None else own
+            if units:
+                kept[sku] = units
+        return kept
+
+
 class SqlUnitOfWork:
     """`with uow:` opens a transaction; leaving without `commit()` rolls it back."""
 
     inventory: SqlInventory
     channels: SqlChannels
+    orders: SqlOrders
+    directory: _ChannelDirectory
 
     def __init__(
         self, factory: sessionmaker[Session], publisher: AvailabilityPublisher | None = None
@@ -69,6 +96,8 @@ class SqlUnitOfWork:
         self.inventory = SqlInventory(self._session)
         self.inventory.listener = self._listener
         self.channels = SqlChannels(self._session)
+        self.orders = SqlOrders(self._session)
+        self.directory = _ChannelDirectory(self.channels)
         return self
 
     def __exit__(

@@ -86,6 +86,33 @@ def availability_changed(event: dict[str, Any]) -> None:
     )
 
 
+# Movements that can make stock available to orders waiting for it.
+FREEING_MOVEMENTS = frozenset(
+    {"receipt", "transfer_receive", "release", "quarantine_release", "count", "adjustment"}
+)
+
+
+def backorder_handler(factory: sessionmaker[Session]) -> Handler:
+    """StockChanged -> source the backordered orders, oldest first, if stock may have come."""
+    # Imported here: the worker wires the contexts; importing them at the top would make every
+    # importer of this module load the whole application.
+    from oms.inventory.services import InventoryService
+    from oms.orders.services import OrderService
+    from oms.uow import SqlUnitOfWork
+
+    inventory = InventoryService(lambda: SqlUnitOfWork(factory))
+    orders = OrderService(lambda: SqlUnitOfWork(factory), inventory)
+
+    def handle(event: dict[str, Any]) -> None:
+        stock_changed(event)
+        if FREEING_MOVEMENTS & set(event.get("movement_types") or ()):
+            served = orders.source_backorders()
+            if served:
+                log.info("backorders_sourced", orders=served, after=event.get("event_id"))
+
+    return handle
+
+
 def register_actors(
     broker: dramatiq.Broker, handlers: dict[str, Handler] | None = None
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
@@ -211,7 +238,7 @@ def start_background(settings: Settings, factory: sessionmaker[Session]) -> Back
     if settings.uses_redis:
         return Background(None, None)
     broker = build_broker(settings)
-    register_actors(broker)
+    register_actors(broker, {"StockChanged": backorder_handler(factory)})
     # A short consumer poll, so that the API stops at once rather than after a poll.
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     worker.start()
@@ -233,7 +260,7 @@ def run_worker(settings: Settings) -> None:
     factory = make_session_factory(engine)
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
-    register_actors(broker)
+    register_actors(broker, {"StockChanged": backorder_handler(factory)})
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     worker.start()
     loop = RelayLoop(

@@ -76,6 +76,12 @@ class MovementUseCases(ServiceCore):
             uow.commit()
         return [results[i] for i in range(len(cmds))]
 
+    def record_within(
+        self, store: InventoryStore, cmd: RecordMovement, now: datetime
+    ) -> MovementResult:
+        """A person-entered movement in the caller's transaction (e.g. a short pick's count)."""
+        return self._record_in(store, cmd, now)
+
     def _record_in(
         self,
         store: InventoryStore,

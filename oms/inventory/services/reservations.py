@@ -147,48 +147,80 @@ class ReservationUseCases(ServiceCore):
         """Give reserved units back. Releasing twice is harmless: the second does nothing."""
         now = self._clock()
         with self._uow() as uow:
-            store = uow.inventory
-            reservation = store.reservation(reservation_id, lock=True)
-            if reservation is None:
-                raise NotFound(f"no reservation {reservation_id}", field="id")
-            if reservation.status is not ReservationStatus.ACTIVE:
-                if reservation.status is ReservationStatus.SHIPPED:
-                    raise Conflict("a shipped reservation cannot be released", field="id")
-                return reservation
-            if not store.close_reservation(reservation_id, ReservationStatus.RELEASED, now):
-                return store.reservation(reservation_id) or reservation
-            self._apply(
-                store,
-                _line_movements(MovementType.RELEASE, store.reservation_lines(reservation_id)),
-                key=f"reservation:{reservation_id}:release",
-                reference=_reservation_ref(reservation_id, reservation.reference),
-                actor=actor,
-                now=now,
-            )
+            reservation = self.release_within(uow.inventory, reservation_id, actor, now)
             uow.commit()
-        return replace(reservation, status=ReservationStatus.RELEASED, closed_at=now)
+        return reservation
 
     def ship_reservation(self, reservation_id: int, actor: str | None = None) -> Reservation:
         """Reserved units leave the building: on_hand and reserved both go down."""
         now = self._clock()
         with self._uow() as uow:
-            store = uow.inventory
-            reservation = store.reservation(reservation_id, lock=True)
-            if reservation is None:
-                raise NotFound(f"no reservation {reservation_id}", field="id")
-            if reservation.status is ReservationStatus.SHIPPED:
-                return reservation
-            if not store.close_reservation(reservation_id, ReservationStatus.SHIPPED, now):
-                raise Conflict(f"reservation is {reservation.status}", field="id")
-            self._apply(
-                store,
-                _line_movements(MovementType.SHIP, store.reservation_lines(reservation_id)),
-                key=f"reservation:{reservation_id}:ship",
-                reference=_reservation_ref(reservation_id, reservation.reference),
-                actor=actor,
-                now=now,
-            )
+            reservation = self.ship_within(uow.inventory, reservation_id, actor, now)
             uow.commit()
+        return reservation
+
+    # ------------------------------------------------------------------ in a caller's transaction
+    # For another context's use case that must reserve, release or ship in its own transaction
+    # (an order's placement, a shipment's dispatch). The caller commits, or rolls back.
+
+    def reserve_within(
+        self,
+        store: InventoryStore,
+        lines: Sequence[ReservationLine],
+        *,
+        reference: str | None,
+        actor: str | None,
+        now: datetime,
+        channel: str | None = None,
+    ) -> int:
+        """All lines or none. On `InsufficientStock` some rows may already be written: the
+        caller rolls back (to a savepoint) before going on."""
+        merged = merge_reservation_lines(lines)
+        cmd = ReserveStock(list(lines), reference=reference, actor=actor, channel=channel)
+        return self._reserve_statement_by_statement(
+            store, cmd, merged, f"auto:{uuid.uuid4()}", reference, actor, now, channel
+        )
+
+    def release_within(
+        self, store: InventoryStore, reservation_id: int, actor: str | None, now: datetime
+    ) -> Reservation:
+        reservation = store.reservation(reservation_id, lock=True)
+        if reservation is None:
+            raise NotFound(f"no reservation {reservation_id}", field="id")
+        if reservation.status is not ReservationStatus.ACTIVE:
+            if reservation.status is ReservationStatus.SHIPPED:
+                raise Conflict("a shipped reservation cannot be released", field="id")
+            return reservation
+        if not store.close_reservation(reservation_id, ReservationStatus.RELEASED, now):
+            return store.reservation(reservation_id) or reservation
+        self._apply(
+            store,
+            _line_movements(MovementType.RELEASE, store.reservation_lines(reservation_id)),
+            key=f"reservation:{reservation_id}:release",
+            reference=_reservation_ref(reservation_id, reservation.reference),
+            actor=actor,
+            now=now,
+        )
+        return replace(reservation, status=ReservationStatus.RELEASED, closed_at=now)
+
+    def ship_within(
+        self, store: InventoryStore, reservation_id: int, actor: str | None, now: datetime
+    ) -> Reservation:
+        reservation = store.reservation(reservation_id, lock=True)
+        if reservation is None:
+            raise NotFound(f"no reservation {reservation_id}", field="id")
+        if reservation.status is ReservationStatus.SHIPPED:
+            return reservation
+        if not store.close_reservation(reservation_id, ReservationStatus.SHIPPED, now):
+            raise Conflict(f"reservation is {reservation.status}", field="id")
+        self._apply(
+            store,
+            _line_movements(MovementType.SHIP, store.reservation_lines(reservation_id)),
+            key=f"reservation:{reservation_id}:ship",
+            reference=_reservation_ref(reservation_id, reservation.reference),
+            actor=actor,
+            now=now,
+        )
         return replace(reservation, status=ReservationStatus.SHIPPED, closed_at=now)
 
     def get_reservation(self, reservation_id: int) -> Reservation:

@@ -1,0 +1,107 @@
+"""What the order services need from storage and from the channels.
+
+`repository.SqlOrders` provides `OrderStore`; the unit of work provides `ChannelDirectory`
+(orders sit below channels: they ask, through this port, which locations feed a channel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from oms.inventory.ports import InventoryStore
+from oms.orders.domain import Order, Shipment, ShipmentStatus
+from oms.shared.errors import Conflict
+from oms.shared.events import DomainEvent
+
+
+class DuplicateOrder(Conflict):
+    """Another transaction took this (channel, external_id) first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFacts:
+    code: str
+    active: bool
+    locations: tuple[str, ...]  # the locations that feed it, in its order
+
+
+@dataclass(frozen=True, slots=True)
+class LocationShipping:
+    location: str
+    priority: int = 100  # lower ships first
+    daily_capacity: int | None = None  # shipments a day; None: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    id: int
+    order_id: int
+    trigger: str
+    engine_version: int
+    decision: dict[str, Any]
+    decided_at: datetime
+
+
+class ChannelDirectory(Protocol):
+    def channel(self, code: str) -> ChannelFacts | None: ...
+    def walk_in_reserve(self, location: str, skus: Iterable[str]) -> dict[str, int]:
+        """Units of each SKU a store keeps for walk-in customers (its safety stock)."""
+        ...
+
+
+class OrderStore(Protocol):
+    def savepoint(self) -> AbstractContextManager[Any]: ...
+
+    def add_order(self, order: Order, status: str, now: datetime) -> int: ...
+    def order(self, order_id: int, *, lock: bool = False) -> Order | None: ...
+    def order_by_external_id(self, channel: str, external_id: str) -> Order | None: ...
+    def list_orders(
+        self, *, channel: str | None, status: str | None, after_id: int, limit: int
+    ) -> list[Order]: ...
+    def save_order_state(self, order: Order, status: str, now: datetime) -> None: ...
+
+    def add_shipment(self, shipment: Shipment, now: datetime) -> int: ...
+    def save_shipment(self, shipment: Shipment, now: datetime) -> None: ...
+    def shipment(self, shipment_id: int, *, lock: bool = False) -> Shipment | None: ...
+    def shipments_at(
+        self, location: str, statuses: Sequence[ShipmentStatus], after_id: int, limit: int
+    ) -> list[Shipment]: ...
+    def shipments_created_since(self, since: datetime) -> dict[str, int]: ...
+
+    def add_decision(
+        self, order_id: int, trigger: str, version: int, decision: dict[str, Any], now: datetime
+    ) -> None: ...
+    def decisions(self, order_id: int) -> list[Decision]: ...
+
+    def sourcing_profile(self, channel: str) -> dict[str, Any] | None: ...
+    def set_sourcing_profile(
+        self, channel: str, settings: dict[str, Any], now: datetime
+    ) -> None: ...
+    def location_shipping(self) -> dict[str, LocationShipping]: ...
+    def set_location_shipping(self, value: LocationShipping) -> None: ...
+
+    def backordered_order_ids(self, skus: Iterable[str] | None, limit: int) -> list[int]: ...
+    def add_events(self, events: Sequence[DomainEvent], now: datetime) -> None: ...
+
+
+class OrderUnitOfWork(Protocol):
+    @property
+    def orders(self) -> OrderStore: ...
+    @property
+    def inventory(self) -> InventoryStore: ...
+    @property
+    def directory(self) -> ChannelDirectory: ...
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...

@@ -1,0 +1,466 @@
+"""Order use cases, shared by the HTTP API, the CLI and the workers.
+
+Placing an order is one transaction: the order and its lines, the sourcing decision, the
+reservation of every shipment's stock (all or none, through the inventory's primitive), the
+outbox events, and, at commit, the channel numbers the reservation moved. If a concurrent order
+took the stock between planning and reserving, the reservation is rolled back to a savepoint and
+the order re-planned on fresh stock, a bounded number of times; what still cannot be sourced
+waits as a backorder (or the order is refused, if its channel's profile says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from oms.inventory.domain import InsufficientStock, ReservationLine, SkuKind, validate_code
+from oms.inventory.services import InventoryService
+from oms.orders.domain import (
+    NewOrderLine,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    ShipTo,
+    _text,
+    validate_currency,
+    validate_lines,
+)
+from oms.orders.planning import Exclusion, PlanOutcome, plan_order
+from oms.orders.ports import ChannelFacts, Decision, DuplicateOrder, OrderUnitOfWork
+from oms.shared.clock import utcnow
+from oms.shared.errors import Conflict, InvalidInput, NotFound
+from oms.shared.events import DomainEvent
+
+MAX_REPLANS = 3
+MAX_PAGE = 200
+BACKORDER_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    channel: str
+    external_id: str
+    ordered_at: datetime
+    currency: str
+    lines: Sequence[NewOrderLine]
+    ship_to: dict[str, Any]
+    shipping_method: str | None = None
+    promised_by: datetime | None = None
+    gift_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrderService:
+    """Orders from ingest to shipment. One instance per process."""
+
+    def __init__(
+        self,
+        uow: Callable[[], OrderUnitOfWork],
+        inventory: InventoryService,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._inventory = inventory
+        self._clock = clock
+
+    # ------------------------------------------------------------------ ingest
+
+    def place_order(self, cmd: PlaceOrder, actor: str | None = None) -> PlacedOrder:
+        """Take an order once per (channel, external_id): the same order again returns the
+        first (created False); the same key with other content is a 409."""
+        channel = validate_code(cmd.channel, field_name="channel")
+        external_id = _text(cmd.external_id, "external_id", 100) or ""
+        lines = validate_lines(cmd.lines)
+        currency = validate_currency(cmd.currency)
+        if not isinstance(cmd.ship_to, dict):
+            raise InvalidInput("ship_to must be an object", field="ship_to")
+        ship_to = ShipTo.parse(cmd.ship_to)
+        shipping_method = _text(cmd.shipping_method, "shipping_method", 64, required=False)
+        gift_note = _text(cmd.gift_note, "gift_note", 500, required=False)
+        fingerprint = _fingerprint(cmd, ship_to, lines)
+        now = self._clock()
+        for _ in range(2):  # a concurrent twin: read what it wrote
+            try:
+                with self._uow() as uow:
+                    existing = uow.orders.order_by_external_id(channel, external_id)
+                    if existing is not None:
+                        return PlacedOrder(_same(existing, fingerprint), created=False)
+                    facts = self._channel(uow, channel)
+                    order = Order(
+                        channel=channel,
+                        external_id=external_id,
+                        ordered_at=cmd.ordered_at,
+                        currency=currency,
+                        lines=self._order_lines(uow, lines),
+                        ship_to=ship_to,
+                        shipping_method=shipping_method,
+                        promised_by=cmd.promised_by,
+                        gift_note=gift_note,
+                        fingerprint=fingerprint,
+                    )
+                    order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
+                    order.created_at = now
+                    self._source(uow, order, facts, "placed", [], actor, now)
+                    uow.orders.add_events([_order_event("OrderPlaced", order)], now)
+                    uow.commit()
+                    return PlacedOrder(order, created=True)
+            except DuplicateOrder:
+                continue
+        raise Conflict("the order is being taken by another request; retry", field="external_id")
+
+    def _channel(self, uow: OrderUnitOfWork, code: str) -> ChannelFacts:
+        facts = uow.directory.channel(code)
+        if facts is None:
+            raise InvalidInput(f"channel {code!r} does not exist", field="channel")
+        if not facts.active:
+            raise Conflict(f"channel {code} is inactive: it takes no orders", field="channel")
+        return facts
+
+    def _order_lines(self, uow: OrderUnitOfWork, lines: Sequence[NewOrderLine]) -> list[OrderLine]:
+        store = uow.inventory
+        refs = store.sku_refs([ln.sku for ln in lines])
+        result = []
+        for i, line in enumerate(lines):
+            if line.sku not in refs:
+                raise InvalidInput(f"SKU {line.sku!r} does not exist", field=f"lines[{i}].sku")
+            sku_id, kind = refs[line.sku]
+            if kind is SkuKind.BUNDLE:
+                sku = store.sku_by_code(line.sku)
+                components = store.flattened_requirements(sku_id)
+                ship_together = bool(sku.ship_together) if sku else True
+            else:
+                components, ship_together = {line.sku: 1}, True
+            result.append(
+                OrderLine(
+                    line.line_id,
+                    line.sku,
+                    line.quantity,
+                    line.unit_price,
+                    components=dict(components),
+                    ship_together=ship_together,
+                )
+            )
+        return result
+
+    # ------------------------------------------------------------------ sourcing
+
+    def _source(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        facts: ChannelFacts,
+        trigger: str,
+        exclusions: Sequence[Exclusion],
+        actor: str | None,
+        now: datetime,
+    ) -> PlanOutcome | None:
+        """Source every backordered unit of `order`; reserve the plan or re-plan on fresh
+        stock. Records the decision and the order's new state. Raises if the channel's profile
+        refuses backorders and something cannot be sourced (a new order only)."""
+        if not order.backorders():
+            return None
+        profile = uow.orders.sourcing_profile(order.channel) or {}
+        outcome: PlanOutcome | None = None
+        for attempt in range(MAX_REPLANS + 1):
+            outcome = plan_order(uow, order, facts, profile, exclusions, now, attempt=attempt)
+            if trigger == "placed" and outcome.backordered and not outcome.allow_backorder:
+                raise Conflict(
+                    f"{order.channel} does not take orders it cannot ship now: "
+                    + "; ".join(outcome.backorder_reasons()),
+                    field="lines",
+                    extra={"backordered": outcome.backordered},
+                )
+            if not outcome.allocations:
+                break
+            try:
+                with uow.orders.savepoint():
+                    self._reserve(uow, order, outcome, actor, now)
+                break
+            except InsufficientStock:
+                # A concurrent order took the stock after we looked: plan again on what is left.
+                outcome.note(f"attempt {attempt + 1}: stock taken meanwhile, re-planned")
+                continue
+        else:
+            outcome = None
+        if outcome is None:
+            return None
+        uow.orders.add_decision(order.id or 0, trigger, outcome.version, outcome.as_json(), now)
+        uow.orders.save_order_state(order, order.status.value, now)
+        return outcome
+
+    def _reserve(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        outcome: PlanOutcome,
+        actor: str | None,
+        now: datetime,
+    ) -> None:
+        """Every location's lines in its shipment, its stock reserved: all or none."""
+        by_location: dict[str, list[ShipmentLine]] = {}
+        for line_id, sku, location, quantity in outcome.allocations:
+            by_location.setdefault(location, []).append(ShipmentLine(line_id, sku, quantity))
+        added: list[Shipment] = []
+        for location in sorted(by_location):
+            new_lines = _merged(by_location[location])
+            pending = next(
+                (
+                    s
+                    for s in order.shipments
+                    if s.location == location and s.status is ShipmentStatus.PENDING
+                ),
+                None,
+            )
+            if pending is not None and pending.reservation_id is not None:
+                # One shipment per location per order: fold the new units into the pending one.
+                self._inventory.release_within(uow.inventory, pending.reservation_id, actor, now)
+                pending.lines = _merged(pending.lines + new_lines)
+                pending.reservation_id = self._reserve_lines(uow, order, pending, actor, now)
+                uow.orders.save_shipment(pending, now)
+                continue
+            shipment = Shipment(order.id or 0, location, new_lines)
+            shipment.reservation_id = self._reserve_lines(uow, order, shipment, actor, now)
+            uow.orders.add_shipment(shipment, now)
+            added.append(shipment)
+        order.shipments.extend(added)
+
+    def _reserve_lines(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        shipment: Shipment,
+        actor: str | None,
+        now: datetime,
+    ) -> int:
+        return self._inventory.reserve_within(
+            uow.inventory,
+            [ReservationLine(ln.sku, shipment.location, ln.quantity) for ln in shipment.lines],
+            reference=f"order:{order.id} {order.channel}:{order.external_id}"[:160],
+            actor=actor,
+            now=now,
+            channel=order.channel,
+        )
+
+    def source_backorders(self, limit: int = BACKORDER_BATCH) -> int:
+        """Source waiting units, oldest order first (run when stock arrives). Each order in its
+        own transaction; returns how many orders got stock."""
+        with self._uow() as uow:
+            order_ids = uow.orders.backordered_order_ids(None, limit)
+        served = 0
+        for order_id in order_ids:
+            now = self._clock()
+            with self._uow() as uow:
+                order = uow.orders.order(order_id, lock=True)
+                if order is None or not order.backorders():
+                    continue
+                facts = uow.directory.channel(order.channel)
+                if facts is None or not facts.active:
+                    continue
+                before = sum(s.allocated for s in order.line_states())
+                self._source(uow, order, facts, "backorder", [], None, now)
+                if sum(s.allocated for s in order.line_states()) > before:
+                    served += 1
+                    uow.orders.add_events([_order_event("OrderAllocated", order)], now)
+                uow.commit()
+        return served
+
+    # ------------------------------------------------------------------ reads
+
+    def get_order(self, order_id: int) -> Order:
+        with self._uow() as uow:
+            order = uow.orders.order(order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id}", field="id")
+        return order
+
+    def list_orders(
+        self,
+        channel: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> OrderPage:
+        if limit < 1 or limit > MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        if status is not None and status not in {s.value for s in OrderStatus}:
+            known = ", ".join(s.value for s in OrderStatus)
+            raise InvalidInput(f"status must be one of {known}", field="status")
+        after = 0
+        if cursor:
+            if not cursor.isdigit():
+                raise InvalidInput("cursor is not one this API returned", field="cursor")
+            after = int(cursor)
+        with self._uow() as uow:
+            items = uow.orders.list_orders(
+                channel=channel, status=status, after_id=after, limit=limit + 1
+            )
+        more = len(items) > limit
+        items = items[:limit]
+        return OrderPage(items, str(items[-1].id) if more and items else None)
+
+    def sourcing(self, order_id: int) -> list[Decision]:
+        with self._uow() as uow:
+            if uow.orders.order(order_id) is None:
+                raise NotFound(f"no order {order_id}", field="id")
+            return uow.orders.decisions(order_id)
+
+    # ------------------------------------------------------------------ cancellation
+
+    def cancel(
+        self, order_id: int, lines: dict[str, int] | None = None, actor: str | None = None
+    ) -> Order:
+        """Cancel the whole order (`lines` None) or some units of some lines. Units not yet
+        shipped are cancelled: backordered ones first, then reserved ones (their shipments'
+        reservations are released and re-made for what remains). Shipped units: 409."""
+        now = self._clock()
+        with self._uow() as uow:
+            order = uow.orders.order(order_id, lock=True)
+            if order is None:
+                raise NotFound(f"no order {order_id}", field="id")
+            states = {s.line_id: s for s in order.line_states()}
+            wanted = (
+                {s.line_id: s.quantity - s.cancelled - s.shipped for s in states.values()}
+                if lines is None
+                else dict(lines)
+            )
+            for line_id, units in wanted.items():
+                where = f"lines.{line_id}"
+                if line_id not in states:
+                    raise InvalidInput(f"order has no line {line_id!r}", field=where)
+                if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+                    raise InvalidInput("units to cancel must be 0 or more", field=where)
+                state = states[line_id]
+                open_units = state.quantity - state.cancelled - state.shipped
+                if units > open_units:
+                    raise Conflict(
+                        f"line {line_id}: {units} to cancel, but only {open_units} are not "
+                        f"shipped or cancelled ({state.shipped} shipped)",
+                        field=where,
+                        extra={"shipped": state.shipped, "cancellable": open_units},
+                    )
+            for line_id, units in wanted.items():
+                if units:
+                    self._cancel_units(uow, order, order.line(line_id), units, states, actor, now)
+            uow.orders.save_order_state(order, order.status.value, now)
+            uow.orders.add_events([_order_event("OrderCancelled", order)], now)
+            uow.commit()
+        return order
+
+    def _cancel_units(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        line: OrderLine,
+        units: int,
+        states: dict[str, Any],
+        actor: str | None,
+        now: datetime,
+    ) -> None:
+        from_backorder = min(units, states[line.line_id].backordered)
+        line.cancelled += units
+        left = units - from_backorder
+        # Take the rest out of open shipments, the ones not yet being picked first.
+        for shipment in sorted(
+            (s for s in order.shipments if s.open),
+            key=lambda s: (s.status is not ShipmentStatus.PENDING, -(s.id or 0)),
+        ):
+            if left == 0:
+                break
+            carried = shipment.units_of(line)
+            take = min(carried, left)
+            if take == 0:
+                continue
+            left -= take
+            remaining = [ln for ln in shipment.lines if ln.line_id != line.line_id]
+            keep_units = carried - take
+            if keep_units:
+                remaining += [
+                    ShipmentLine(line.line_id, sku, per * keep_units)
+                    for sku, per in line.components.items()
+                ]
+            self._rebook(uow, order, shipment, remaining, actor, now)
+
+    def _rebook(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        shipment: Shipment,
+        lines: list[ShipmentLine],
+        actor: str | None,
+        now: datetime,
+    ) -> None:
+        """Replace a shipment's lines: release its reservation, reserve what remains."""
+        if shipment.reservation_id is not None:
+            self._inventory.release_within(uow.inventory, shipment.reservation_id, actor, now)
+            shipment.reservation_id = None
+        shipment.lines = lines
+        if lines:
+            shipment.reservation_id = self._reserve_lines(uow, order, shipment, actor, now)
+        else:
+            shipment.status = ShipmentStatus.CANCELLED
+        uow.orders.save_shipment(shipment, now)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _merged(lines: Sequence[ShipmentLine]) -> list[ShipmentLine]:
+    totals: dict[tuple[str, str], int] = {}
+    for ln in lines:
+        totals[(ln.line_id, ln.sku)] = totals.get((ln.line_id, ln.sku), 0) + ln.quantity
+    return [ShipmentLine(line_id, sku, q) for (line_id, sku), q in sorted(totals.items())]
+
+
+def _fingerprint(cmd: PlaceOrder, ship_to: ShipTo, lines: Sequence[NewOrderLine]) -> str:
+    body = {
+        "ordered_at": cmd.ordered_at.isoformat(),
+        "currency": cmd.currency,
+        "lines": [[ln.line_id, ln.sku, ln.quantity, ln.unit_price] for ln in lines],
+        "ship_to": ship_to.as_json(),
+        "shipping_method": cmd.shipping_method,
+        "promised_by": cmd.promised_by.isoformat() if cmd.promised_by else None,
+        "gift_note": cmd.gift_note,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _same(existing: Order, fingerprint: str) -> Order:
+    if existing.fingerprint != fingerprint:
+        raise Conflict(
+            f"order {existing.external_id} of {existing.channel} was already taken with "
+            "different content",
+            field="external_id",
+            extra={"order_id": existing.id},
+        )
+    return existing
+
+
+def _order_event(name: str, order: Order) -> DomainEvent:
+    return DomainEvent(
+        name,
+        f"order:{order.id}",
+        {
+            "order_id": order.id,
+            "channel": order.channel,
+            "external_id": order.external_id,
+            "status": order.status.value,
+        },
+    )
