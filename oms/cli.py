@@ -599,12 +599,14 @@ def demo_seed() -> None:
     from oms.channels.availability import ChannelAvailabilityService
     from oms.channels.services import ChannelService
     from oms.demo import SAMPLE_SKUS, seed_demo
+    from oms.orders.settings import OrderSettingsService
 
     with _runtime() as rt:
         sessions = rt.sessions
         channels = ChannelService(lambda: SqlUnitOfWork(sessions), rt.inventory)
         availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(sessions), rt.inventory)
-        summary = seed_demo(rt.inventory, channels, availability)
+        order_settings = OrderSettingsService(lambda: SqlUnitOfWork(sessions))
+        summary = seed_demo(rt.inventory, channels, availability, order_settings)
     table = Table(title="Demo brand", show_header=True)
     table.add_column("")
     table.add_column("created", justify="right")

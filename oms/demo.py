@@ -24,6 +24,7 @@ from oms.inventory.services import (
     InventoryService,
     RecordMovement,
 )
+from oms.orders.settings import OrderSettingsService
 
 SEED = 20240401
 JAN_COMPANY_PREFIX = "4599871"  # "45" (GS1 Japan) + a made-up company code
@@ -318,10 +319,37 @@ def _variants() -> Iterator[tuple[Style, str, str]]:
                 yield style, colour, size
 
 
+# How the demo ships: the DC first, the stores when only they have it (and at most 20 parcels a
+# day each, so their staff still serve walk-ins); the storefront splits at most in two.
+LOCATION_SHIPPING = (
+    ("DC-CHIBA", 10, None),
+    ("STORE-TOKYO", 50, 20),
+    ("STORE-OSAKA", 50, 20),
+    ("AMAZON-FC", 20, None),
+)
+SOURCING_PROFILES = {
+    "storefront": {"max_shipments": 2, "min_shipment_value": 1000},
+    "rakuten": {"max_shipments": 1},
+    "amazon": {"max_shipments": 2},
+}
+
+
+def seed_shipping(settings: OrderSettingsService) -> None:
+    """Location priorities and capacities, each channel's sourcing profile (set to value:
+    seeding twice changes nothing but the profiles' version)."""
+    for location, priority, capacity in LOCATION_SHIPPING:
+        settings.set_location_shipping(location, priority, capacity)
+    for channel, profile in SOURCING_PROFILES.items():
+        current = settings.sourcing_profile(channel)
+        if any(current.get(key) != value for key, value in profile.items()):
+            settings.set_sourcing_profile(channel, profile)
+
+
 def seed_demo(
     service: InventoryService,
     channels: ChannelService,
     availability: ChannelAvailabilityService,
+    order_settings: OrderSettingsService | None = None,
 ) -> DemoSummary:
     """Load the demo catalogue, its opening stock, channels and rules; run again, it changes
     nothing."""
@@ -341,6 +369,8 @@ def seed_demo(
     # After the stock: a pool may not exceed what its channel's locations hold.
     channels_created = _seed_channels(channels)
     rules_set, rules_existing = _seed_rules(channels)
+    if order_settings is not None:
+        seed_shipping(order_settings)
     samples = {
         channel.code: {
             found.availability.sku: found.availability.available

@@ -233,11 +233,11 @@ class ShipInstructionsController(Controller):
             code, status or ["pending"], personal=_personal(principal)
         )
         if format == "html":
-            return Response(pick_list_html(pick_list), media_type="text/html; charset=utf-8")
+            return Response(pick_list_html(pick_list), media_type="text/html")
         if format == "csv":
             return Response(
                 pick_list_csv(pick_list),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers={
                     "Content-Disposition": f'attachment; filename="ship-instructions-{code}.csv"'
                 },

@@ -356,6 +356,16 @@ class OrderService:
                         field=where,
                         extra={"shipped": state.shipped, "cancellable": open_units},
                     )
+            if lines is not None and not any(lines.values()):
+                raise InvalidInput("name at least one unit to cancel", field="lines")
+            if not any(wanted.values()):
+                shipped = sum(s.shipped for s in states.values())
+                raise Conflict(
+                    f"order {order_id} has nothing left to cancel"
+                    + (f": {shipped} units shipped" if shipped else ""),
+                    field="lines",
+                    extra={"shipped": shipped},
+                )
             for line_id, units in wanted.items():
                 if units:
                     self._cancel_units(uow, order, order.line(line_id), units, states, actor, now)
