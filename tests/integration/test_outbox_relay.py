@@ -18,6 +18,7 @@ from oms.inventory.domain import ReservationLine
 from oms.inventory.services import InventoryService, ReserveStock
 from oms.outbox import outbox
 from oms.settings import Settings
+from oms.shared.clock import utcnow
 from oms.worker import OutboxRelay, register_actors, start_background
 from tests.builders import a_location, a_sku, receive
 
@@ -138,3 +139,26 @@ def test_embedded_mode_runs_relay_and_worker_inside_the_process(
         assert _unpublished(engine) == 0
     finally:
         background.stop()
+
+
+def test_an_event_nobody_listens_to_does_not_hold_up_the_ones_behind_it(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            outbox.insert().values(
+                event="SomethingNew",
+                partition_key="x",
+                sequence=0,
+                payload={},
+                created_at=utcnow(),
+            )
+        )
+    _stock_up(inventory)
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    register_actors(broker)
+    relay = OutboxRelay(make_session_factory(engine), broker)
+    relay.drain()
+    assert _unpublished(engine) == 0
+    assert broker.queues["inventory"].qsize() > 0  # the StockChanged behind it went out
