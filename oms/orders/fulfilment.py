@@ -153,9 +153,7 @@ class FulfilmentService:
             exclusions: list[Exclusion] = []
             for i, (rejected, reason) in enumerate(reasons):
                 self._correct_shelf(uow, shipment, rejected, reason, actor, now, i)
-                exclusions.append(
-                    Exclusion(shipment.location, rejected.sku, f"rejected: {reason.value}")
-                )
+                exclusions.append(Exclusion.rejected(shipment.location, rejected.sku, reason.value))
             shipment.lines = _without(order, shipment, {r.sku: r.quantity for r, _ in reasons})
             if shipment.lines:
                 try:

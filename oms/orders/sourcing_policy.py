@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from types import MappingProxyType
 
 from oms.orders.geography import prefecture
 from oms.shared.errors import InvalidInput
@@ -43,8 +42,9 @@ def _whole(value: int, *, field_name: str, minimum: int = 0) -> int:
 
 
 def _frozen(mapping: Mapping[str, int]) -> Mapping[str, int]:
-    # A read-only copy: a plan keeps its request, and the caller's dict may change afterwards.
-    return MappingProxyType(dict(sorted(mapping.items())))
+    # A copy: a plan keeps its request, and the caller's dict may change afterwards. A plain
+    # dict (typed read-only), not a MappingProxyType, so dataclasses.asdict() can store a plan.
+    return dict(sorted(mapping.items()))
 
 
 @dataclass(frozen=True, slots=True)
