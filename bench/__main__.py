@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench import availability, publication, reservations
+from bench import availability, orders, publication, reservations
 from bench.harness import BenchConfig, BenchReport
 from oms.settings import PROJECT_ROOT
 
@@ -42,6 +42,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "availability": Benchmark(
         "ChannelAvailabilityService.recompute_all: 100,000 SKUs x 5 locations x 3 channels",
         availability.run,
+    ),
+    "orders": Benchmark(
+        "orders/s placed (sourcing, reservation, outbox) via service and HTTP vs pgbench tps",
+        orders.run,
     ),
 }
 
