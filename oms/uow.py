@@ -7,7 +7,7 @@ moved (with their outbox events) in the same transaction, just before committing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -61,14 +61,13 @@ class _ChannelDirectory:
             return None
         return ChannelFacts(found.code, found.active, tuple(found.locations))
 
-    def walk_in_reserve(self, location: str, skus: Iterable[str]) -> dict[str, int]:
-        default = self._channels.default_safety_stock(location) or 0
-        kept = {}
-        for sku in skus:
-            own = self._channels.safety_stock(sku, location)
-            units = default if own is None else own
+    def walk_in_reserve(
+        self, locations: Sequence[str], skus: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        kept: dict[str, dict[str, int]] = {}
+        for (sku, location), units in self._channels.safety_stock_at(skus, locations).items():
             if units:
-                kept[sku] = units
+                kept.setdefault(location, {})[sku] = units
         return kept
 
 

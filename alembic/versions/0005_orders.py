@@ -142,6 +142,9 @@ def upgrade() -> None:
             "ix_shipments_location_status", ["location", "status", "id"], unique=False
         )
         batch_op.create_index("ix_shipments_order_id", ["order_id"], unique=False)
+        batch_op.create_index(
+            "ix_shipments_location_created_at", ["location", "created_at"], unique=False
+        )
 
     op.create_table(
         "sourcing_decisions",
@@ -187,6 +190,7 @@ def downgrade() -> None:
 
     op.drop_table("sourcing_decisions")
     with op.batch_alter_table("shipments", schema=None) as batch_op:
+        batch_op.drop_index("ix_shipments_location_created_at")
         batch_op.drop_index("ix_shipments_order_id")
         batch_op.drop_index("ix_shipments_location_status")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
@@ -204,6 +205,27 @@ class SqlChannels(SqlPublished):
             select(safety_stock.c.sku, safety_stock.c.location, safety_stock.c.quantity)
         )
         return {(r[0], r[1]): r[2] for r in rows}
+
+    def safety_stock_at(
+        self, skus: Sequence[str], locations: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """Units kept back per (SKU, location): the SKU's own, else the location's default."""
+        if not skus or not locations:
+            return {}
+        rows = self.session.execute(
+            select(safety_stock_defaults.c.location, safety_stock_defaults.c.quantity).where(
+                safety_stock_defaults.c.location.in_(list(locations))
+            )
+        )
+        defaults: dict[str, int] = {r[0]: r[1] for r in rows}
+        kept = {(sku, loc): defaults[loc] for sku in skus for loc in locations if loc in defaults}
+        for sku, loc, quantity in self.session.execute(
+            select(safety_stock.c.sku, safety_stock.c.location, safety_stock.c.quantity).where(
+                safety_stock.c.sku.in_(list(skus)), safety_stock.c.location.in_(list(locations))
+            )
+        ):
+            kept[(sku, loc)] = quantity
+        return kept
 
     def default_safety_stock(self, location: str) -> int | None:
         keys = {"location": location}

@@ -348,16 +348,51 @@ class Order:
         states = self.line_states()
         if all(s.cancelled == s.quantity for s in states):
             return OrderStatus.CANCELLED
-        shipped = sum(s.shipped for s in states)
+        # A parcel has left: part of a set shipped apart counts, even before its set is whole.
+        any_shipped = any(s.status is ShipmentStatus.SHIPPED for s in self.shipments)
         open_units = sum(s.allocated + s.backordered for s in states)
-        if shipped and not open_units:
+        if any_shipped and not open_units:
             return OrderStatus.SHIPPED
-        if shipped:
+        if any_shipped:
             return OrderStatus.PARTIALLY_SHIPPED
-        if any(s.backordered for s in states):
+        if any(s.backordered for s in states) or self.needs_sourcing():
             return OrderStatus.BACKORDERED
         return OrderStatus.ALLOCATED
 
     def backorders(self) -> dict[str, int]:
         """line_id -> units waiting for stock."""
         return {s.line_id: s.backordered for s in self.line_states() if s.backordered > 0}
+
+    def component_units(self, line: OrderLine) -> dict[str, int]:
+        """Units of each of the line's SKUs in its parcels (shipped ones included)."""
+        held: dict[str, int] = {}
+        for shipment in self.shipments:
+            if shipment.status is ShipmentStatus.CANCELLED:
+                continue
+            for ln in shipment.lines:
+                if ln.line_id == line.line_id:
+                    held[ln.sku] = held.get(ln.sku, 0) + ln.quantity
+        return held
+
+    def missing(self, line: OrderLine) -> dict[str, int]:
+        """Units of each of the line's SKUs in no parcel yet: what sourcing must find. For a
+        set shipped apart, one part may be in a parcel while the other waits."""
+        need = line.quantity - line.cancelled
+        held = self.component_units(line)
+        gaps = {sku: per * need - held.get(sku, 0) for sku, per in line.components.items()}
+        return {sku: units for sku, units in gaps.items() if units > 0}
+
+    def units_gone(self, line: OrderLine) -> int:
+        """Units of the line of which some part has left: they can no longer be cancelled."""
+        shipped: dict[str, int] = {}
+        for shipment in self.shipments:
+            if shipment.status is ShipmentStatus.SHIPPED:
+                for ln in shipment.lines:
+                    if ln.line_id == line.line_id:
+                        shipped[ln.sku] = shipped.get(ln.sku, 0) + ln.quantity
+        return max(
+            (-(-shipped.get(sku, 0) // per) for sku, per in line.components.items()), default=0
+        )
+
+    def needs_sourcing(self) -> bool:
+        return any(self.missing(line) for line in self.lines)

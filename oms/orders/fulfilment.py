@@ -298,27 +298,36 @@ def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> Rejec
 
 
 def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list[ShipmentLine]:
-    """The shipment's lines less every line unit a rejected unit belongs to (a set loses
-    whole sets: its other components go back too)."""
-    remaining = list(shipment.lines)
+    """The shipment's lines less the rejected units. A set shipped together loses whole sets
+    (its other parts go back too, to leave together from elsewhere); any other line, or a set
+    shipped apart, loses just the rejected units."""
+    lines = [ShipmentLine(ln.line_id, ln.sku, ln.quantity) for ln in shipment.lines]
+
+    def take(line_id: str, sku: str, units: int) -> None:
+        for ln in lines:
+            if ln.line_id == line_id and ln.sku == sku and units > 0:
+                gone = min(ln.quantity, units)
+                ln.quantity -= gone
+                units -= gone
+
     for sku, quantity in rejected.items():
         for line in order.lines:
-            if sku not in line.components or quantity <= 0:
-                continue
-            carried = shipment.units_of(line)
-            if carried == 0:
+            if quantity <= 0:
+                break
+            held = sum(ln.quantity for ln in lines if ln.line_id == line.line_id and ln.sku == sku)
+            if not held or sku not in line.components:
                 continue
             per = line.components[sku]
-            drop = min(carried, -(-quantity // per))
-            quantity -= drop * per
-            keep = carried - drop
-            remaining = [ln for ln in remaining if ln.line_id != line.line_id]
-            if keep:
-                remaining += [
-                    ShipmentLine(line.line_id, component, units * keep)
-                    for component, units in line.components.items()
-                ]
-    return remaining
+            if line.is_bundle and line.ship_together:
+                kits = min(-(-min(quantity, held) // per), shipment.units_of(line))
+                for part, units in line.components.items():
+                    take(line.line_id, part, units * kits)
+                quantity -= kits * per
+            else:
+                gone = min(quantity, held)
+                take(line.line_id, sku, gone)
+                quantity -= gone
+    return [ln for ln in lines if ln.quantity > 0]
 
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:

@@ -9,12 +9,12 @@ stock there), which the engine avoids taking.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from oms.orders.domain import Order
-from oms.orders.ports import ChannelFacts, OrderUnitOfWork
+from oms.orders.domain import Order, ShipmentStatus
+from oms.orders.ports import ChannelFacts, LocationShipping, OrderUnitOfWork
 from oms.orders.settings import profile_from, profile_json
 from oms.orders.sourcing import (
     Candidate,
@@ -22,6 +22,7 @@ from oms.orders.sourcing import (
     OrderLineDemand,
     PlanStatus,
     SourcingPlan,
+    SourcingProfile,
     SourcingRequest,
     plan_sourcing,
 )
@@ -35,6 +36,7 @@ class PlanOutcome:
 
     plan: SourcingPlan
     attempt: int
+    parts: dict[str, str] = field(default_factory=dict)  # a part's own line id -> its set's
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -43,7 +45,12 @@ class PlanOutcome:
 
     @property
     def allocations(self) -> list[tuple[str, str, str, int]]:
-        return [(a.line_id, a.sku, a.location, a.quantity) for a in self.plan.allocations]
+        """(order line_id, SKU, location, units); a part's own line `<line_id>/<sku>` maps
+        back to its set's line."""
+        return [
+            (self.parts.get(a.line_id, a.line_id), a.sku, a.location, a.quantity)
+            for a in self.plan.allocations
+        ]
 
     @property
     def backordered(self) -> int:
@@ -123,29 +130,77 @@ def plan_order(
     *,
     attempt: int = 0,
 ) -> PlanOutcome:
-    """Plan every backordered unit of `order` on the stock as it is now."""
-    waiting = order.backorders()
-    demand = [
-        OrderLineDemand(
-            line_id=line.line_id,
-            sku=line.sku,
-            quantity=waiting[line.line_id],
-            unit_price=line.unit_price,
-            components=dict(line.components) if line.is_bundle else {},
-            ship_together=line.ship_together,
-        )
-        for line in order.lines
-        if waiting.get(line.line_id)
-    ]
+    """Plan every unit of `order` that is in no parcel yet, on the stock as it is now.
+
+    A set shipped apart whose parts are partly in parcels asks only for the missing parts, each
+    as a line of its own (`<line_id>/<sku>`): its other part is not booked twice."""
+    demand: list[OrderLineDemand] = []
+    parts: dict[str, str] = {}
+    taken = {line.line_id for line in order.lines}
+    for line in order.lines:
+        missing = order.missing(line)
+        if not missing:
+            continue
+        if not line.is_bundle:
+            demand.append(
+                OrderLineDemand(line.line_id, line.sku, missing[line.sku], line.unit_price)
+            )
+            continue
+        need = line.quantity - line.cancelled
+        held = order.component_units(line)
+        kits_held = min(held.get(sku, 0) // per for sku, per in line.components.items())
+        if line.ship_together or not any(held.values()):
+            demand.append(
+                OrderLineDemand(
+                    line_id=line.line_id,
+                    sku=line.sku,
+                    quantity=need - kits_held,
+                    unit_price=line.unit_price,
+                    components=dict(line.components),
+                    ship_together=line.ship_together,
+                )
+            )
+            continue
+        for sku, units in sorted(missing.items()):
+            part = f"{line.line_id}/{sku}"
+            while part in taken:
+                part += "'"
+            taken.add(part)
+            parts[part] = line.line_id
+            demand.append(OrderLineDemand(part, sku, units, 0))
     skus = sorted({sku for line in order.lines for sku in line.components})
+    candidates = _candidates(uow, facts, skus, now)
+    profile, budget_exclusions = _parcel_budget(
+        order, profile_from(profile_settings), [c.code for c in candidates]
+    )
     request = SourcingRequest(
         destination=order.ship_to.prefecture,
         lines=tuple(demand),
-        candidates=tuple(_candidates(uow, facts, skus, now)),
-        profile=profile_from(profile_settings),
-        exclusions=tuple(exclusions),
+        candidates=tuple(candidates),
+        profile=profile,
+        exclusions=(*exclusions, *budget_exclusions),
     )
-    return PlanOutcome(plan_sourcing(request), attempt)
+    return PlanOutcome(plan_sourcing(request), attempt, parts)
+
+
+def _parcel_budget(
+    order: Order, profile: SourcingProfile, candidates: Sequence[str]
+) -> tuple[SourcingProfile, list[Exclusion]]:
+    """An order re-sourced later keeps its channel's parcel limit: the parcels it already has
+    count, a pending one may take more units, a new location only while the limit allows."""
+    used = {s.location for s in order.shipments if s.status is not ShipmentStatus.CANCELLED}
+    if not used:
+        return profile, []
+    pending = {s.location for s in order.shipments if s.status is ShipmentStatus.PENDING}
+    budget = profile.max_shipments - len(used)
+    if budget > 0:
+        return replace(profile, max_shipments=budget + len(pending)), []
+    reason = (
+        f"the order already has {len(used)} parcel{'s' if len(used) > 1 else ''} "
+        f"(max {profile.max_shipments})"
+    )
+    blocked = [Exclusion(code, None, reason) for code in candidates if code not in pending]
+    return replace(profile, max_shipments=max(1, len(pending))), blocked
 
 
 def _candidates(
@@ -153,36 +208,44 @@ def _candidates(
 ) -> list[Candidate]:
     store = uow.inventory
     shipping = uow.orders.location_shipping()
-    started_today = uow.orders.shipments_created_since(_start_of_day(now))
+    limited = [code for code in facts.locations if _capacity(shipping, code) is not None]
+    started_today = (
+        uow.orders.shipments_created_since(limited, _start_of_day(now)) if limited else {}
+    )
     available: dict[str, dict[str, int]] = {}
     for level in store.levels(sku_codes=list(skus)):
         available.setdefault(level.location, {})[level.sku] = level.available
+    locations = {loc.code: loc for loc in store.list_locations(0, 10_000)}
+    stores = [c for c in facts.locations if c in locations and locations[c].kind.value == "store"]
+    reserve = uow.directory.walk_in_reserve(stores, skus) if stores else {}
     candidates = []
     for code in facts.locations:
-        location = store.location_by_code(code)
+        location = locations.get(code)
         if location is None:
             continue
         settings = shipping.get(code)
-        capacity = settings.daily_capacity if settings else None
-        kind = location.kind.value
+        capacity = _capacity(shipping, code)
         candidates.append(
             Candidate(
                 code=code,
-                kind=kind,
+                kind=location.kind.value,
                 prefecture=location.prefecture,
                 available=available.get(code, {}),
                 priority=settings.priority if settings else 100,
                 remaining_capacity=(
                     None if capacity is None else max(0, capacity - started_today.get(code, 0))
                 ),
-                walk_in_reserve=(
-                    uow.directory.walk_in_reserve(code, skus) if kind == "store" else {}
-                ),
+                walk_in_reserve=reserve.get(code, {}),
                 active=location.active,
                 ships_to_customers=location.ships_to_customers,
             )
         )
     return candidates
+
+
+def _capacity(shipping: Mapping[str, LocationShipping], code: str) -> int | None:
+    settings = shipping.get(code)
+    return None if settings is None else settings.daily_capacity
 
 
 def _start_of_day(now: datetime) -> datetime:

@@ -49,8 +49,10 @@ class Decision:
 
 class ChannelDirectory(Protocol):
     def channel(self, code: str) -> ChannelFacts | None: ...
-    def walk_in_reserve(self, location: str, skus: Iterable[str]) -> dict[str, int]:
-        """Units of each SKU a store keeps for walk-in customers (its safety stock)."""
+    def walk_in_reserve(
+        self, locations: Sequence[str], skus: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        """location -> SKU -> units a store keeps for walk-in customers (its safety stock)."""
         ...
 
 
@@ -71,7 +73,9 @@ class OrderStore(Protocol):
     def shipments_at(
         self, location: str, statuses: Sequence[ShipmentStatus], after_id: int, limit: int
     ) -> list[Shipment]: ...
-    def shipments_created_since(self, since: datetime) -> dict[str, int]: ...
+    def shipments_created_since(
+        self, locations: Sequence[str], since: datetime
+    ) -> dict[str, int]: ...
 
     def add_decision(
         self, order_id: int, trigger: str, version: int, decision: dict[str, Any], now: datetime

@@ -192,15 +192,18 @@ class SqlOrders:
                 .returning(shipments.c.id)
             ).scalar_one()
         )
-        self._write_lines(shipment_id, shipment.lines)
+        self._write_lines(shipment_id, shipment.lines, new=True)
         shipment.id = shipment_id
         shipment.created_at = now
         return shipment_id
 
-    def _write_lines(self, shipment_id: int, lines: Sequence[ShipmentLine]) -> None:
-        self.session.execute(
-            shipment_lines.delete().where(shipment_lines.c.shipment_id == shipment_id)
-        )
+    def _write_lines(
+        self, shipment_id: int, lines: Sequence[ShipmentLine], *, new: bool = False
+    ) -> None:
+        if not new:
+            self.session.execute(
+                shipment_lines.delete().where(shipment_lines.c.shipment_id == shipment_id)
+            )
         if lines:
             self.session.execute(
                 insert(shipment_lines),
@@ -278,10 +281,10 @@ class SqlOrders:
             for r in rows
         ]
 
-    def shipments_created_since(self, since: datetime) -> dict[str, int]:
+    def shipments_created_since(self, locations: Sequence[str], since: datetime) -> dict[str, int]:
         rows = self.session.execute(
             select(shipments.c.location, func.count())
-            .where(shipments.c.created_at >= since)
+            .where(shipments.c.location.in_(list(locations)), shipments.c.created_at >= since)
             .group_by(shipments.c.location)
         )
         return {r[0]: int(r[1]) for r in rows}

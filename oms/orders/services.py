@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from oms.inventory.domain import InsufficientStock, ReservationLine, SkuKind, validate_code
@@ -175,7 +175,7 @@ class OrderService:
         """Source every backordered unit of `order`; reserve the plan or re-plan on fresh
         stock. Records the decision and the order's new state. Raises if the channel's profile
         refuses backorders and something cannot be sourced (a new order only)."""
-        if not order.backorders():
+        if not order.needs_sourcing():
             return None
         profile = uow.orders.sourcing_profile(order.channel) or {}
         outcome: PlanOutcome | None = None
@@ -269,7 +269,7 @@ class OrderService:
             now = self._clock()
             with self._uow() as uow:
                 order = uow.orders.order(order_id, lock=True)
-                if order is None or not order.backorders():
+                if order is None or not order.needs_sourcing():
                     continue
                 facts = uow.directory.channel(order.channel)
                 if facts is None or not facts.active:
@@ -336,8 +336,9 @@ class OrderService:
             if order is None:
                 raise NotFound(f"no order {order_id}", field="id")
             states = {s.line_id: s for s in order.line_states()}
+            gone = {line.line_id: order.units_gone(line) for line in order.lines}
             wanted = (
-                {s.line_id: s.quantity - s.cancelled - s.shipped for s in states.values()}
+                {s.line_id: s.quantity - s.cancelled - gone[s.line_id] for s in states.values()}
                 if lines is None
                 else dict(lines)
             )
@@ -348,18 +349,18 @@ class OrderService:
                 if isinstance(units, bool) or not isinstance(units, int) or units < 0:
                     raise InvalidInput("units to cancel must be 0 or more", field=where)
                 state = states[line_id]
-                open_units = state.quantity - state.cancelled - state.shipped
+                open_units = state.quantity - state.cancelled - gone[line_id]
                 if units > open_units:
                     raise Conflict(
                         f"line {line_id}: {units} to cancel, but only {open_units} are not "
-                        f"shipped or cancelled ({state.shipped} shipped)",
+                        f"shipped or cancelled ({gone[line_id]} shipped, in whole or in part)",
                         field=where,
-                        extra={"shipped": state.shipped, "cancellable": open_units},
+                        extra={"shipped": gone[line_id], "cancellable": open_units},
                     )
             if lines is not None and not any(lines.values()):
                 raise InvalidInput("name at least one unit to cancel", field="lines")
             if not any(wanted.values()):
-                shipped = sum(s.shipped for s in states.values())
+                shipped = sum(gone.values())
                 raise Conflict(
                     f"order {order_id} has nothing left to cancel"
                     + (f": {shipped} units shipped" if shipped else ""),
@@ -384,28 +385,35 @@ class OrderService:
         actor: str | None,
         now: datetime,
     ) -> None:
-        from_backorder = min(units, states[line.line_id].backordered)
+        """Cancel `units` of `line`: each of its SKUs keeps in parcels only what the units
+        still wanted need; the rest leaves the open parcels, pending ones first (a set shipped
+        apart loses its part in each parcel)."""
         line.cancelled += units
-        left = units - from_backorder
-        # Take the rest out of open shipments, the ones not yet being picked first.
-        for shipment in sorted(
-            (s for s in order.shipments if s.open),
-            key=lambda s: (s.status is not ShipmentStatus.PENDING, -(s.id or 0)),
-        ):
-            if left == 0:
-                break
-            carried = shipment.units_of(line)
-            take = min(carried, left)
-            if take == 0:
-                continue
-            left -= take
-            remaining = [ln for ln in shipment.lines if ln.line_id != line.line_id]
-            keep_units = carried - take
-            if keep_units:
-                remaining += [
-                    ShipmentLine(line.line_id, sku, per * keep_units)
-                    for sku, per in line.components.items()
-                ]
+        need = line.quantity - line.cancelled
+        held = order.component_units(line)
+        shipped: dict[str, int] = {}
+        for shipment in order.shipments:
+            if shipment.status is ShipmentStatus.SHIPPED:
+                for ln in shipment.lines:
+                    if ln.line_id == line.line_id:
+                        shipped[ln.sku] = shipped.get(ln.sku, 0) + ln.quantity
+        changed: dict[int, Shipment] = {}
+        for sku, per in line.components.items():
+            excess = held.get(sku, 0) - max(per * need, shipped.get(sku, 0))
+            for shipment in sorted(
+                (s for s in order.shipments if s.open),
+                key=lambda s: (s.status is not ShipmentStatus.PENDING, -(s.id or 0)),
+            ):
+                if excess <= 0:
+                    break
+                for ln in shipment.lines:
+                    if ln.line_id == line.line_id and ln.sku == sku and ln.quantity and excess:
+                        take = min(ln.quantity, excess)
+                        ln.quantity -= take
+                        excess -= take
+                        changed[shipment.id or 0] = shipment
+        for shipment in changed.values():
+            remaining = [ln for ln in shipment.lines if ln.quantity > 0]
             self._rebook(uow, order, shipment, remaining, actor, now)
 
     def _rebook(
@@ -441,15 +449,24 @@ def _merged(lines: Sequence[ShipmentLine]) -> list[ShipmentLine]:
 
 def _fingerprint(cmd: PlaceOrder, ship_to: ShipTo, lines: Sequence[NewOrderLine]) -> str:
     body = {
-        "ordered_at": cmd.ordered_at.isoformat(),
+        # Instants, whatever offset they were written with.
+        "ordered_at": _instant(cmd.ordered_at),
         "currency": cmd.currency,
         "lines": [[ln.line_id, ln.sku, ln.quantity, ln.unit_price] for ln in lines],
         "ship_to": ship_to.as_json(),
         "shipping_method": cmd.shipping_method,
-        "promised_by": cmd.promised_by.isoformat() if cmd.promised_by else None,
+        "promised_by": _instant(cmd.promised_by) if cmd.promised_by else None,
         "gift_note": cmd.gift_note,
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _instant(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise InvalidInput(
+            "times need a UTC offset, e.g. 2026-11-25T10:00:00+09:00", field="ordered_at"
+        )
+    return at.astimezone(UTC).isoformat()
 
 
 def _same(existing: Order, fingerprint: str) -> Order:
