@@ -20,7 +20,6 @@ from oms.orders.sourcing import (
     Candidate,
     Exclusion,
     OrderLineDemand,
-    PlanStatus,
     SourcingPlan,
     SourcingProfile,
     SourcingRequest,
@@ -38,6 +37,7 @@ class PlanOutcome:
     attempt: int
     parts: dict[str, str] = field(default_factory=dict)  # a part's own line id -> its set's
     notes: list[str] = field(default_factory=list)
+    applied: bool = True  # False: every reservation of it lost its race; nothing was booked
 
     @property
     def version(self) -> int:
@@ -58,7 +58,8 @@ class PlanOutcome:
 
     @property
     def allow_backorder(self) -> bool:
-        return self.plan.status is not PlanStatus.REFUSED
+        """The channel takes orders it cannot ship whole now (its profile says)."""
+        return self.plan.request.profile.allow_backorder
 
     def backorder_reasons(self) -> list[str]:
         return [f"{s.line_id} {s.quantity} x {s.sku}: {s.reason}" for s in self.plan.shortfalls]
@@ -69,7 +70,7 @@ class PlanOutcome:
     def as_json(self) -> dict[str, Any]:
         request = self.plan.request
         return {
-            "status": self.plan.status.value,
+            "status": self.plan.status.value if self.applied else "backordered",
             "engine_version": self.plan.version,
             "attempt": self.attempt + 1,
             "profile": profile_json(request.profile),

@@ -178,16 +178,12 @@ class OrderService:
         if not order.needs_sourcing():
             return None
         profile = uow.orders.sourcing_profile(order.channel) or {}
+        lost: list[str] = []
         outcome: PlanOutcome | None = None
         for attempt in range(MAX_REPLANS + 1):
             outcome = plan_order(uow, order, facts, profile, exclusions, now, attempt=attempt)
-            if trigger == "placed" and outcome.backordered and not outcome.allow_backorder:
-                raise Conflict(
-                    f"{order.channel} does not take orders it cannot ship now: "
-                    + "; ".join(outcome.backorder_reasons()),
-                    field="lines",
-                    extra={"backordered": outcome.backordered},
-                )
+            outcome.notes.extend(lost)
+            self._refuse_if_no_backorders(order, trigger, outcome)
             if not outcome.allocations:
                 break
             try:
@@ -196,15 +192,35 @@ class OrderService:
                 break
             except InsufficientStock:
                 # A concurrent order took the stock after we looked: plan again on what is left.
-                outcome.note(f"attempt {attempt + 1}: stock taken meanwhile, re-planned")
-                continue
+                lost.append(f"attempt {attempt + 1}: stock taken meanwhile, re-planned")
         else:
-            outcome = None
+            # Every plan lost its race: what it wanted waits as a backorder, said so.
+            if outcome is not None:
+                outcome.applied = False
+                outcome.notes.append(
+                    f"stock kept being taken by other orders ({MAX_REPLANS + 1} attempts): "
+                    "left waiting as a backorder"
+                )
+                self._refuse_if_no_backorders(order, trigger, outcome)
         if outcome is None:
             return None
         uow.orders.add_decision(order.id or 0, trigger, outcome.version, outcome.as_json(), now)
         uow.orders.save_order_state(order, order.status.value, now)
         return outcome
+
+    @staticmethod
+    def _refuse_if_no_backorders(order: Order, trigger: str, outcome: PlanOutcome) -> None:
+        """A new order of a channel that takes no backorders must ship whole now, or not be
+        taken (409, nothing written)."""
+        if trigger != "placed" or outcome.allow_backorder:
+            return
+        if outcome.backordered or not outcome.applied:
+            raise Conflict(
+                f"{order.channel} does not take orders it cannot ship now: "
+                + ("; ".join(outcome.backorder_reasons()) or "other orders took the stock"),
+                field="lines",
+                extra={"backordered": outcome.backordered},
+            )
 
     def _reserve(
         self,
@@ -218,6 +234,13 @@ class OrderService:
         by_location: dict[str, list[ShipmentLine]] = {}
         for line_id, sku, location, quantity in outcome.allocations:
             by_location.setdefault(location, []).append(ShipmentLine(line_id, sku, quantity))
+        # One reservation per location, but the locks of them all first, in the one global
+        # order of every writer: two orders split across the same places cannot deadlock.
+        touched = {(ln.sku, loc) for loc, lines in by_location.items() for ln in lines}
+        for shipment in order.shipments:
+            if shipment.location in by_location and shipment.status is ShipmentStatus.PENDING:
+                touched |= {(ln.sku, shipment.location) for ln in shipment.lines}
+        self._inventory.lock_within(uow.inventory, touched)
         added: list[Shipment] = []
         for location in sorted(by_location):
             new_lines = _merged(by_location[location])
@@ -231,9 +254,14 @@ class OrderService:
             )
             if pending is not None and pending.reservation_id is not None:
                 # One shipment per location per order: fold the new units into the pending one.
+                # The shipment changes only once its reservation is made: a lost race rolls
+                # back to the savepoint, and the objects must say what the database says.
                 self._inventory.release_within(uow.inventory, pending.reservation_id, actor, now)
-                pending.lines = _merged(pending.lines + new_lines)
-                pending.reservation_id = self._reserve_lines(uow, order, pending, actor, now)
+                folded = Shipment(
+                    order.id or 0, location, _merged(pending.lines + new_lines), id=pending.id
+                )
+                reservation_id = self._reserve_lines(uow, order, folded, actor, now)
+                pending.lines, pending.reservation_id = folded.lines, reservation_id
                 uow.orders.save_shipment(pending, now)
                 continue
             shipment = Shipment(order.id or 0, location, new_lines)
@@ -367,6 +395,11 @@ class OrderService:
                     field="lines",
                     extra={"shipped": shipped},
                 )
+            # Parcels are re-booked one by one: take all their locks first, in the one order.
+            self._inventory.lock_within(
+                uow.inventory,
+                {(ln.sku, s.location) for s in order.shipments if s.open for ln in s.lines},
+            )
             for line_id, units in wanted.items():
                 if units:
                     self._cancel_units(uow, order, order.line(line_id), units, states, actor, now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -162,6 +162,12 @@ class ReservationUseCases(ServiceCore):
     # ------------------------------------------------------------------ in a caller's transaction
     # For another context's use case that must reserve, release or ship in its own transaction
     # (an order's placement, a shipment's dispatch). The caller commits, or rolls back.
+
+    def lock_within(self, store: InventoryStore, pairs: Iterable[tuple[str, str]]) -> None:
+        """Before several reservations or releases in one transaction: lock every (SKU,
+        location) they touch at once, in the writers' one order, so that two such
+        transactions cannot deadlock."""
+        store.lock_stock(pairs)
 
     def reserve_within(
         self,
