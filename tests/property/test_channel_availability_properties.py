@@ -178,7 +178,7 @@ def overlapping_pool_worlds(draw: st.DrawFn) -> World:
     )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(
     overlapping_pool_worlds(), st.dictionaries(st.sampled_from(LOCATIONS[:3]), st.integers(1, 12))
 )

@@ -40,7 +40,7 @@ ATTRIBUTES: tuple[dict[str, str], ...] = (
     {"category": "tops"},
 )
 
-examples = settings(max_examples=300, deadline=None)
+examples = settings(max_examples=150, deadline=None)
 
 locations = st.sampled_from(LOCATIONS)
 

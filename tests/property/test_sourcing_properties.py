@@ -49,7 +49,7 @@ LOCATIONS = (
     ("STORE-NAHA", "store", "47"),
 )
 
-examples = settings(max_examples=300, deadline=None)
+examples = settings(max_examples=120, deadline=None)
 
 stock_maps = st.dictionaries(st.sampled_from(SKUS), st.integers(-2, 6))
 # Free gifts (¥0) and lines either side of the minimums below.
