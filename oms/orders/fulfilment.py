@@ -24,10 +24,11 @@ from oms.orders.domain import (
     ShipmentStatus,
     validate_tracking,
 )
+from oms.orders.events import order_event
 from oms.orders.pick_list import PickList, build_pick_list
 from oms.orders.planning import Exclusion
 from oms.orders.ports import OrderUnitOfWork
-from oms.orders.services import OrderService, _order_event
+from oms.orders.services import OrderService
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import DomainEvent
@@ -170,7 +171,7 @@ class FulfilmentService:
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([_order_event("OrderResourced", order)], now)
+            uow.orders.add_events([order_event("OrderResourced", order)], now)
             uow.commit()
         return order
 
