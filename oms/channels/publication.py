@@ -285,6 +285,11 @@ class AvailabilityPublisher:
 
     def _current_rules(self, channels: ChannelStore, inventory: InventoryStore) -> _Rules:
         token = channels.publication_token()
+        if token is None:
+            # A database that never had one (new, or emptied): mint it, so the rules read now
+            # can be cached rather than read again by every transaction.
+            token = uuid.uuid4().hex
+            channels.set_publication_token(token)
         cached = self._rules
         if cached is not None and token is not None and cached.token == token:
             return cached
