@@ -253,3 +253,23 @@ def measure(
         server_cpu=None if None in servers else sum(s for s in servers if s is not None),
         load_average=load_average,
     )
+
+
+def cpu_cell(m: Measurement) -> str:
+    """`client+server` CPU milliseconds per operation, for a report's table."""
+    client, server = m.cpu_ms_per_op()
+    return f"{client:.2f}+{'?' if server is None else f'{server:.2f}'}"
+
+
+def measurement_json(m: Measurement) -> dict[str, Any]:
+    """A measurement as the JSON report keeps it."""
+    client, server = m.cpu_ms_per_op()
+    return {
+        "per_s": round(m.per_second, 1),
+        "counted": m.counted,
+        "succeeded_incl_warmup": m.succeeded,
+        "failed": m.failed,
+        "client_cpu_ms_per_op": round(client, 3),
+        "server_cpu_ms_per_op": None if server is None else round(server, 3),
+        "load_average_before": round(m.load_average, 2),
+    }

@@ -52,7 +52,7 @@ from bench.database import (
     settle,
     truncate_all,
 )
-from bench.harness import BenchConfig, BenchReport, Measurement, measure
+from bench.harness import BenchConfig, BenchReport, Measurement, cpu_cell, measure, measurement_json
 from bench.profiling import _summary
 from oms.channels.services import ChannelService, CreateChannel
 from oms.db import make_engine, make_session_factory
@@ -716,7 +716,7 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
             workers,
             round(service.per_second),
             f"{ratio(service.per_second):.2f}",
-            _cpu_cell(service),
+            cpu_cell(service),
             service.failed,
             f"{service.load_average:.1f}",
         ],
@@ -725,7 +725,7 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
             workers,
             round(http.per_second),
             f"{ratio(http.per_second):.2f}",
-            _cpu_cell(http),
+            cpu_cell(http),
             http.failed,
             f"{http.load_average:.1f}",
         ],
@@ -775,8 +775,8 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
             "failed": bench.failed,
             "load_average_before": round(bench.load_average, 2),
         },
-        "service": {**_measurement_json(service), "ratio": round(ratio(service.per_second), 3)},
-        "http": {**_measurement_json(http), "ratio": round(ratio(http.per_second), 3)},
+        "service": {**measurement_json(service), "ratio": round(ratio(service.per_second), 3)},
+        "http": {**measurement_json(http), "ratio": round(ratio(http.per_second), 3)},
         "database_after": {"service": service_state, "http": http_state},
         "profile": statements,
         "target": {"ratio": TARGET_RATIO, "workers": TARGET_WORKERS, "met": met},
@@ -790,21 +790,3 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
         notes=notes,
         failures=failures,
     )
-
-
-def _cpu_cell(m: Measurement) -> str:
-    client, server = m.cpu_ms_per_op()
-    return f"{client:.2f}+{'?' if server is None else f'{server:.2f}'}"
-
-
-def _measurement_json(m: Measurement) -> dict[str, Any]:
-    client, server = m.cpu_ms_per_op()
-    return {
-        "per_s": round(m.per_second, 1),
-        "counted": m.counted,
-        "succeeded_incl_warmup": m.succeeded,
-        "failed": m.failed,
-        "client_cpu_ms_per_op": round(client, 3),
-        "server_cpu_ms_per_op": None if server is None else round(server, 3),
-        "load_average_before": round(m.load_average, 2),
-    }

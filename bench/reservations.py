@@ -25,7 +25,7 @@ from bench.database import (
     settle,
     truncate_all,
 )
-from bench.harness import BenchConfig, BenchReport, Measurement, measure
+from bench.harness import BenchConfig, BenchReport, Measurement, cpu_cell, measure, measurement_json
 from bench.profiling import census, cprofile_reservations
 from oms.db import make_engine, make_session_factory
 from oms.inventory.domain import InsufficientStock, ReservationLine
@@ -230,8 +230,8 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
                     round(base.per_second),
                     round(service.per_second),
                     f"{ratio:.2f}",
-                    _cpu_cell(base),
-                    _cpu_cell(service),
+                    cpu_cell(base),
+                    cpu_cell(service),
                     f"{service.load_average:.1f}",
                 ]
             )
@@ -242,8 +242,8 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
                     "baseline_per_s": round(base.per_second, 1),
                     "service_per_s": round(service.per_second, 1),
                     "ratio": round(ratio, 3),
-                    "baseline": _measurement_json(base),
-                    "service": _measurement_json(service),
+                    "baseline": measurement_json(base),
+                    "service": measurement_json(service),
                 }
             )
             print(
@@ -313,25 +313,6 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
         notes=notes,
         failures=failures,
     )
-
-
-def _cpu_cell(m: Measurement) -> str:
-    """`client+server` CPU milliseconds per operation."""
-    client, server = m.cpu_ms_per_op()
-    return f"{client:.2f}+{'?' if server is None else f'{server:.2f}'}"
-
-
-def _measurement_json(m: Measurement) -> dict[str, Any]:
-    client, server = m.cpu_ms_per_op()
-    return {
-        "per_s": round(m.per_second, 1),
-        "counted": m.counted,
-        "succeeded_incl_warmup": m.succeeded,
-        "failed": m.failed,
-        "client_cpu_ms_per_op": round(client, 3),
-        "server_cpu_ms_per_op": None if server is None else round(server, 3),
-        "load_average_before": round(m.load_average, 2),
-    }
 
 
 def _measure_baseline(
