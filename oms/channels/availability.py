@@ -343,7 +343,7 @@ class ChannelAvailabilityService:
             return SkuAvailability(_inactive(asked.code, sku.code), sku.is_bundle, notes)
 
         category = _category(sku)
-        policies = _with_velocity(
+        policies = with_velocity(
             [rules.policy(sku.code, category, active_locations) for rules in snapshot.active],
             sku.code,
             velocity,
@@ -384,18 +384,27 @@ class ChannelAvailabilityService:
         return SkuAvailability(results[asked.code], sku.is_bundle, notes)
 
 
-def _attributes(sku: Sku) -> dict[str, str]:
+def text_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
     """Attribute values as text, the form exclusions are stored in; nested values are skipped."""
     return {
         name: str(value)
-        for name, value in sku.attributes.items()
+        for name, value in attributes.items()
         if isinstance(value, str | int | float) and not isinstance(value, bool)
     }
 
 
-def _category(sku: Sku) -> str | None:
-    category: Any = sku.attributes.get("category")
+def category_of(attributes: Mapping[str, Any]) -> str | None:
+    """The `category` attribute, which category buffers and exclusions match."""
+    category = attributes.get("category")
     return category if isinstance(category, str) else None
+
+
+def _attributes(sku: Sku) -> dict[str, str]:
+    return text_attributes(sku.attributes)
+
+
+def _category(sku: Sku) -> str | None:
+    return category_of(sku.attributes)
 
 
 def _inactive(channel: str, sku: str) -> ChannelAvailability:
@@ -403,7 +412,7 @@ def _inactive(channel: str, sku: str) -> ChannelAvailability:
     return ChannelAvailability(channel, sku, 0, 0, 0, (step,))
 
 
-def _with_velocity(
+def with_velocity(
     policies: list[ChannelPolicy], sku: str, velocity: Mapping[tuple[str, str], float]
 ) -> list[ChannelPolicy]:
     """The SKU's sales velocity in each auto-buffer channel's policy."""
@@ -545,7 +554,7 @@ def _rule_groups(
             category = None
         if code in own_rules:
             policies = [r.policy(code, category, active_locations) for r in active_rules]
-            group_of(_with_velocity(policies, code, velocity)).append(code)
+            group_of(with_velocity(policies, code, velocity)).append(code)
             continue
         skus = by_category.get(category)
         if skus is None:

@@ -22,11 +22,15 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from oms.channels.availability import _ChannelRuleIndex
+from oms.channels.availability import (
+    _ChannelRuleIndex,
+    category_of,
+    text_attributes,
+    with_velocity,
+)
 from oms.channels.domain import (
     ChannelPolicy,
     LocationStock,
@@ -225,7 +229,7 @@ class AvailabilityPublisher:
                 part_ids = {rules.facts[c].code: c for c in rules.requirements[sku_id]}
                 results = compute_bundle_availability(
                     facts.code,
-                    _text_attributes(facts.attributes),
+                    text_attributes(facts.attributes),
                     parts,
                     {code: stock_of(part_ids[code]) for code in parts},
                     {code: safety_of(code) for code in parts},
@@ -233,7 +237,7 @@ class AvailabilityPublisher:
                     policies,
                     component_pools={code: pools_of(code) for code in parts},
                     component_attributes={
-                        code: _text_attributes(rules.facts[part_ids[code]].attributes)
+                        code: text_attributes(rules.facts[part_ids[code]].attributes)
                         for code in parts
                     },
                     explain=False,
@@ -241,7 +245,7 @@ class AvailabilityPublisher:
             else:
                 results = compute_availability(
                     facts.code,
-                    _text_attributes(facts.attributes),
+                    text_attributes(facts.attributes),
                     stock_of(sku_id),
                     safety_of(facts.code),
                     policies,
@@ -253,29 +257,29 @@ class AvailabilityPublisher:
         return numbers
 
     def _policies(
-        self, rules: _Rules, facts: SkuFacts, velocity: Mapping[tuple[str, int], float]
+        self, rules: _Rules, facts: SkuFacts, velocity: Mapping[tuple[str, str], float]
     ) -> list[ChannelPolicy]:
-        category = _category_of(facts.attributes)
-        policies = []
-        for index in rules.active:
-            policy = index.policy(facts.code, category, rules.active_locations)
-            if policy.auto_buffer:
-                policy = replace(
-                    policy, velocity_per_minute=velocity.get((policy.code, facts.id), 0.0)
-                )
-            policies.append(policy)
-        return policies
+        category = category_of(facts.attributes)
+        return with_velocity(
+            [index.policy(facts.code, category, rules.active_locations) for index in rules.active],
+            facts.code,
+            velocity,
+        )
 
     def _velocity(
         self, inventory: InventoryStore, rules: _Rules, sku_ids: Iterable[int], now: datetime
-    ) -> dict[tuple[str, int], float]:
-        """Units per minute reserved for each auto-buffer channel over the trailing window."""
+    ) -> dict[tuple[str, str], float]:
+        """Units per minute reserved for each auto-buffer channel over the trailing window,
+        by (channel, SKU code) as `with_velocity` takes them."""
         auto = [index.channel.code for index in rules.active if index.channel.auto_buffer]
         if not auto:
             return {}
         sold = inventory.sold_since(auto, sku_ids, now - self._window)
         minutes = self._window.total_seconds() / 60
-        return {key: units / minutes for key, units in sold.items()}
+        return {
+            (channel, rules.facts[sku_id].code): units / minutes
+            for (channel, sku_id), units in sold.items()
+        }
 
     @property
     def velocity_window(self) -> timedelta:
@@ -353,16 +357,3 @@ def _every_part(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> set[
         if part in direct:
             parts |= _every_part(part, direct)
     return parts
-
-
-def _text_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        name: str(value)
-        for name, value in attributes.items()
-        if isinstance(value, str | int | float) and not isinstance(value, bool)
-    }
-
-
-def _category_of(attributes: Mapping[str, Any]) -> str | None:
-    category = attributes.get("category")
-    return category if isinstance(category, str) else None
