@@ -234,19 +234,10 @@ class FulfilmentService:
             if uow.inventory.location_by_code(location) is None:
                 raise NotFound(f"no location {location!r}", field="code")
             found = uow.orders.shipments_at(location, wanted or [ShipmentStatus.PENDING], 0, limit)
-            orders: dict[int, Order] = {}
-            for shipment in found:
-                if shipment.order_id not in orders:
-                    order = uow.orders.order(shipment.order_id)
-                    if order is not None:
-                        orders[shipment.order_id] = order
+            orders = uow.orders.orders_by_id({s.order_id for s in found})
             skus = {ln.sku for s in found for ln in s.lines}
             skus |= {line.sku for o in orders.values() for line in o.lines}
-            names = {}
-            for code in sorted(skus):
-                sku = uow.inventory.sku_by_code(code)
-                if sku is not None:
-                    names[code] = sku.name
+            names = uow.inventory.sku_names(skus)
         return build_pick_list(
             location,
             wanted or [ShipmentStatus.PENDING],

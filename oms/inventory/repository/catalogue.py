@@ -168,6 +168,13 @@ class SqlCatalogue(SqlBase):
             for r in rows
         ]
 
+    def sku_names(self, codes: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(skus.c.code, skus.c.name).where(skus.c.code.in_(wanted)))
+        return {r[0]: r[1] for r in rows}
+
     def sku_by_code(self, code: str) -> Sku | None:
         rows = self.session.execute(select(skus).where(skus.c.code == code)).all()
         found = self._skus(rows)
