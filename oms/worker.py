@@ -112,7 +112,9 @@ def backorder_handler(factory: sessionmaker[Session]) -> Handler:
     def handle(event: dict[str, Any]) -> None:
         stock_changed(event)
         if FREEING_MOVEMENTS & set(event.get("movement_types") or ()):
-            served = orders.source_backorders()
+            # Only the orders waiting for this SKU (or a set of it): a receipt of socks does
+            # not re-plan every backordered order.
+            served = orders.source_backorders([str(event.get("sku"))])
             if served:
                 log.info("backorders_sourced", orders=served, after=event.get("event_id"))
 

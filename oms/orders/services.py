@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -288,11 +288,15 @@ class OrderService(CancellationUseCases):
             channel=order.channel,
         )
 
-    def source_backorders(self, limit: int = BACKORDER_BATCH) -> int:
-        """Source waiting units, oldest order first (run when stock arrives). Each order in its
-        own transaction; returns how many orders got stock."""
+    def source_backorders(
+        self, skus: Iterable[str] | None = None, limit: int = BACKORDER_BATCH
+    ) -> int:
+        """Source waiting units, oldest order first (run when stock arrives): of the orders
+        waiting for these SKUs, or for a set containing one of them (None: every order). Each
+        order in its own transaction; returns how many orders got stock."""
         with self._uow() as uow:
-            order_ids = uow.orders.backordered_order_ids(None, limit)
+            wanted = None if skus is None else _with_sets_containing(uow, set(skus))
+            order_ids = uow.orders.backordered_order_ids(wanted, limit)
         served = 0
         for order_id in order_ids:
             now = self._clock()
@@ -355,6 +359,20 @@ class OrderService(CancellationUseCases):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _with_sets_containing(uow: OrderUnitOfWork, skus: set[str]) -> set[str]:
+    """The SKUs and every set that contains one of them, at any depth: the lines that wait."""
+    contents = uow.inventory.bundle_contents()
+    found = set(skus)
+    grew = True
+    while grew:
+        grew = False
+        for bundle, components in contents.items():
+            if bundle not in found and found.intersection(components):
+                found.add(bundle)
+                grew = True
+    return found
 
 
 def _merged(lines: Sequence[ShipmentLine]) -> list[ShipmentLine]:

@@ -185,6 +185,21 @@ def test_a_location_ships_no_more_parcels_a_day_than_its_capacity(shop: Shop) ->
 # --------------------------------------------------------------------------- backorders
 
 
+def test_stock_of_one_sku_sources_only_the_orders_waiting_for_it_or_a_set_of_it(
+    shop: Shop,
+) -> None:
+    for_pants = shop.place((PANTS, 1))
+    for_set = shop.place((SET, 1))
+    shop.stock((PANTS, DC, 1), (TEE, DC, 1), (CAP, DC, 1))
+
+    assert shop.orders.source_backorders([CAP]) == 1  # CAP is in SET; PANTS is not asked
+    assert shop.order(for_set.id).status is OrderStatus.ALLOCATED
+    assert shop.order(for_pants.id).status is OrderStatus.BACKORDERED
+    assert shop.orders.source_backorders([PANTS]) == 1
+    assert shop.order(for_pants.id).status is OrderStatus.ALLOCATED
+    assert_books_balance(shop)
+
+
 def test_backorders_are_sourced_oldest_first_when_stock_arrives(shop: Shop) -> None:
     older = shop.place((TEE, 2))
     newer = shop.place((TEE, 1))
