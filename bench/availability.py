@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from bench.database import migrate, require_postgresql, server_version, settle, truncate_all
 from bench.harness import BenchConfig, BenchReport
-from oms.channels.availability import ChannelAvailabilityService
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT

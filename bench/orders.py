@@ -54,11 +54,11 @@ from bench.database import (
 )
 from bench.harness import BenchConfig, BenchReport, Measurement, cpu_cell, measure, measurement_json
 from bench.profiling import _summary
-from oms.channels.services import ChannelService, CreateChannel
+from oms.channels.availability.services.channels import ChannelService, CreateChannel
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
-from oms.orders.domain import NewOrderLine
-from oms.orders.services import OrderService, PlaceOrder
+from oms.orders.domain.order import NewOrderLine
+from oms.orders.services.placement import OrderService, PlaceOrder
 from oms.settings import PROJECT_ROOT
 from oms.shared.clock import utcnow
 from oms.uow import SqlUnitOfWork

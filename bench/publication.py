@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from bench.database import durability, migrate, require_postgresql, server_version
 from bench.harness import BenchConfig, BenchReport, Measurement, measure
 from bench.reservations import LOCATION, SKU_COUNT, ServiceClient, seed, service_for
-from oms.channels.services import ChannelService, CreateChannel
+from oms.channels.availability.services.channels import ChannelService, CreateChannel
 from oms.db import make_engine, make_session_factory
 from oms.uow import SqlUnitOfWork
 

@@ -22,11 +22,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from sqlalchemy import Engine
 
-from oms.channels import api as channels_api
-from oms.channels import rules_csv_api
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.changes import AvailabilityChanges
-from oms.channels.services import ChannelService
+from oms.channels.availability.api import routes as channels_api
+from oms.channels.availability.api import rules_csv as rules_csv_api
+from oms.channels.availability.services.changes import AvailabilityChanges
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_engine, make_session_factory
 from oms.http import (
     BEARER_SCHEME,
@@ -38,12 +38,12 @@ from oms.http import (
     provide_principal,
     require_api_key,
 )
-from oms.inventory import api as inventory_api
+from oms.inventory.api import routes as inventory_api
 from oms.inventory.services import InventoryService
-from oms.orders import api as orders_api
-from oms.orders.fulfilment import FulfilmentService
-from oms.orders.services import OrderService
-from oms.orders.settings import OrderSettingsService
+from oms.orders.api import routes as orders_api
+from oms.orders.services.fulfilment import FulfilmentService
+from oms.orders.services.placement import OrderService
+from oms.orders.services.settings import OrderSettingsService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.uow import SqlUnitOfWork
 from oms.worker import Background, start_background

@@ -28,8 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms import access
-from oms.channels.changes import AvailabilityChanges
-from oms.channels.rules_csv import (
+from oms.channels.availability.services.changes import AvailabilityChanges
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.rules_csv import (
     LineError,
     RulesEncoding,
     RulesFileInvalid,
@@ -38,10 +39,9 @@ from oms.channels.rules_csv import (
     import_rules,
     parse_rules_file,
 )
-from oms.channels.services import ChannelService
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
-from oms.inventory.stock_files import (
+from oms.inventory.services.stock_files import (
     FileEncoding,
     ImportRefused,
     RowError,
@@ -596,10 +596,10 @@ def demo_seed() -> None:
 
     Running it again changes nothing.
     """
-    from oms.channels.availability import ChannelAvailabilityService
-    from oms.channels.services import ChannelService
+    from oms.channels.availability.services.channels import ChannelService
+    from oms.channels.availability.services.read_path import ChannelAvailabilityService
     from oms.demo import SAMPLE_SKUS, seed_demo
-    from oms.orders.settings import OrderSettingsService
+    from oms.orders.services.settings import OrderSettingsService
 
     with _runtime() as rt:
         sessions = rt.sessions

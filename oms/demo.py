@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.rules import Exclusion
-from oms.channels.services import ChannelService, CreateChannel
+from oms.channels.availability.domain.rules import Exclusion
+from oms.channels.availability.services.channels import ChannelService, CreateChannel
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.inventory.domain import gtin_check_digit
 from oms.inventory.services import (
     CreateLocation,
@@ -24,7 +24,7 @@ from oms.inventory.services import (
     InventoryService,
     RecordMovement,
 )
-from oms.orders.settings import OrderSettingsService
+from oms.orders.services.settings import OrderSettingsService
 
 SEED = 20240401
 JAN_COMPANY_PREFIX = "4599871"  # "45" (GS1 Japan) + a made-up company code

@@ -1,7 +1,7 @@
 """Imports every table module so the shared metadata is complete (Alembic, tests)."""
 
 from oms import access, idempotency, outbox
-from oms.channels import orm as channels_orm
+from oms.channels.availability import orm as channels_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 from oms.orders import orm as orders_orm

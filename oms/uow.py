@@ -13,14 +13,15 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from oms.channels.publication import AvailabilityPublisher, PendingPublication
-from oms.channels.repository import SqlChannels
+from oms.channels.availability.repository import SqlChannels
+from oms.channels.availability.services.publication import AvailabilityPublisher, PendingPublication
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
 from oms.shared.clock import utcnow
 
-# One per process: it caches the rules between transactions (see oms.channels.publication).
+# One per process: it caches the rules between transactions (see
+# oms.channels.availability.services.publication).
 PUBLISHER = AvailabilityPublisher()
 
 

@@ -103,7 +103,7 @@ def backorder_handler(factory: sessionmaker[Session]) -> Handler:
     # Imported here: the worker wires the contexts; importing them at the top would make every
     # importer of this module load the whole application.
     from oms.inventory.services import InventoryService
-    from oms.orders.services import OrderService
+    from oms.orders.services.placement import OrderService
     from oms.uow import SqlUnitOfWork
 
     inventory = InventoryService(lambda: SqlUnitOfWork(factory))

@@ -15,16 +15,16 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from oms.channels.services import ChannelService, CreateChannel
+from oms.channels.availability.services.channels import ChannelService, CreateChannel
 from oms.db import make_session_factory
 from oms.inventory.domain import ReservationStatus, StockLevel
 from oms.inventory.orm import reservations
 from oms.inventory.services import InventoryService
-from oms.orders.domain import NewOrderLine, Order, Shipment, ShipmentStatus
-from oms.orders.fulfilment import FulfilmentService
+from oms.orders.domain.order import NewOrderLine, Order, Shipment, ShipmentStatus
 from oms.orders.orm import orders as orders_table
-from oms.orders.services import OrderService, PlacedOrder, PlaceOrder
-from oms.orders.settings import OrderSettingsService
+from oms.orders.services.fulfilment import FulfilmentService
+from oms.orders.services.placement import OrderService, PlacedOrder, PlaceOrder
+from oms.orders.services.settings import OrderSettingsService
 from oms.uow import SqlUnitOfWork
 from tests.builders import a_bundle, a_location, a_sku, level_of, receive
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from oms.inventory.ports import InventoryStore
-from oms.orders.domain import Order, Shipment, ShipmentStatus
+from oms.orders.domain.order import Order, Shipment, ShipmentStatus
 from oms.shared.errors import Conflict
 from oms.shared.events import DomainEvent
 

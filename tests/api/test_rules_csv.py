@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from oms.channels.services import ChannelService
+from oms.channels.availability.services.channels import ChannelService
 from oms.shared.errors import InvalidInput
 from tests.api.channel_builders import a_shop, changes, rules
 from tests.api.http_builders import Client, assert_problem, move, ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 
-from oms.channels.orm import channel_availability
+from oms.channels.availability.orm import channel_availability
 from tests.cli.conftest import Oms
 from tests.integration.test_availability_events import World
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, update
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.services import ChannelService
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.demo import BEST_SELLER, RULES, SET_CODE, STYLES
 from oms.inventory.domain import Sku, SkuKind, validate_barcode

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.changes import AvailabilityChanges
-from oms.channels.orm import channel_availability
-from oms.channels.orm import channels as channels_table
-from oms.channels.publication import AvailabilityPublisher
-from oms.channels.rules import Exclusion, ExclusionKind
-from oms.channels.services import ChannelService, CreateChannel, UpdateChannel
+from oms.channels.availability.domain.rules import Exclusion, ExclusionKind
+from oms.channels.availability.orm import channel_availability
+from oms.channels.availability.orm import channels as channels_table
+from oms.channels.availability.services.changes import AvailabilityChanges
+from oms.channels.availability.services.channels import ChannelService, CreateChannel, UpdateChannel
+from oms.channels.availability.services.publication import AvailabilityPublisher
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.inventory.domain import InsufficientStock, ReservationLine
 from oms.inventory.orm import skus

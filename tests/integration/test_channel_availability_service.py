@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.domain import (
+from oms.channels.availability.domain.model import (
     ChannelPolicy,
     LocationStock,
     Pool,
     compute_availability,
     compute_bundle_availability,
 )
-from oms.channels.rules import Exclusion
-from oms.channels.services import ChannelService, CreateChannel, UpdateChannel
+from oms.channels.availability.domain.rules import Exclusion
+from oms.channels.availability.services.channels import ChannelService, CreateChannel, UpdateChannel
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.inventory.services import InventoryService
 from oms.shared.errors import InvalidInput, NotFound

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.rules import Exclusion
-from oms.channels.services import ChannelService, CreateChannel
+from oms.channels.availability.domain.rules import Exclusion
+from oms.channels.availability.services.channels import ChannelService, CreateChannel
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.inventory.services import InventoryService
 from oms.uow import SqlUnitOfWork

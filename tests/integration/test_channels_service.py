@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from oms.channels.orm import (
+from oms.channels.availability.domain.rules import Exclusion, RuleKind
+from oms.channels.availability.orm import (
     channel_caps,
     channel_exclusions,
     channel_locations,
@@ -17,8 +18,7 @@ from oms.channels.orm import (
     rule_changes,
     safety_stock,
 )
-from oms.channels.rules import Exclusion, RuleKind
-from oms.channels.services import ChannelService, CreateChannel, UpdateChannel
+from oms.channels.availability.services.channels import ChannelService, CreateChannel, UpdateChannel
 from oms.db import make_session_factory
 from oms.inventory.services import InventoryService
 from oms.shared.errors import InvalidInput, NotFound

@@ -19,8 +19,8 @@ from oms.db import make_engine
 from oms.inventory.domain import ReservationLine
 from oms.inventory.ports import InventoryStore
 from oms.inventory.services import InventoryService, ReserveStock
-from oms.orders.domain import Order, OrderStatus
-from oms.orders.services import MAX_REPLANS, PlacedOrder
+from oms.orders.domain.order import Order, OrderStatus
+from oms.orders.services.placement import MAX_REPLANS, PlacedOrder
 from oms.shared.errors import Conflict
 from tests.builders import database_state
 from tests.order_builders import (

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from oms.orders.domain import Order, OrderStatus, ShipmentStatus
-from oms.orders.fulfilment import RejectedLine
+from oms.orders.domain.order import Order, OrderStatus, ShipmentStatus
 from oms.orders.orm import order_lines, shipments, sourcing_decisions
+from oms.orders.services.fulfilment import RejectedLine
 from oms.shared.errors import Conflict
 from tests.builders import buckets, database_state
 from tests.order_builders import (

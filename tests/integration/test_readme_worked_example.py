@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine
 
-from oms.channels.availability import ChannelAvailabilityService
-from oms.channels.availability_schemas import AvailabilityExplanationResponse
-from oms.channels.explain import LocationTrace, TraceStep
-from oms.channels.services import ChannelService
+from oms.channels.availability.api.availability_schemas import AvailabilityExplanationResponse
+from oms.channels.availability.domain.explain import LocationTrace, TraceStep
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.demo import (
     BEST_SELLER,

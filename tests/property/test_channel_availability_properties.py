@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.channels.domain import (
+from oms.channels.availability.domain.model import (
     ChannelAvailability,
     ChannelPolicy,
     LocationStock,

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.channels.domain import (
+from oms.channels.availability.domain.fastpath import BundleRecipe, CatalogueInputs, compute_many
+from oms.channels.availability.domain.model import (
     ChannelPolicy,
     LocationStock,
     Pool,
@@ -25,7 +26,6 @@ from oms.channels.domain import (
     compute_bundle_availability,
     resolve_safety_stock,
 )
-from oms.channels.fastpath import BundleRecipe, CatalogueInputs, compute_many
 from oms.shared.errors import InvalidInput
 
 LOCATIONS = ("DC", "FBA", "STORE-1", "STORE-2")

@@ -21,10 +21,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import Engine, func, select
 
 from oms.inventory.domain import ReservationStatus
-from oms.orders.domain import Order, OrderLine, Shipment, ShipmentStatus
-from oms.orders.fulfilment import RejectedLine
+from oms.orders.domain.order import Order, OrderLine, Shipment, ShipmentStatus
 from oms.orders.orm import order_lines, orders
-from oms.orders.services import PlaceOrder
+from oms.orders.services.fulfilment import RejectedLine
+from oms.orders.services.placement import PlaceOrder
 from oms.shared.errors import Conflict
 from tests.builders import database_state
 from tests.conftest import clean

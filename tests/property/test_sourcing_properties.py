@@ -27,7 +27,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.orders.sourcing import (
+from oms.orders.domain.sourcing import (
     DEFAULT_RANKING,
     Candidate,
     Exclusion,

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from oms.orders.barcode import (
+from oms.orders.domain.barcode import (
     PATTERNS,
     QUIET_ZONE,
     START_A,

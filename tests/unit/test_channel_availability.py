@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from oms.channels.domain import (
+from oms.channels.availability.domain.model import (
     PIPELINE_VERSION,
     ChannelAvailability,
     ChannelPolicy,

@@ -8,7 +8,7 @@ from itertools import product
 import pytest
 
 from oms.inventory.domain import validate_prefecture
-from oms.orders.geography import (
+from oms.orders.domain.geography import (
     MAX_ZONE,
     PREFECTURES,
     REGION_NAMES_JA,

@@ -10,10 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from oms.orders.barcode import code128_svg
-from oms.orders.domain import ShipmentStatus, ShipTo
-from oms.orders.pick_list import PickEntry, PickList, PickRow, ShipmentSlip, SlipLine
-from oms.orders.pick_list_render import (
+from oms.orders.api.pick_list_render import (
     CSV_FIELDS,
     PREFECTURES,
     pick_list_csv,
@@ -21,6 +18,9 @@ from oms.orders.pick_list_render import (
     prefecture_name,
     shipment_label,
 )
+from oms.orders.domain.barcode import code128_svg
+from oms.orders.domain.order import ShipmentStatus, ShipTo
+from oms.orders.domain.pick_list import PickEntry, PickList, PickRow, ShipmentSlip, SlipLine
 
 GIFT = "gift: お誕生日おめでとう <script>alert('x')</script>"
 X = "\N{MULTIPLICATION SIGN}"

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from oms.channels.rules import BufferScope, Exclusion, ExclusionKind
-from oms.channels.rules_csv import (
+from oms.channels.availability.domain.rules import BufferScope, Exclusion, ExclusionKind
+from oms.channels.availability.services.rules_csv import (
     BufferRow,
     CapRow,
     DefaultSafetyStockRow,

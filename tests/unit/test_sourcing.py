@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from oms.orders.sourcing import (
+from oms.orders.domain.sourcing import (
     SEARCH_BUDGET,
     SOURCING_VERSION,
     Candidate,

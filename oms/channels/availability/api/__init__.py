@@ -1,0 +1,1 @@
+"""Channel availability over HTTP: Litestar controllers and Pydantic schemas."""

@@ -1,0 +1,343 @@
+"""Many SKUs through the availability pipeline at once, with exactly the pipeline's numbers.
+
+`compute_many` gives, for SKUs whose channels' policies are the same, the numbers that
+`compute_availability(..., explain=False)` and `compute_bundle_availability(..., explain=False)`
+give SKU by SKU, without building their states and results. It is the pipeline of
+`oms.channels.availability.domain.model`, numbers only:
+
+- sellable per location = max(0, max(0, physical) - safety stock);
+- a channel sees its locations that are not excluded; nothing where the SKU itself is excluded
+  (by code or attribute value);
+- pools take from those locations, channels in code order, each from the locations seen by the
+  fewest other channels first, then by code; the rest is shared;
+- after buffer = max(0, shared - buffer - auto buffer); share: floor(x * percent / 100); plus
+  the channel's own pool; cap; floor 0;
+- a bundle's units per location = min over components of floor(usable there / quantity),
+  summed when shipped together, else min over components of floor(usable in all / quantity);
+  then buffer, share and cap.
+
+Most SKUs have no pool and are no bundle: those are computed a column at a time (one list per
+location or channel, one entry per SKU); the others one at a time.
+`tests/property/test_fastpath_equivalence.py` compares every path with the pipeline.
+
+Pure: the stdlib, `oms.shared` and `oms.channels.availability.domain.model` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add
+
+from oms.channels.availability.domain.model import ChannelPolicy, Pool, validate_non_negative
+from oms.shared.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class BundleRecipe:
+    """A bundle's simple components (units per bundle, nested bundles flattened)."""
+
+    components: Mapping[str, int]
+    ship_together: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueInputs:
+    """Everything but the channels' policies that the numbers of many SKUs depend on.
+
+    A SKU missing from a mapping has none: no stock at that location, no safety stock of its
+    own, no attributes, no pools.
+    """
+
+    stock: Mapping[str, Mapping[str, int]]  # location -> SKU -> physical available
+    default_safety: Mapping[str, int]  # location -> safety stock of every SKU there
+    safety: Mapping[str, Mapping[str, int]]  # SKU -> location -> its own safety stock
+    attributes: Mapping[str, Mapping[str, str]]  # SKU -> attribute values as text
+    pools: Mapping[str, Sequence[Pool]]  # SKU -> its ring-fenced pools
+    bundles: Mapping[str, BundleRecipe]  # bundle -> its recipe; other SKUs are simple
+
+
+def compute_many(
+    skus: Sequence[str], channels: Sequence[ChannelPolicy], inputs: CatalogueInputs
+) -> dict[str, dict[str, int]]:
+    """Channel -> SKU -> available, for SKUs that share `channels`' policies.
+
+    A SKU's numbers are the pipeline's given its stock at every location, its safety stock (its
+    own, else the location's default) at the channels' locations, its attributes and pools; a
+    bundle's are `compute_bundle_availability`'s given its components' alike.
+    """
+    plan = _Plan.of(channels, inputs)
+    plain: list[str] = []
+    others: dict[str, list[int]] = {}
+    for sku in skus:
+        if sku in inputs.bundles:
+            others[sku] = _bundle_numbers(sku, plan, inputs)
+        elif inputs.pools.get(sku):
+            others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
+        else:
+            plain.append(sku)
+    columns = _plain_columns(plain, plan, inputs)
+    numbers: dict[str, dict[str, int]] = {}
+    for k, channel in enumerate(channels):
+        found = dict(zip(plain, columns[k], strict=True)) if plain else {}
+        found.update((sku, row[k]) for sku, row in others.items())
+        numbers[channel.code] = found
+    return numbers
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What the numbers need from the channels' policies, worked out once for many SKUs."""
+
+    channels: Sequence[ChannelPolicy]
+    codes: set[str]
+    # Every location feeding a channel: its default safety stock and the stock there.
+    sources: list[tuple[str, int, Mapping[str, int]]]
+    excluding: bool  # whether any channel excludes SKUs by code or attribute
+    feeding: list[list[str]]  # per channel, in order
+    eligible: list[list[str]]  # per channel: its locations not excluded
+    buffers: list[int]  # per channel: buffer + auto buffer
+    # Which channels exclude a SKU -> per channel, its pool's locations in the order taken.
+    orders: dict[tuple[bool, ...], dict[str, list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, channels: Sequence[ChannelPolicy], inputs: CatalogueInputs) -> _Plan:
+        codes = [channel.code for channel in channels]
+        if len(set(codes)) != len(codes):
+            raise InvalidInput(f"channels must have distinct codes, got {codes}", field="channels")
+        locations = sorted({loc for channel in channels for loc in channel.feeding_locations})
+        return cls(
+            channels=channels,
+            codes=set(codes),
+            sources=[
+                (
+                    loc,
+                    validate_non_negative(
+                        inputs.default_safety.get(loc, 0), field_name=f"safety_stock[{loc}]"
+                    ),
+                    inputs.stock.get(loc, {}),
+                )
+                for loc in locations
+            ],
+            excluding=any(c.excluded_skus or c.excluded_attributes for c in channels),
+            feeding=[sorted(channel.feeding_locations) for channel in channels],
+            eligible=[
+                [loc for loc in sorted(c.feeding_locations) if loc not in c.excluded_locations]
+                for c in channels
+            ],
+            buffers=[channel.buffer_units + channel.auto_buffer_units for channel in channels],
+        )
+
+    def pool_orders(self, excluded: tuple[bool, ...]) -> dict[str, list[str]]:
+        """Per channel, the locations its pool takes from, in order (`_allocate_pools`)."""
+        orders = self.orders.get(excluded)
+        if orders is None:
+            eligible = {
+                channel.code: set() if out else set(locations)
+                for channel, locations, out in zip(
+                    self.channels, self.eligible, excluded, strict=True
+                )
+            }
+            orders = {}
+            for code, mine in eligible.items():
+                others = [seen for other, seen in eligible.items() if other != code]
+                orders[code] = sorted(
+                    mine, key=lambda loc: (sum(loc in seen for seen in others), loc)
+                )
+            self.orders[excluded] = orders
+        return orders
+
+    def publish(self, k: int, pooled: int, shared: int) -> int:
+        """Steps 5-7 for channel `k` (`five_to_seven`)."""
+        channel = self.channels[k]
+        after_buffer = max(0, shared - self.buffers[k])
+        percent = channel.share_percent
+        part = after_buffer if percent is None else after_buffer * percent // 100
+        total = pooled + part
+        capped = total if channel.cap is None else min(channel.cap, total)
+        return max(0, capped)
+
+
+def _is_excluded(sku: str, channel: ChannelPolicy, attributes: Mapping[str, str]) -> bool:
+    """`ChannelPolicy.exclusion_of` without its reason, which is all that makes a number 0."""
+    if sku in channel.excluded_skus:
+        return True
+    for name, values in channel.excluded_attributes.items():
+        value = attributes.get(name)
+        if value is not None and value in values:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _plain_columns(skus: Sequence[str], plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
+    """Per channel, the number of each of `skus` (simple, no pool), in their order."""
+    sellable: dict[str, list[int]] = {}
+    for location, default, stock in plan.sources:
+        # max(0, max(0, p) - s) is max(0, p - s) because s >= 0.
+        sellable[location] = [
+            p - default if p > default else 0 for p in map(stock.get, skus, repeat(0))
+        ]
+    own_safety = inputs.safety
+    for i in [i for i, sku in enumerate(skus) if sku in own_safety]:
+        sku = skus[i]
+        own = own_safety[sku]
+        for location, _default, stock in plan.sources:
+            safety = own.get(location)
+            if safety is not None:
+                validate_non_negative(safety, field_name=f"safety_stock[{location}]")
+                p = stock.get(sku, 0)
+                sellable[location][i] = p - safety if p > safety else 0
+
+    columns: list[list[int]] = []
+    for k, channel in enumerate(plan.channels):
+        shared = _summed([sellable[loc] for loc in plan.eligible[k]], len(skus))
+        buffer = plan.buffers[k]
+        column = [s - buffer if s > buffer else 0 for s in shared]
+        percent = channel.share_percent
+        if percent is not None:
+            column = [units * percent // 100 for units in column]
+        cap = channel.cap
+        if cap is not None:
+            column = [units if units < cap else cap for units in column]
+        # Buffer, share and cap are never negative, nor is any entry here: no floor needed.
+        for i in _excluded(skus, channel, inputs.attributes):
+            column[i] = 0
+        columns.append(column)
+    return columns
+
+
+def _summed(columns: list[list[int]], size: int) -> list[int]:
+    if not columns:
+        return [0] * size
+    total = columns[0]
+    for column in columns[1:]:
+        total = list(map(add, total, column))
+    return total
+
+
+def _excluded(
+    skus: Sequence[str], channel: ChannelPolicy, attributes: Mapping[str, Mapping[str, str]]
+) -> list[int]:
+    """Positions of the SKUs excluded from `channel` by code or attribute value."""
+    excluded_skus = channel.excluded_skus
+    positions = [i for i, sku in enumerate(skus) if sku in excluded_skus] if excluded_skus else []
+    of_sku = attributes.get
+    for name, values in channel.excluded_attributes.items():
+        if values:
+            positions += [
+                i
+                for i, found in enumerate(map(of_sku, skus))
+                if found is not None and (value := found.get(name)) is not None and value in values
+            ]
+    return positions
+
+
+# --------------------------------------------------------------------------- one at a time
+
+
+@dataclass(slots=True)
+class _State:
+    """Steps 1-4 of one simple SKU: what is left at each location, what each pool took."""
+
+    remaining: dict[str, int]
+    excluded: tuple[bool, ...]  # per channel
+    taken: dict[str, dict[str, int]]  # pool's channel -> location -> units
+
+
+def _state(sku: str, plan: _Plan, inputs: CatalogueInputs) -> _State:
+    own_safety = inputs.safety.get(sku, {})
+    remaining: dict[str, int] = {}
+    for location, default, stock in plan.sources:
+        safety = own_safety.get(location)
+        if safety is None:
+            safety = default
+        else:
+            validate_non_negative(safety, field_name=f"safety_stock[{location}]")
+        p = stock.get(sku, 0)
+        remaining[location] = p - safety if p > safety else 0
+    if plan.excluding:
+        attributes = inputs.attributes.get(sku, {})
+        excluded = tuple(_is_excluded(sku, channel, attributes) for channel in plan.channels)
+    else:
+        excluded = (False,) * len(plan.channels)
+
+    requested: dict[str, int] = {}
+    for pool in inputs.pools.get(sku, ()):
+        if pool.channel not in plan.codes:
+            # Computing without the pool's channel would let others see its units.
+            raise InvalidInput(f"pool for unknown channel {pool.channel!r}", field="pools.channel")
+        if pool.channel in requested:
+            raise InvalidInput(
+                f"{sku} has two pools for channel {pool.channel}", field="pools.channel"
+            )
+        requested[pool.channel] = pool.quantity
+    taken: dict[str, dict[str, int]] = {}
+    if requested:
+        orders = plan.pool_orders(excluded)
+        for code in sorted(requested):
+            need = requested[code]
+            own: dict[str, int] = {}
+            for location in orders[code]:
+                if need == 0:
+                    break
+                units = min(need, remaining[location])
+                if units:
+                    own[location] = units
+                    remaining[location] -= units
+                    need -= units
+            taken[code] = own
+    return _State(remaining, excluded, taken)
+
+
+def _simple_numbers(state: _State, plan: _Plan) -> list[int]:
+    numbers = []
+    for k, channel in enumerate(plan.channels):
+        eligible = () if state.excluded[k] else plan.eligible[k]
+        shared = sum(state.remaining[loc] for loc in eligible)
+        pooled = sum(state.taken.get(channel.code, {}).values())
+        numbers.append(plan.publish(k, pooled, shared))
+    return numbers
+
+
+def _bundle_numbers(bundle: str, plan: _Plan, inputs: CatalogueInputs) -> list[int]:
+    recipe = inputs.bundles[bundle]
+    components = recipe.components
+    if not components:
+        raise InvalidInput(f"bundle {bundle} has no components", field="components")
+    for component, qty in components.items():
+        validate_non_negative(qty, field_name=f"components[{component}]")
+        if qty == 0:
+            raise InvalidInput(
+                f"components[{component}] must be at least 1", field=f"components[{component}]"
+            )
+    states = {component: _state(component, plan, inputs) for component in components}
+    attributes = inputs.attributes.get(bundle, {})
+    numbers = []
+    for k, channel in enumerate(plan.channels):
+        units = 0
+        if not _is_excluded(bundle, channel, attributes):
+            feeding = plan.feeding[k]
+            usable: dict[str, dict[str, int]] = {}
+            for component, state in states.items():
+                own = state.taken.get(channel.code, {})
+                usable[component] = {
+                    loc: 0
+                    if state.excluded[k] or loc in channel.excluded_locations
+                    else state.remaining[loc] + own.get(loc, 0)
+                    for loc in feeding
+                }
+            if recipe.ship_together:
+                units = sum(
+                    min(usable[component][loc] // qty for component, qty in components.items())
+                    for loc in feeding
+                )
+            else:
+                units = min(
+                    sum(usable[component].values()) // qty for component, qty in components.items()
+                )
+        numbers.append(plan.publish(k, 0, units))
+    return numbers

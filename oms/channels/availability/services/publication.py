@@ -1,0 +1,359 @@
+"""Keeping every channel's published number current, in the transaction that moves it.
+
+A transaction that changes stock, the catalogue or a rule tells its unit of work which SKUs it
+touched. Before commit, `AvailabilityPublisher.publish` recomputes those SKUs and every bundle
+containing them for every channel, compares with what each channel was last told
+(`channel_availability`), and for each (channel, SKU) whose number really changed writes the
+new number and one `AvailabilityChanged {channel, sku, available, version}` outbox row: once
+per (channel, SKU) per transaction, whatever the number of movements.
+
+Concurrency (PostgreSQL): numbers are computed after the SKU rows are locked (stock writers
+lock them to number their events; publication then locks the bundles containing them; rule
+changes lock the SKUs they touch, or the whole catalogue). Any two transactions that could
+move the same number therefore run one after the other, and the second reads the first's
+committed stock and rules (READ COMMITTED: each statement sees the latest commits).
+
+Rules are cached per process under a token that every rule or catalogue change replaces, read
+after the locks; a stale cache is reloaded, never used.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from oms.channels.availability.domain.model import (
+    ChannelPolicy,
+    LocationStock,
+    Pool,
+    compute_availability,
+    compute_bundle_availability,
+    resolve_safety_stock,
+)
+from oms.channels.availability.domain.rules import VELOCITY_WINDOW, Channel
+from oms.channels.availability.ports import ChannelStore, PublishedNumber
+from oms.channels.availability.services.read_path import (
+    _ChannelRuleIndex,
+    category_of,
+    text_attributes,
+    with_velocity,
+)
+from oms.inventory.domain import SkuKind
+from oms.inventory.ports import InventoryStore, SkuFacts
+from oms.shared.events import DomainEvent
+
+AVAILABILITY_CHANGED = "AvailabilityChanged"
+DEFAULT_VELOCITY_WINDOW = VELOCITY_WINDOW
+MAX_PAGE = 500
+
+
+@dataclass(slots=True)
+class PendingPublication:
+    """What one transaction touched, gathered until its commit."""
+
+    sku_ids: set[int] = field(default_factory=set)
+    sku_codes: set[str] = field(default_factory=set)
+    everything: bool = False
+    rules_changed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.sku_ids or self.sku_codes or self.everything or self.rules_changed)
+
+
+@dataclass(slots=True)
+class _Rules:
+    """Every channel's rules and the catalogue's shape, as of one token."""
+
+    token: str | None
+    channels: list[Channel]
+    active: list[_ChannelRuleIndex]
+    default_safety: dict[str, int]
+    overrides: dict[tuple[str, str], int]
+    active_locations: set[str]
+    # bundle id -> simple component id -> units per bundle (nested bundles flattened)
+    requirements: dict[int, dict[int, int]]
+    # SKU id -> ids of every bundle containing it, directly or through another bundle
+    containing: dict[int, set[int]]
+    feeding: set[str]
+    facts: dict[int, SkuFacts] = field(default_factory=dict)
+
+
+class AvailabilityPublisher:
+    """One per process: computes and writes the numbers; caches rules between transactions."""
+
+    def __init__(self, velocity_window: timedelta = DEFAULT_VELOCITY_WINDOW) -> None:
+        if velocity_window <= timedelta(0):
+            raise ValueError("the velocity window must be positive")
+        self._window = velocity_window
+        self._rules: _Rules | None = None
+        self._lock = threading.Lock()
+        # A hint for the one-call reservation: whether a channel had to be told last time.
+        self.expects_publication = False
+
+    # ------------------------------------------------------------------ publish
+
+    def publish(
+        self,
+        channels: ChannelStore,
+        inventory: InventoryStore,
+        pending: PendingPublication,
+        now: datetime,
+    ) -> int:
+        """Recompute what `pending` touched and write the changed numbers; the events written."""
+        if pending.rules_changed:
+            channels.set_publication_token(uuid.uuid4().hex)
+        if pending.everything:
+            inventory.lock_catalogue()
+        sku_ids = set(pending.sku_ids)
+        if pending.sku_codes:
+            by_code = inventory.sku_ids_by_code(pending.sku_codes)
+            sku_ids.update(by_code.values())
+            if not pending.everything:
+                inventory.lock_skus(by_code.values())
+        rules = self._current_rules(channels, inventory)
+        if pending.everything:
+            targets = set(inventory.all_sku_ids())
+        else:
+            targets = set(sku_ids)
+            for sku_id in sku_ids:
+                targets |= rules.containing.get(sku_id, set())
+            bundles = targets - sku_ids
+            if bundles:
+                # Bundles last, in id order, after the SKUs the writer locked (module doc);
+                # then the rules again, in case they changed while we waited.
+                inventory.lock_skus(bundles)
+                rules = self._current_rules(channels, inventory)
+        self.expects_publication = bool(rules.active) or bool(rules.channels)
+        if not rules.channels or not targets:
+            return 0
+        return self._publish(channels, inventory, rules, targets, now)
+
+    def _publish(
+        self,
+        channels: ChannelStore,
+        inventory: InventoryStore,
+        rules: _Rules,
+        targets: set[int],
+        now: datetime,
+    ) -> int:
+        written = 0
+        ordered = sorted(targets)
+        for start in range(0, len(ordered), 2000):
+            chunk = ordered[start : start + 2000]
+            numbers = self._compute(inventory, rules, chunk, now)
+            published = channels.published_numbers(chunk)
+            changes: list[tuple[Channel, SkuFacts, int, int]] = []
+            for sku_id in chunk:
+                facts = rules.facts[sku_id]
+                for channel in rules.channels:
+                    if channel.id is None:
+                        continue
+                    number = numbers.get((channel.code, sku_id), 0)
+                    before = published.get((channel.id, sku_id))
+                    if before is None and number == 0:
+                        continue  # never told, and nothing to tell: 0 is the default
+                    if before is not None and before.available == number:
+                        continue
+                    version = 1 if before is None else before.version + 1
+                    changes.append((channel, facts, number, version))
+            if not changes:
+                continue
+            channels.write_published(
+                [
+                    PublishedNumber(c.id or 0, f.id, number, version)
+                    for c, f, number, version in changes
+                ],
+                [
+                    DomainEvent(
+                        AVAILABILITY_CHANGED,
+                        f"{c.code}:{f.code}",
+                        {
+                            "channel": c.code,
+                            "sku": f.code,
+                            "available": number,
+                            "version": version,
+                            "at": now.isoformat(),
+                        },
+                    )
+                    for c, f, number, version in changes
+                ],
+                now,
+            )
+            written += len(changes)
+        return written
+
+    # ------------------------------------------------------------------ numbers
+
+    def _compute(
+        self,
+        inventory: InventoryStore,
+        rules: _Rules,
+        sku_ids: Sequence[int],
+        now: datetime,
+    ) -> dict[tuple[str, int], int]:
+        """channel code, SKU id -> the number it is told (inactive channels: absent, so 0)."""
+        needed = set(sku_ids)
+        for sku_id in sku_ids:
+            needed.update(rules.requirements.get(sku_id, {}))
+        missing = [i for i in needed if i not in rules.facts]
+        if missing:
+            rules.facts.update(inventory.sku_facts(missing))
+        if not rules.active:
+            return {}
+        simple = [i for i in needed if rules.facts[i].kind is SkuKind.SIMPLE]
+        stock = inventory.available_by_sku(simple)
+        velocity = self._velocity(inventory, rules, sku_ids, now)
+
+        def stock_of(sku_id: int) -> list[LocationStock]:
+            return [LocationStock(loc, n) for loc, n in stock.get(sku_id, {}).items()]
+
+        def safety_of(code: str) -> dict[str, int]:
+            return resolve_safety_stock(code, rules.feeding, rules.default_safety, rules.overrides)
+
+        def pools_of(code: str) -> list[Pool]:
+            return [
+                Pool(index.channel.code, index.pools[code])
+                for index in rules.active
+                if code in index.pools
+            ]
+
+        numbers: dict[tuple[str, int], int] = {}
+        for sku_id in sku_ids:
+            facts = rules.facts[sku_id]
+            policies = self._policies(rules, facts, velocity)
+            if facts.kind is SkuKind.BUNDLE:
+                parts = {rules.facts[c].code: q for c, q in rules.requirements[sku_id].items()}
+                part_ids = {rules.facts[c].code: c for c in rules.requirements[sku_id]}
+                results = compute_bundle_availability(
+                    facts.code,
+                    text_attributes(facts.attributes),
+                    parts,
+                    {code: stock_of(part_ids[code]) for code in parts},
+                    {code: safety_of(code) for code in parts},
+                    facts.ship_together,
+                    policies,
+                    component_pools={code: pools_of(code) for code in parts},
+                    component_attributes={
+                        code: text_attributes(rules.facts[part_ids[code]].attributes)
+                        for code in parts
+                    },
+                    explain=False,
+                )
+            else:
+                results = compute_availability(
+                    facts.code,
+                    text_attributes(facts.attributes),
+                    stock_of(sku_id),
+                    safety_of(facts.code),
+                    policies,
+                    pools_of(facts.code),
+                    explain=False,
+                )
+            for code, result in results.items():
+                numbers[(code, sku_id)] = result.available
+        return numbers
+
+    def _policies(
+        self, rules: _Rules, facts: SkuFacts, velocity: Mapping[tuple[str, str], float]
+    ) -> list[ChannelPolicy]:
+        category = category_of(facts.attributes)
+        return with_velocity(
+            [index.policy(facts.code, category, rules.active_locations) for index in rules.active],
+            facts.code,
+            velocity,
+        )
+
+    def _velocity(
+        self, inventory: InventoryStore, rules: _Rules, sku_ids: Iterable[int], now: datetime
+    ) -> dict[tuple[str, str], float]:
+        """Units per minute reserved for each auto-buffer channel over the trailing window,
+        by (channel, SKU code) as `with_velocity` takes them."""
+        auto = [index.channel.code for index in rules.active if index.channel.auto_buffer]
+        if not auto:
+            return {}
+        sold = inventory.sold_since(auto, sku_ids, now - self._window)
+        minutes = self._window.total_seconds() / 60
+        return {
+            (channel, rules.facts[sku_id].code): units / minutes
+            for (channel, sku_id), units in sold.items()
+        }
+
+    @property
+    def velocity_window(self) -> timedelta:
+        return self._window
+
+    # ------------------------------------------------------------------ rules cache
+
+    def _current_rules(self, channels: ChannelStore, inventory: InventoryStore) -> _Rules:
+        token = channels.publication_token()
+        if token is None:
+            # A database that never had one (new, or emptied): mint it, so the rules read now
+            # can be cached rather than read again by every transaction.
+            token = uuid.uuid4().hex
+            channels.set_publication_token(token)
+        cached = self._rules
+        if cached is not None and token is not None and cached.token == token:
+            return cached
+        rules = _load_rules(channels, inventory, token)
+        with self._lock:
+            self._rules = rules
+        return rules
+
+
+def _load_rules(channels: ChannelStore, inventory: InventoryStore, token: str | None) -> _Rules:
+    all_channels: list[Channel] = []
+    after_id = 0
+    while page := channels.list_channels(after_id, MAX_PAGE):
+        all_channels += page
+        after_id = page[-1].id or 0
+    active = [
+        _ChannelRuleIndex.read(channels, c, c.id)
+        for c in all_channels
+        if c.active and c.id is not None
+    ]
+    active_locations = inventory.active_location_codes()
+    feeding = {loc for c in active for loc in c.channel.locations if loc in active_locations}
+    direct: dict[int, dict[int, int]] = {}
+    for bundle_id, component_id, quantity in inventory.bundle_edges():
+        direct.setdefault(bundle_id, {})[component_id] = quantity
+    requirements = {bundle_id: _flatten(bundle_id, direct) for bundle_id in direct}
+    containing: dict[int, set[int]] = {}
+    for bundle_id in direct:
+        for part in _every_part(bundle_id, direct):
+            containing.setdefault(part, set()).add(bundle_id)
+    return _Rules(
+        token=token,
+        channels=all_channels,
+        active=active,
+        default_safety={d.location: d.quantity for d in channels.default_safety_stocks()},
+        overrides=channels.safety_stock_overrides(),
+        active_locations=active_locations,
+        requirements=requirements,
+        containing=containing,
+        feeding=feeding,
+    )
+
+
+def _flatten(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
+    """The simple SKUs one bundle needs, nested bundles multiplied out."""
+    needs: dict[int, int] = {}
+    for part, quantity in direct[bundle_id].items():
+        if part in direct:
+            for inner, units in _flatten(part, direct).items():
+                needs[inner] = needs.get(inner, 0) + units * quantity
+        else:
+            needs[part] = needs.get(part, 0) + quantity
+    return needs
+
+
+def _every_part(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> set[int]:
+    """Every SKU inside a bundle, bundles included, at any depth."""
+    parts: set[int] = set()
+    for part in direct[bundle_id]:
+        parts.add(part)
+        if part in direct:
+            parts |= _every_part(part, direct)
+    return parts

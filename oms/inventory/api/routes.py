@@ -1,0 +1,342 @@
+"""HTTP API of the inventory: thin handlers, one service call each.
+
+Handlers are sync (the services use sync SQLAlchemy sessions) and run in a worker thread.
+Errors are mapped to problem details in `oms.http`; roles are checked by its guard.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+
+from oms.access import INVENTORY_WRITERS, Principal
+from oms.http import (
+    IDEMPOTENCY_KEY,
+    REPLAYED_HEADER,
+    Cursor,
+    Limit,
+    PageResponse,
+    problem_responses,
+)
+from oms.inventory.api.schemas import (
+    CreateLocationRequest,
+    CreateSkuRequest,
+    CreateTransferRequest,
+    LocationResponse,
+    MovementResponse,
+    MovementResultResponse,
+    ReceiveTransferRequest,
+    RecordMovementRequest,
+    ReservationResponse,
+    ReserveStockRequest,
+    SkuResponse,
+    SkuStockResponse,
+    StockLevelResponse,
+    TransferResponse,
+    UpdateSkuRequest,
+)
+from oms.inventory.domain import SkuKind
+from oms.inventory.services import InventoryService
+
+BodyT = TypeVar("BodyT")
+Inventory = NamedDependency[InventoryService]
+Caller = NamedDependency[Principal]  # the authenticated API key; its name is the actor
+
+WRITE: dict[str, Any] = {"roles": INVENTORY_WRITERS}
+READ_PROBLEMS = problem_responses(401, 404, 422)
+WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422)
+
+RequiredKey = Annotated[
+    str,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY,
+        description="Unique per intended change; a retry with the same key changes nothing",
+    ),
+]
+OptionalKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY,
+        required=False,
+        description="Optional; a retry with the same key and body replays the first answer",
+    ),
+]
+
+
+def _replay_responses(body: type[Any]) -> dict[int, ResponseSpec]:
+    return {
+        200: ResponseSpec(
+            data_container=body,
+            description=f"Replay of an earlier request with this Idempotency-Key "
+            f"(header `{REPLAYED_HEADER}: true`); nothing changed",
+        ),
+        **WRITE_PROBLEMS,
+    }
+
+
+def _created(body: BodyT, *, replayed: bool) -> Response[BodyT]:
+    if replayed:
+        return Response(body, status_code=200, headers={REPLAYED_HEADER: "true"})
+    return Response(body, status_code=201)
+
+
+class LocationController(Controller):
+    path = "/locations"
+    tags = ("locations",)
+
+    @post("/", opt=WRITE, sync_to_thread=True, responses=WRITE_PROBLEMS)
+    def create_location(
+        self, data: JSONBody[CreateLocationRequest], inventory: Inventory
+    ) -> LocationResponse:
+        return LocationResponse.of(inventory.create_location(data.to_command()))
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
+    def list_locations(
+        self, inventory: Inventory, cursor: Cursor = None, limit: Limit = 100
+    ) -> PageResponse[LocationResponse]:
+        page = inventory.list_locations(cursor, limit)
+        return PageResponse(
+            items=[LocationResponse.of(x) for x in page.items], next_cursor=page.next_cursor
+        )
+
+    @get("/{code:str}", sync_to_thread=True, responses=READ_PROBLEMS)
+    def get_location(self, code: FromPath[str], inventory: Inventory) -> LocationResponse:
+        return LocationResponse.of(inventory.get_location(code))
+
+
+class SkuController(Controller):
+    path = "/skus"
+    tags = ("skus",)
+
+    @post("/", opt=WRITE, sync_to_thread=True, responses=WRITE_PROBLEMS)
+    def create_sku(self, data: JSONBody[CreateSkuRequest], inventory: Inventory) -> SkuResponse:
+        return SkuResponse.of(inventory.create_sku(data.to_command()))
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
+    def list_skus(
+        self,
+        inventory: Inventory,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+        kind: FromQuery[SkuKind | None] = None,
+    ) -> PageResponse[SkuResponse]:
+        page = inventory.list_skus(cursor, limit, kind.value if kind else None)
+        return PageResponse(
+            items=[SkuResponse.of(x) for x in page.items], next_cursor=page.next_cursor
+        )
+
+    @get("/{code:str}", sync_to_thread=True, responses=READ_PROBLEMS)
+    def get_sku(self, code: FromPath[str], inventory: Inventory) -> SkuResponse:
+        return SkuResponse.of(inventory.get_sku(code))
+
+    @patch("/{code:str}", opt=WRITE, sync_to_thread=True, responses=WRITE_PROBLEMS)
+    def update_sku(
+        self, code: FromPath[str], data: JSONBody[UpdateSkuRequest], inventory: Inventory
+    ) -> SkuResponse:
+        return SkuResponse.of(inventory.update_sku(data.to_command(code)))
+
+
+class StockController(Controller):
+    path = "/stock"
+    tags = ("stock",)
+
+    @post(
+        "/movements",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=201,
+        responses=_replay_responses(MovementResultResponse),
+    )
+    def record_movement(
+        self,
+        data: JSONBody[RecordMovementRequest],
+        idempotency_key: RequiredKey,
+        inventory: Inventory,
+        principal: Caller,
+    ) -> Response[MovementResultResponse]:
+        """Receipt, adjustment (signed, with a reason), count, quarantine or its release."""
+        result = inventory.record_movement(data.to_command(idempotency_key, principal.name))
+        return _created(MovementResultResponse.of(result), replayed=result.replayed)
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
+    def list_levels(
+        self,
+        inventory: Inventory,
+        sku: FromQuery[str | None] = None,
+        location: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> PageResponse[StockLevelResponse]:
+        page = inventory.stock_levels(sku or None, location or None, cursor, limit)
+        return PageResponse(
+            items=[StockLevelResponse.of(x) for x in page.items], next_cursor=page.next_cursor
+        )
+
+    @get("/ledger", sync_to_thread=True, responses=READ_PROBLEMS)
+    def ledger(
+        self,
+        inventory: Inventory,
+        sku: FromQuery[str | None] = None,
+        location: FromQuery[str | None] = None,
+        before: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page")
+        ] = None,
+        limit: Limit = 100,
+    ) -> PageResponse[MovementResponse]:
+        """Movements, newest first."""
+        page = inventory.ledger(sku or None, location or None, before, limit)
+        return PageResponse(
+            items=[MovementResponse.of(x) for x in page.items], next_cursor=page.next_cursor
+        )
+
+    @get("/{sku:str}", sync_to_thread=True, responses=READ_PROBLEMS)
+    def sku_stock(self, sku: FromPath[str], inventory: Inventory) -> SkuStockResponse:
+        return SkuStockResponse.of(inventory.sku_stock(sku))
+
+    @get("/{sku:str}/as-of", sync_to_thread=True, responses=READ_PROBLEMS)
+    def stock_as_of(
+        self,
+        sku: FromPath[str],
+        at: Annotated[
+            datetime, QueryParameter(description="ISO 8601; without an offset it is UTC")
+        ],
+        inventory: Inventory,
+    ) -> SkuStockResponse:
+        """The stock as the ledger says it was at `at`."""
+        return SkuStockResponse.of(inventory.stock_as_of(sku, at))
+
+
+class ReservationController(Controller):
+    path = "/reservations"
+    tags = ("reservations",)
+
+    @post(
+        "/",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=201,
+        responses=_replay_responses(ReservationResponse),
+    )
+    def reserve(
+        self,
+        data: JSONBody[ReserveStockRequest],
+        inventory: Inventory,
+        principal: Caller,
+        idempotency_key: OptionalKey = None,
+    ) -> Response[ReservationResponse]:
+        """All lines or none: 409 names the short lines when stock is insufficient."""
+        result = inventory.reserve(data.to_command(idempotency_key, principal.name))
+        return _created(ReservationResponse.of(result.reservation), replayed=result.replayed)
+
+    @get("/{reservation_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
+    def get_reservation(
+        self, reservation_id: FromPath[int], inventory: Inventory
+    ) -> ReservationResponse:
+        return ReservationResponse.of(inventory.get_reservation(reservation_id))
+
+    @delete(
+        "/{reservation_id:int}",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+    )
+    def release(
+        self, reservation_id: FromPath[int], inventory: Inventory, principal: Caller
+    ) -> ReservationResponse:
+        """Give the reserved units back; releasing twice is harmless."""
+        return ReservationResponse.of(inventory.release(reservation_id, principal.name))
+
+
+class TransferController(Controller):
+    path = "/transfers"
+    tags = ("transfers",)
+
+    @post(
+        "/",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=201,
+        responses=_replay_responses(TransferResponse),
+    )
+    def create_transfer(
+        self,
+        data: JSONBody[CreateTransferRequest],
+        inventory: Inventory,
+        principal: Caller,
+        idempotency_key: OptionalKey = None,
+    ) -> Response[TransferResponse]:
+        """A draft: nothing moves until it ships."""
+        result = inventory.create_transfer(data.to_command(idempotency_key, principal.name))
+        return _created(TransferResponse.of(result.transfer), replayed=result.replayed)
+
+    @get("/{transfer_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
+    def get_transfer(self, transfer_id: FromPath[int], inventory: Inventory) -> TransferResponse:
+        return TransferResponse.of(inventory.get_transfer(transfer_id))
+
+    @post(
+        "/{transfer_id:int}/ship",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+    )
+    def ship_transfer(
+        self,
+        transfer_id: FromPath[int],
+        inventory: Inventory,
+        principal: Caller,
+        idempotency_key: OptionalKey = None,
+    ) -> Response[TransferResponse]:
+        """Source on_hand goes down, destination in_transit up."""
+        result = inventory.ship_transfer(transfer_id, idempotency_key, principal.name)
+        return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
+
+    @post(
+        "/{transfer_id:int}/receive",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+    )
+    def receive_transfer(
+        self,
+        transfer_id: FromPath[int],
+        data: JSONBody[ReceiveTransferRequest],
+        inventory: Inventory,
+        principal: Caller,
+        idempotency_key: OptionalKey = None,
+    ) -> Response[TransferResponse]:
+        """Book what arrived; with `close`, what did not is written off as a shortfall."""
+        command = data.to_command(transfer_id, idempotency_key, principal.name)
+        result = inventory.receive_transfer(command)
+        return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
+
+    @post(
+        "/{transfer_id:int}/cancel",
+        opt=WRITE,
+        sync_to_thread=True,
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+    )
+    def cancel_transfer(self, transfer_id: FromPath[int], inventory: Inventory) -> TransferResponse:
+        return TransferResponse.of(inventory.cancel_transfer(transfer_id))
+
+
+def _replayable(body: BodyT, *, replayed: bool) -> Response[BodyT]:
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    return Response(body, status_code=200, headers=headers)
+
+
+CONTROLLERS = [
+    LocationController,
+    SkuController,
+    StockController,
+    ReservationController,
+    TransferController,
+]

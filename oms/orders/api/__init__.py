@@ -1,0 +1,1 @@
+"""Orders over HTTP: Litestar controllers, Pydantic schemas and the ship-instruction renderers."""

@@ -1,0 +1,237 @@
+"""Request and response bodies of the orders API. Pydantic lives here, at the edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from oms.http_models import Code, RequestBody, StrictInt
+from oms.orders.domain.order import (
+    LineState,
+    NewOrderLine,
+    Order,
+    Shipment,
+    ShipmentStatus,
+    ShipTo,
+)
+from oms.orders.ports import Decision
+from oms.orders.services.fulfilment import RejectedLine
+from oms.orders.services.placement import PlaceOrder
+
+# --------------------------------------------------------------------------- requests
+
+
+class OrderLineBody(RequestBody):
+    line_id: str = Field(min_length=1, max_length=64)
+    sku: Code
+    quantity: StrictInt
+    unit_price: StrictInt = Field(description="Integer minor units (yen)")
+
+
+class ShipToBody(RequestBody):
+    name: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=7, max_length=8, description="123-4567 or 1234567")
+    prefecture: str = Field(description="JIS code, 01 (Hokkaido) to 47 (Okinawa)")
+    city: str = Field(min_length=1, max_length=200)
+    address1: str = Field(min_length=1, max_length=300)
+    address2: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class PlaceOrderRequest(RequestBody):
+    channel: Code
+    external_id: str = Field(min_length=1, max_length=100)
+    ordered_at: AwareDatetime
+    currency: str = "JPY"
+    lines: list[OrderLineBody] = Field(min_length=1)
+    ship_to: ShipToBody
+    shipping_method: str | None = Field(default=None, max_length=64)
+    promised_by: AwareDatetime | None = None
+    gift_note: str | None = Field(default=None, max_length=500)
+
+    def to_command(self) -> PlaceOrder:
+        return PlaceOrder(
+            channel=self.channel,
+            external_id=self.external_id,
+            ordered_at=self.ordered_at,
+            currency=self.currency,
+            lines=[
+                NewOrderLine(ln.line_id, ln.sku, ln.quantity, ln.unit_price) for ln in self.lines
+            ],
+            ship_to=self.ship_to.model_dump(),
+            shipping_method=self.shipping_method,
+            promised_by=self.promised_by,
+            gift_note=self.gift_note,
+        )
+
+
+class CancelRequest(RequestBody):
+    lines: dict[str, StrictInt] | None = Field(
+        default=None, description="line_id -> units to cancel; omit to cancel the whole order"
+    )
+
+
+class ShipRequest(RequestBody):
+    carrier: str = Field(description="yamato, sagawa, japan_post, seino, fukuyama, amazon, other")
+    tracking_number: str = Field(min_length=1, max_length=40)
+    shipped_at: AwareDatetime | None = None
+
+
+class RejectedLineBody(RequestBody):
+    sku: Code
+    quantity: StrictInt
+    reason: str = Field(description="not_found (give `counted`) or damaged")
+    counted: StrictInt | None = Field(default=None, description="not_found: units on the shelf")
+
+
+class RejectRequest(RequestBody):
+    lines: list[RejectedLineBody] = Field(min_length=1)
+
+    def to_lines(self) -> list[RejectedLine]:
+        return [RejectedLine(ln.sku, ln.quantity, ln.reason, ln.counted) for ln in self.lines]
+
+
+class LocationShippingRequest(RequestBody):
+    priority: StrictInt = Field(default=100, description="Lower ships first")
+    daily_capacity: StrictInt | None = Field(default=None, description="Shipments a day")
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class ShipToResponse(BaseModel):
+    name: str
+    postal_code: str
+    prefecture: str
+    city: str
+    address1: str
+    address2: str | None
+    phone: str | None
+
+    @classmethod
+    def of(cls, ship_to: ShipTo) -> ShipToResponse:
+        return cls(**ship_to.as_json())
+
+
+class OrderLineResponse(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+    unit_price: int
+    components: dict[str, int] = Field(description="Units of each SKU one unit takes")
+    allocated: int
+    shipped: int
+    backordered: int
+    cancelled: int
+
+
+class ShipmentLineResponse(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class ShipmentResponse(BaseModel):
+    id: int
+    order_id: int
+    location: str
+    status: ShipmentStatus
+    lines: list[ShipmentLineResponse]
+    carrier: str | None
+    tracking_number: str | None
+    shipped_at: datetime | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, shipment: Shipment) -> ShipmentResponse:
+        return cls(
+            id=shipment.id or 0,
+            order_id=shipment.order_id,
+            location=shipment.location,
+            status=shipment.status,
+            lines=[
+                ShipmentLineResponse(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity)
+                for ln in shipment.lines
+            ],
+            carrier=shipment.carrier.value if shipment.carrier else None,
+            tracking_number=shipment.tracking_number,
+            shipped_at=shipment.shipped_at,
+            created_at=shipment.created_at,
+        )
+
+
+class OrderResponse(BaseModel):
+    id: int
+    channel: str
+    external_id: str
+    status: str
+    ordered_at: datetime
+    currency: str
+    total: int = Field(description="Sum of quantity x unit_price, minor units")
+    lines: list[OrderLineResponse]
+    shipments: list[ShipmentResponse]
+    ship_to: ShipToResponse | None = Field(
+        description="Personal data: null for roles that do not need it"
+    )
+    shipping_method: str | None
+    promised_by: datetime | None
+    gift_note: str | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, order: Order, *, personal: bool) -> OrderResponse:
+        states: dict[str, LineState] = {s.line_id: s for s in order.line_states()}
+        return cls(
+            id=order.id or 0,
+            channel=order.channel,
+            external_id=order.external_id,
+            status=order.status.value,
+            ordered_at=order.ordered_at,
+            currency=order.currency,
+            total=sum(line.value for line in order.lines),
+            lines=[
+                OrderLineResponse(
+                    line_id=line.line_id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    components=line.components,
+                    allocated=states[line.line_id].allocated,
+                    shipped=states[line.line_id].shipped,
+                    backordered=states[line.line_id].backordered,
+                    cancelled=line.cancelled,
+                )
+                for line in order.lines
+            ],
+            shipments=[ShipmentResponse.of(s) for s in order.shipments],
+            ship_to=ShipToResponse.of(order.ship_to) if personal else None,
+            shipping_method=order.shipping_method,
+            promised_by=order.promised_by,
+            gift_note=order.gift_note,
+            created_at=order.created_at,
+        )
+
+
+class DecisionResponse(BaseModel):
+    id: int
+    trigger: str = Field(description="placed, backorder, rejected")
+    engine_version: int
+    decided_at: datetime
+    decision: dict[str, Any] = Field(description="Per line: where from, and why not elsewhere")
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionResponse:
+        return cls(
+            id=decision.id,
+            trigger=decision.trigger,
+            engine_version=decision.engine_version,
+            decided_at=decision.decided_at,
+            decision=decision.decision,
+        )
+
+
+class SourcingResponse(BaseModel):
+    order_id: int
+    decisions: list[DecisionResponse]

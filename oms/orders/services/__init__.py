@@ -1,0 +1,3 @@
+"""Orders' use cases (placing, fulfilment, cancellation, settings), shared by the API, the CLI and
+the workers.
+"""
