@@ -22,12 +22,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from sqlalchemy import Engine
 
+from oms.bootstrap import Services, bootstrap
 from oms.channels.availability.api import routes as channels_api
 from oms.channels.availability.api import rules_csv as rules_csv_api
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
-from oms.db import make_engine, make_session_factory
 from oms.http import (
     BEARER_SCHEME,
     EXCEPTION_HANDLERS,
@@ -45,24 +45,13 @@ from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
-from oms.uow import SqlUnitOfWork
 from oms.worker import Background, start_background
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    factory = make_session_factory(engine)
-    inventory = InventoryService(lambda: SqlUnitOfWork(factory))
-    channels = ChannelService(lambda: SqlUnitOfWork(factory), inventory)
-    availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(factory), inventory)
-    changes = AvailabilityChanges(lambda: SqlUnitOfWork(factory))
-    orders = OrderService(lambda: SqlUnitOfWork(factory), inventory)
-    fulfilment = FulfilmentService(lambda: SqlUnitOfWork(factory), inventory, orders)
-    order_settings = OrderSettingsService(lambda: SqlUnitOfWork(factory))
-
+    services = bootstrap(settings or get_settings())
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -88,16 +77,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[health, ready, v1],
         state=State(
             {
-                "settings": settings,
-                "engine": engine,
-                "session_factory": factory,
-                "inventory": inventory,
-                "channels": channels,
-                "availability": availability,
-                "changes": changes,
-                "orders": orders,
-                "fulfilment": fulfilment,
-                "order_settings": order_settings,
+                "services": services,
+                "settings": services.settings,
+                "engine": services.engine,
+                "session_factory": services.sessions,
+                "inventory": services.inventory,
+                "channels": services.channels,
+                "availability": services.availability,
+                "changes": services.changes,
+                "orders": services.orders,
+                "fulfilment": services.fulfilment,
+                "order_settings": services.order_settings,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -122,9 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 def _start_background(app: Litestar) -> None:
     # Embedded mode: relay and worker run in this process. With Redis, `oms worker` does.
-    app.state.background = start_background(
-        cast(Settings, app.state.settings), app.state.session_factory
-    )
+    app.state.background = start_background(cast(Services, app.state.services))
 
 
 def _stop_background(app: Litestar) -> None:
@@ -134,7 +122,7 @@ def _stop_background(app: Litestar) -> None:
 
 
 def _dispose_engine(app: Litestar) -> None:
-    cast(Engine, app.state.engine).dispose()
+    cast(Services, app.state.services).close()
 
 
 def _provide_inventory(state: State) -> InventoryService:

@@ -13,7 +13,6 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
@@ -22,13 +21,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from oms import access
-from oms.channels.availability.services.changes import AvailabilityChanges
+from oms.bootstrap import Services, bootstrap
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.rules_csv import (
     LineError,
@@ -39,7 +36,7 @@ from oms.channels.availability.services.rules_csv import (
     import_rules,
     parse_rules_file,
 )
-from oms.db import make_engine, make_session_factory
+from oms.db import make_engine
 from oms.inventory.services import InventoryService
 from oms.inventory.services.stock_files import (
     FileEncoding,
@@ -52,7 +49,6 @@ from oms.inventory.services.stock_files import (
 )
 from oms.settings import PROJECT_ROOT, Settings
 from oms.shared.errors import DomainError
-from oms.uow import SqlUnitOfWork
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,26 +127,13 @@ def _settings() -> Settings:
         _fail(f"configuration: {problems}", code=2)
 
 
-@dataclass(frozen=True, slots=True)
-class _Runtime:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    inventory: InventoryService
-
-
 @contextmanager
-def _runtime() -> Iterator[_Runtime]:
-    settings = _settings()
-    engine = make_engine(settings.database_url, pool_size=2)
+def _runtime() -> Iterator[Services]:
+    services = bootstrap(_settings(), pool_size=2)
     try:
-        sessions = make_session_factory(engine)
-        # The cast: InventoryUnitOfWork declares `inventory` as a plain (hence invariant)
-        # attribute, so mypy does not accept SqlUnitOfWork's SqlInventory for it.
-        inventory = InventoryService(lambda: SqlUnitOfWork(sessions))
-        yield _Runtime(settings, engine, sessions, inventory)
+        yield services
     finally:
-        engine.dispose()
+        services.close()
 
 
 def _safe_url(url: str) -> str:
@@ -469,8 +452,7 @@ def availability_publish() -> None:
     database restore or data loaded around the API. Safe to run at any time.
     """
     with _runtime() as rt:
-        sessions = rt.sessions
-        changed = AvailabilityChanges(lambda: SqlUnitOfWork(sessions)).republish_all()
+        changed = rt.changes.republish_all()
     _out().print(f"{changed} channel numbers changed and published")
 
 
@@ -481,8 +463,7 @@ _MAX_ACTOR = 100  # rule_changes.actor
 @contextmanager
 def _channel_runtime() -> Iterator[tuple[ChannelService, InventoryService]]:
     with _runtime() as rt:
-        sessions = rt.sessions
-        yield ChannelService(lambda: SqlUnitOfWork(sessions), rt.inventory), rt.inventory
+        yield rt.channels, rt.inventory
 
 
 @rules_app.command("import")
@@ -596,17 +577,10 @@ def demo_seed() -> None:
 
     Running it again changes nothing.
     """
-    from oms.channels.availability.services.channels import ChannelService
-    from oms.channels.availability.services.read_path import ChannelAvailabilityService
     from oms.demo import SAMPLE_SKUS, seed_demo
-    from oms.orders.services.settings import OrderSettingsService
 
     with _runtime() as rt:
-        sessions = rt.sessions
-        channels = ChannelService(lambda: SqlUnitOfWork(sessions), rt.inventory)
-        availability = ChannelAvailabilityService(lambda: SqlUnitOfWork(sessions), rt.inventory)
-        order_settings = OrderSettingsService(lambda: SqlUnitOfWork(sessions))
-        summary = seed_demo(rt.inventory, channels, availability, order_settings)
+        summary = seed_demo(rt.inventory, rt.channels, rt.availability, rt.order_settings)
     table = Table(title="Demo brand", show_header=True)
     table.add_column("")
     table.add_column("created", justify="right")

@@ -1,8 +1,9 @@
 """Unit of work: one session, one transaction, the repositories bound to it.
 
-It also keeps channel numbers current: the inventory tells it which SKUs a transaction
-touched, the channel services which rules changed, and `commit()` publishes the numbers that
-moved (with their outbox events) in the same transaction, just before committing it.
+It also records what a transaction touched (SKUs from the inventory, rules from the channel
+services), so that `publish_changes()`, which every service calls as its last step before
+`commit()`, can bring the channels' numbers up to date in the same transaction. `commit()`
+only commits, and refuses to when touched numbers were not published.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class SqlUnitOfWork:
         self._publisher = publisher or PUBLISHER
         self._session: Session | None = None
         self._listener = _Listener(self._publisher)
-        self.last_published = 0
 
     def __enter__(self) -> Self:
         self._session = self._factory()
@@ -124,14 +124,26 @@ class SqlUnitOfWork:
         else:
             pending.sku_codes.update(sku_codes)
 
+    def publish_changes(self) -> int:
+        """Publish the channel numbers this transaction moved, with their events, in it.
+
+        A visible step of every service that changes stock or rules, just before `commit()`:
+        the numbers are computed after the writers' row locks, so they see this transaction's
+        own changes and no concurrent writer can interleave (see oms.channels.availability).
+        """
+        if self._session is None:
+            raise RuntimeError("publish_changes() outside `with uow:`")
+        pending = self._listener.pending
+        if not pending:
+            return 0
+        self._listener.pending = PendingPublication()
+        return self._publisher.publish(self.channels, self.inventory, pending, utcnow())
+
     def commit(self) -> None:
+        """Commit the data and its outbox events; nothing else happens here."""
         if self._session is None:
             raise RuntimeError("commit() outside `with uow:`")
-        pending = self._listener.pending
-        self.last_published = 0
-        if pending:
-            self.last_published = self._publisher.publish(
-                self.channels, self.inventory, pending, utcnow()
-            )
-            self._listener.pending = PendingPublication()
+        if self._listener.pending:
+            # A forgotten follow-up would leave channel numbers stale: fail loudly instead.
+            raise RuntimeError("changes not published: call publish_changes() before commit()")
         self._session.commit()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import structlog
@@ -20,9 +20,11 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oms.db import make_engine, make_session_factory
 from oms.outbox import outbox
 from oms.settings import Settings
+
+if TYPE_CHECKING:
+    from oms.bootstrap import Services
 from oms.shared.clock import utcnow
 
 log = structlog.get_logger("oms.worker")
@@ -98,16 +100,9 @@ FREEING_MOVEMENTS = frozenset(
 )
 
 
-def backorder_handler(factory: sessionmaker[Session]) -> Handler:
+def backorder_handler(services: Services) -> Handler:
     """StockChanged -> source the backordered orders, oldest first, if stock may have come."""
-    # Imported here: the worker wires the contexts; importing them at the top would make every
-    # importer of this module load the whole application.
-    from oms.inventory.services import InventoryService
-    from oms.orders.services.placement import OrderService
-    from oms.uow import SqlUnitOfWork
-
-    inventory = InventoryService(lambda: SqlUnitOfWork(factory))
-    orders = OrderService(lambda: SqlUnitOfWork(factory), inventory)
+    orders = services.orders
 
     def handle(event: dict[str, Any]) -> None:
         stock_changed(event)
@@ -271,13 +266,14 @@ class Background:
             self.worker.broker.close()
 
 
-def start_background(settings: Settings, factory: sessionmaker[Session]) -> Background:
+def start_background(services: Services) -> Background:
     """For `oms serve`: embedded mode runs relay and worker in-process; with Redis, the
     separate `oms worker` processes do."""
+    settings, factory = services.settings, services.sessions
     if settings.uses_redis:
         return Background(None, None)
     broker = build_broker(settings)
-    register_actors(broker, {"StockChanged": backorder_handler(factory)})
+    register_actors(broker, {"StockChanged": backorder_handler(services)})
     # A short consumer poll, so that the API stops at once rather than after a poll.
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     worker.start()
@@ -295,11 +291,15 @@ def run_worker(settings: Settings) -> None:
         raise SystemExit(
             "oms worker needs OMS_REDIS_URL; without Redis, `oms serve` runs an in-process worker"
         )
-    engine = make_engine(settings.database_url, pool_size=2)
-    factory = make_session_factory(engine)
+    # Imported here: the composition root loads every context, which the relay alone does not
+    # need (tests import this module for the relay and the routes).
+    from oms.bootstrap import bootstrap
+
+    services = bootstrap(settings, pool_size=2)
+    factory = services.sessions
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
-    register_actors(broker, {"StockChanged": backorder_handler(factory)})
+    register_actors(broker, {"StockChanged": backorder_handler(services)})
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     worker.start()
     loop = RelayLoop(
@@ -318,4 +318,4 @@ def run_worker(settings: Settings) -> None:
     stopping.wait()
     loop.stop()
     worker.stop()
-    engine.dispose()
+    services.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from oms.db import make_session_factory
+from oms.bootstrap import bootstrap
 from oms.idempotency import idempotency_records
 from oms.inventory.domain import ReservationLine, StockLevel, gtin_check_digit
 from oms.inventory.orm import movements, reservations, stock_levels
@@ -22,7 +22,6 @@ from oms.inventory.services import (
     ReserveStock,
 )
 from oms.outbox import outbox
-from oms.uow import SqlUnitOfWork
 
 _serial = itertools.count(1)
 
@@ -153,10 +152,10 @@ class SteppingClock:
 
 
 def a_service(engine: Engine, clock: SteppingClock | None = None) -> InventoryService:
-    factory = make_session_factory(engine)
+    """The inventory service as the composition root wires it, over the test's engine."""
     if clock is None:
-        return InventoryService(lambda: SqlUnitOfWork(factory))
-    return InventoryService(lambda: SqlUnitOfWork(factory), clock=clock)
+        return bootstrap(engine=engine).inventory
+    return bootstrap(engine=engine, clock=clock).inventory
 
 
 # --------------------------------------------------------------------------- raw rows

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import oms.schema
+from oms.bootstrap import bootstrap
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT
-from oms.uow import SqlUnitOfWork
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -121,8 +121,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def service_for(engine: Engine) -> InventoryService:
-    factory = make_session_factory(engine)
-    return InventoryService(lambda: SqlUnitOfWork(factory))
+    return bootstrap(engine=engine).inventory
 
 
 @pytest.fixture

@@ -109,4 +109,10 @@ class OrderUnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+    def publish_changes(self) -> int:
+        """Bring what derives from this transaction's changes (each channel's numbers and their
+        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
+        which refuses to commit changes that were not published. Returns the numbers changed."""
+        ...
+
     def commit(self) -> None: ...

@@ -13,6 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import Engine, func, select
 
+from oms.bootstrap import bootstrap
 from oms.db import make_session_factory
 from oms.inventory.domain import ReservationLine
 from oms.inventory.services import InventoryService, ReserveStock
@@ -130,7 +131,7 @@ def test_embedded_mode_runs_relay_and_worker_inside_the_process(
     inventory: InventoryService, engine: Engine, database_url: str
 ) -> None:
     settings = Settings(database_url=database_url, redis_url="", outbox_poll_seconds=0.05)
-    background = start_background(settings, make_session_factory(engine))
+    background = start_background(bootstrap(settings, engine=engine))
     try:
         _stock_up(inventory)
         deadline = time.monotonic() + 10

@@ -115,11 +115,6 @@ class ChannelUnitOfWork(Protocol):
     @property
     def inventory(self) -> InventoryStore: ...
 
-    @property
-    def last_published(self) -> int:
-        """How many numbers the last commit published."""
-        ...
-
     def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
         """Channel numbers of these SKUs (None: of every SKU) may have moved: republish them
         at commit, in the same transaction."""
@@ -132,4 +127,10 @@ class ChannelUnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+    def publish_changes(self) -> int:
+        """Bring what derives from this transaction's changes (each channel's numbers and their
+        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
+        which refuses to commit changes that were not published. Returns the numbers changed."""
+        ...
+
     def commit(self) -> None: ...

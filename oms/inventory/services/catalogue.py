@@ -51,6 +51,7 @@ class CatalogueUseCases(ServiceCore):
                 raise Conflict(f"location {location.code} already exists", field="code")
             location.id = uow.inventory.add_location(location)
             uow.inventory.catalogue_changed(())  # no stock there yet: no number moves
+            uow.publish_changes()
             uow.commit()
         return location
 
@@ -98,6 +99,7 @@ class CatalogueUseCases(ServiceCore):
             component_ids = self._component_ids(store, sku)
             sku.id = store.add_sku(sku, component_ids)
             store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
+            uow.publish_changes()
             uow.commit()
         return sku
 
@@ -129,6 +131,7 @@ class CatalogueUseCases(ServiceCore):
             store.update_sku(sku, component_ids, self._clock())
             if sku.id is not None:  # attributes drive exclusions and category buffers
                 store.catalogue_changed([sku.id])
+            uow.publish_changes()
             uow.commit()
         return sku
 

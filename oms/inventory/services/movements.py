@@ -39,6 +39,7 @@ class MovementUseCases(ServiceCore):
         with self._uow() as uow:
             result = self._record_in(uow.inventory, cmd, now)
             if not result.replayed:
+                uow.publish_changes()
                 uow.commit()
         return result
 
@@ -73,6 +74,7 @@ class MovementUseCases(ServiceCore):
                     error.extra.setdefault("index", index)
                     raise
             events.flush(store, now)
+            uow.publish_changes()
             uow.commit()
         return [results[i] for i in range(len(cmds))]
 

@@ -67,6 +67,7 @@ class ReservationUseCases(ServiceCore):
                     channel=channel,
                 )
                 if outcome.status == "reserved" and outcome.reservation_id is not None:
+                    uow.publish_changes()
                     uow.commit()
                     reservation_id = outcome.reservation_id
                 elif outcome.status == "replayed":
@@ -84,6 +85,7 @@ class ReservationUseCases(ServiceCore):
                 reservation_id = self._reserve_statement_by_statement(
                     store, cmd, lines, key, reference, actor, now, channel
                 )
+                uow.publish_changes()
                 uow.commit()
         return ReservationResult(
             Reservation(
@@ -148,6 +150,7 @@ class ReservationUseCases(ServiceCore):
         now = self._clock()
         with self._uow() as uow:
             reservation = self.release_within(uow.inventory, reservation_id, actor, now)
+            uow.publish_changes()
             uow.commit()
         return reservation
 
@@ -156,6 +159,7 @@ class ReservationUseCases(ServiceCore):
         now = self._clock()
         with self._uow() as uow:
             reservation = self.ship_within(uow.inventory, reservation_id, actor, now)
+            uow.publish_changes()
             uow.commit()
         return reservation
 

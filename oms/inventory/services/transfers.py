@@ -49,6 +49,7 @@ class TransferUseCases(ServiceCore):
             transfer.id = store.add_transfer(transfer, location_ids, sku_ids, cmd.actor)
             if cmd.idempotency_key:
                 store.store_result(cmd.idempotency_key.strip(), {"transfer_id": transfer.id})
+            uow.publish_changes()
             uow.commit()
         return TransferResult(transfer)
 
@@ -86,6 +87,7 @@ class TransferUseCases(ServiceCore):
                 now=now,
             )
             store.save_transfer(transfer, sku_ids, [], now)
+            uow.publish_changes()
             uow.commit()
         return TransferResult(transfer)
 
@@ -130,6 +132,7 @@ class TransferUseCases(ServiceCore):
             store.save_transfer(transfer, sku_ids, effect.discrepancies, now)
             if key:
                 store.store_result(key, {"transfer_id": cmd.transfer_id})
+            uow.publish_changes()
             uow.commit()
         return TransferResult(transfer)
 
@@ -143,6 +146,7 @@ class TransferUseCases(ServiceCore):
                 c: r[0] for c, r in store.sku_refs([ln.sku for ln in transfer.lines]).items()
             }
             store.save_transfer(transfer, sku_ids, [], transfer.closed_at)
+            uow.publish_changes()
             uow.commit()
         return transfer
 

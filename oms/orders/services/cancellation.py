@@ -88,6 +88,7 @@ class CancellationUseCases:
                     self._cancel_units(uow, order, order.line(line_id), units, states, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
             uow.orders.add_events([order_event("OrderCancelled", order)], now)
+            uow.publish_changes()
             uow.commit()
         return order
 

@@ -80,6 +80,7 @@ class FulfilmentService:
                 return shipment  # said twice: done once
             shipment.advance(to)
             uow.orders.save_shipment(shipment, now)
+            uow.publish_changes()
             uow.commit()
         return shipment
 
@@ -120,6 +121,7 @@ class FulfilmentService:
             order = self._order(uow, shipment.order_id)
             uow.orders.save_order_state(order, order.status.value, now)
             uow.orders.add_events([_shipped_event(order, shipment, parsed_carrier)], now)
+            uow.publish_changes()
             uow.commit()
         return shipment
 
@@ -172,6 +174,7 @@ class FulfilmentService:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
             uow.orders.add_events([order_event("OrderResourced", order)], now)
+            uow.publish_changes()
             uow.commit()
         return order
 

@@ -121,6 +121,7 @@ class OrderService(CancellationUseCases):
                     order.created_at = now
                     self._source(uow, order, facts, "placed", [], actor, now)
                     uow.orders.add_events([order_event("OrderPlaced", order)], now)
+                    uow.publish_changes()
                     uow.commit()
                     return PlacedOrder(order, created=True)
             except DuplicateOrder:
@@ -312,6 +313,7 @@ class OrderService(CancellationUseCases):
                 if sum(s.allocated for s in order.line_states()) > before:
                     served += 1
                     uow.orders.add_events([order_event("OrderAllocated", order)], now)
+                uow.publish_changes()
                 uow.commit()
         return served
 

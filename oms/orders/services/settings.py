@@ -70,6 +70,7 @@ class OrderSettingsService:
             stored["version"] = int(stored.get("version", 0)) + 1
             profile = profile_from(stored)  # raises InvalidInput naming the field
             uow.orders.set_sourcing_profile(channel, stored, self._clock())
+            uow.publish_changes()
             uow.commit()
         return {"channel": channel, **profile_json(profile)}
 
@@ -85,5 +86,6 @@ class OrderSettingsService:
                 raise NotFound(f"no location {location!r}", field="code")
             value = LocationShipping(location, priority, daily_capacity)
             uow.orders.set_location_shipping(value)
+            uow.publish_changes()
             uow.commit()
         return value

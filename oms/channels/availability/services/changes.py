@@ -67,8 +67,9 @@ class AvailabilityChanges:
         what was told (a repair, e.g. after restoring a backup); the numbers that changed."""
         with self._uow() as uow:
             uow.rules_changed(None)
+            published = uow.publish_changes()
             uow.commit()
-            return uow.last_published
+            return published
 
     def changed_since(
         self, code: str, cursor: str, limit: int = DEFAULT_CHANGES_PAGE

@@ -120,6 +120,7 @@ class ChannelService:
                 raise Conflict(f"channel {channel.code} already exists", field="code")
             channel.id = uow.channels.add_channel(channel)
             uow.rules_changed(None)  # its first numbers, for every SKU
+            uow.publish_changes()
             uow.commit()
         return channel
 
@@ -145,6 +146,7 @@ class ChannelService:
             channel.updated_at = self._clock()
             uow.channels.update_channel(channel)
             uow.rules_changed(None)
+            uow.publish_changes()
             uow.commit()
         return channel
 
@@ -180,6 +182,7 @@ class ChannelService:
             self._record(
                 uow, RuleKind.SAFETY_STOCK, None, f"{sku}@{location}", old, quantity, actor, [sku]
             )
+            uow.publish_changes()
             uow.commit()
         return None if quantity is None else SafetyStock(sku, location, quantity)
 
@@ -197,6 +200,7 @@ class ChannelService:
             self._record(
                 uow, RuleKind.SAFETY_STOCK_DEFAULT, None, location, old, quantity, actor, None
             )
+            uow.publish_changes()
             uow.commit()
         return None if quantity is None else DefaultSafetyStock(location, quantity)
 
@@ -268,6 +272,7 @@ class ChannelService:
                 actor,
                 _excluded_skus(exclusion),
             )
+            uow.publish_changes()
             uow.commit()
         return Exclusion(
             exclusion.kind,
@@ -296,6 +301,7 @@ class ChannelService:
                 actor,
                 _excluded_skus(exclusion),
             )
+            uow.publish_changes()
             uow.commit()
         return exclusion
 
@@ -326,6 +332,7 @@ class ChannelService:
             old = store.pool(channel_id, sku)
             store.set_pool(channel_id, sku, quantity)
             self._record(uow, RuleKind.POOL, code, sku, old, quantity, actor, [sku])
+            uow.publish_changes()
             uow.commit()
         return None if quantity is None else Pool(sku, quantity)
 
@@ -347,6 +354,7 @@ class ChannelService:
             rule_key = Buffer(parsed, key, 0).rule_key
             affects = [key] if parsed is BufferScope.SKU and key is not None else None
             self._record(uow, RuleKind.BUFFER, code, rule_key, old, units, actor, affects)
+            uow.publish_changes()
             uow.commit()
         return None if units is None else Buffer(parsed, key, units)
 
@@ -367,6 +375,7 @@ class ChannelService:
             self._record(
                 uow, RuleKind.SHARE, code, sku_rule_key(sku), old, percent, actor, _one(sku)
             )
+            uow.publish_changes()
             uow.commit()
         return None if percent is None else Share(sku, percent)
 
@@ -383,6 +392,7 @@ class ChannelService:
             old = store.cap(channel_id, sku)
             store.set_cap(channel_id, sku, cap)
             self._record(uow, RuleKind.CAP, code, sku_rule_key(sku), old, cap, actor, _one(sku))
+            uow.publish_changes()
             uow.commit()
         return None if cap is None else Cap(sku, cap)
 
