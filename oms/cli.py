@@ -26,15 +26,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oms import access
 from oms.bootstrap import Services, bootstrap
-from oms.channels.availability.services.channels import ChannelService
-from oms.channels.availability.services.rules_csv import (
+from oms.channels.availability.domain.rule_rows import (
     LineError,
     RulesEncoding,
     RulesFileInvalid,
     RulesImportStopped,
+)
+from oms.channels.availability.domain.rules_file import (
+    parse_rules_file,
+)
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.rules_csv import (
     export_rules,
     import_rules,
-    parse_rules_file,
 )
 from oms.db import make_engine
 from oms.inventory.services import InventoryService

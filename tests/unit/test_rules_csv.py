@@ -7,8 +7,7 @@ import io
 
 import pytest
 
-from oms.channels.availability.domain.rules import BufferScope, Exclusion, ExclusionKind
-from oms.channels.availability.services.rules_csv import (
+from oms.channels.availability.domain.rule_rows import (
     BufferRow,
     CapRow,
     DefaultSafetyStockRow,
@@ -18,8 +17,11 @@ from oms.channels.availability.services.rules_csv import (
     RulesEncoding,
     SafetyStockRow,
     ShareRow,
-    parse_rules_file,
     write_rules,
+)
+from oms.channels.availability.domain.rules import BufferScope, Exclusion, ExclusionKind
+from oms.channels.availability.domain.rules_file import (
+    parse_rules_file,
 )
 
 HEADER = "rule,channel,sku,location,category,attribute,value\n"

@@ -26,14 +26,19 @@ from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, Field
 
 from oms.access import Principal, Role
-from oms.channels.availability.services import rules_csv
-from oms.channels.availability.services.channels import ChannelService
-from oms.channels.availability.services.rules_csv import (
+from oms.channels.availability.domain.rule_rows import (
     LineError,
     RulesEncoding,
     RulesFileInvalid,
-    RulesImport,
     RulesImportStopped,
+)
+from oms.channels.availability.domain.rules_file import (
+    parse_rules_file,
+)
+from oms.channels.availability.services import rules_csv
+from oms.channels.availability.services.channels import ChannelService
+from oms.channels.availability.services.rules_csv import (
+    RulesImport,
 )
 from oms.http import PROBLEM_TYPE_BASE, FieldError, problem, problem_responses
 from oms.inventory.services import InventoryService
@@ -168,7 +173,7 @@ class RulesImportController(Controller):
         Columns `rule,channel,sku,location,category,attribute,value` (see the README). Every
         row is checked before any is applied: a bad row is a 422 naming each bad line and
         column, and nothing changes. Importing the same file again changes nothing."""
-        parsed = rules_csv.parse_rules_file(body, _encoding(request))
+        parsed = parse_rules_file(body, _encoding(request))
         outcome = rules_csv.import_rules(
             channels,
             inventory,

@@ -33,456 +33,48 @@ import with the rows before it applied. Importing the file again, fixed, finishe
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import math
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import StrEnum
 from typing import TextIO, TypeVar
 
+from oms.channels.availability.domain.rule_rows import (
+    CATEGORY,
+    COLUMNS,
+    BufferRow,
+    CapRow,
+    DefaultSafetyStockRow,
+    ExclusionRow,
+    LineError,
+    PoolRow,
+    RuleRow,
+    RulesFile,
+    RulesFileInvalid,
+    RulesImportStopped,
+    SafetyStockRow,
+    ShareRow,
+    row_value,
+    write_rules,
+)
 from oms.channels.availability.domain.rules import (
-    MAX_ATTRIBUTE_TEXT,
-    MAX_RULE_QUANTITY,
-    Buffer,
     BufferScope,
     Channel,
     ChannelRules,
     Exclusion,
     ExclusionKind,
-    sku_rule_key,
-    validate_code,
 )
 from oms.channels.availability.services.channels import ChannelService
 from oms.inventory.services import MAX_PAGE, InventoryService, Page
-from oms.shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from oms.shared.errors import DomainError, NotFound
 
-COLUMNS = ("rule", "channel", "sku", "location", "category", "attribute", "value")
-IGNORED_COLUMNS = ("note",)
-ADD, REMOVE = "add", "remove"
-CATEGORY = "category"  # the SKU attribute that category buffers and the category column read
-_TARGETS = ("channel", "sku", "location", "category", "attribute")
 _LOOKUP_ONE_BY_ONE = 200  # fewer distinct SKUs than this: look each up, else page the catalogue
-# Japanese input methods often type full-width digits (U+FF10-FF19); int() and float() read them.
-_DIGIT = "[0-9\uff10-\uff19]"
-_INTEGER = re.compile(f"[+-]?{_DIGIT}+")
-_NUMBER = re.compile(f"[+-]?(?:{_DIGIT}+(?:\\.{_DIGIT}*)?|\\.{_DIGIT}+)")
-_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape kept undecoded
 
 T = TypeVar("T")
-_Bad = Callable[[str | None, str], None]  # records an error of the row: bad(column, message)
-
-
-class RuleName(StrEnum):
-    SAFETY_STOCK = "safety_stock"
-    DEFAULT_SAFETY_STOCK = "default_safety_stock"
-    EXCLUSION = "exclusion"
-    POOL = "pool"
-    BUFFER = "buffer"
-    SHARE = "share"
-    CAP = "cap"
-
-
-# Per rule, the columns besides `rule` and `value` that it needs, and those it may have.
-_NEEDS: dict[RuleName, tuple[frozenset[str], frozenset[str]]] = {
-    RuleName.SAFETY_STOCK: (frozenset({"sku", "location"}), frozenset()),
-    RuleName.DEFAULT_SAFETY_STOCK: (frozenset({"location"}), frozenset()),
-    RuleName.EXCLUSION: (frozenset({"channel"}), frozenset(_TARGETS[1:])),  # exactly one
-    RuleName.POOL: (frozenset({"channel", "sku"}), frozenset()),
-    RuleName.BUFFER: (frozenset({"channel"}), frozenset({"sku", "category"})),  # one at most
-    RuleName.SHARE: (frozenset({"channel"}), frozenset({"sku"})),
-    RuleName.CAP: (frozenset({"channel"}), frozenset({"sku"})),
-}
-
-
-class RulesEncoding(StrEnum):
-    AUTO = "auto"  # UTF-8 when the bytes are valid UTF-8 (or start with a BOM), else cp932
-    UTF8 = "utf-8"
-    SHIFT_JIS = "shift_jis"
-    CP932 = "cp932"
 
 
 # --------------------------------------------------------------------------- rows
 
 
-@dataclass(frozen=True, slots=True)
-class SafetyStockRow:
-    line: int
-    sku: str
-    location: str
-    quantity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class DefaultSafetyStockRow:
-    line: int
-    location: str
-    quantity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ExclusionRow:
-    line: int
-    channel: str
-    exclusion: Exclusion
-    add: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PoolRow:
-    line: int
-    channel: str
-    sku: str
-    quantity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class BufferRow:
-    line: int
-    channel: str
-    scope: BufferScope
-    key: str | None  # the SKU or the category; None for the channel's default
-    units: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ShareRow:
-    line: int
-    channel: str
-    sku: str | None  # None: the channel's default
-    percent: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CapRow:
-    line: int
-    channel: str
-    sku: str | None  # None: the channel's default
-    cap: int | None
-
-
-RuleRow = (
-    SafetyStockRow | DefaultSafetyStockRow | ExclusionRow | PoolRow | BufferRow | ShareRow | CapRow
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LineError:
-    line: int
-    column: str | None
-    message: str
-
-    @property
-    def field(self) -> str:
-        """`line 3: value`, the way the API names the field at fault."""
-        return f"line {self.line}: {self.column}" if self.column else f"line {self.line}"
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class RulesFile:
-    """A parsed rules file: the rows that can be applied and the errors of the others."""
-
-    rows: list[RuleRow]
-    errors: list[LineError]
-
-    @property
-    def bad_lines(self) -> int:
-        return len({e.line for e in self.errors})
-
-
-class RulesFileInvalid(InvalidInput):
-    """Some rows are bad; nothing was applied. `errors` names each line and column."""
-
-    def __init__(self, errors: list[LineError], lines: int) -> None:
-        bad = len({e.line for e in errors})
-        super().__init__(
-            f"{bad} of {_lines(lines)} of the rules file have errors; nothing was changed",
-            field=errors[0].field,
-        )
-        self.errors = errors
-
-
-class RulesImportStopped(Conflict):
-    """A row that passed the checks was refused while applying; the rows before it stay."""
-
-    def __init__(self, error: LineError, applied: int) -> None:
-        changes = "1 rule change" if applied == 1 else f"{applied} rule changes"
-        super().__init__(
-            f"{error}. The import stopped there: the {changes} before it stay applied, nothing "
-            f"after it was. Fix that line and import the file again (what was applied is then "
-            f"unchanged).",
-            field=error.field,
-            extra={"applied": applied},
-        )
-        self.error = error
-
-
-def _lines(count: int) -> str:
-    return f"{count} line" if count == 1 else f"{count} lines"
-
-
 # --------------------------------------------------------------------------- parsing
-
-
-def parse_rules_file(data: bytes, encoding: RulesEncoding = RulesEncoding.AUTO) -> RulesFile:
-    """Parse and check each row on its own (no database); every bad row is reported."""
-    text, problem, hint = _decode(data, encoding)
-    if problem is not None:
-        return RulesFile([], [LineError(1, None, problem)])
-    header: dict[str, int] | None = None
-    width = 0
-    rows: list[RuleRow] = []
-    errors: list[LineError] = []
-    first_line: dict[tuple[str | None, ...], int] = {}
-    line = 0
-    try:
-        for line, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-            if not any(cell.strip() for cell in record):
-                continue
-            if any(_UNDECODED.search(cell) for cell in record):
-                errors.append(LineError(line, None, f"unreadable bytes: {hint}"))
-                if header is None:
-                    return RulesFile([], errors)
-                continue
-            if header is None:
-                header, header_errors = _header(record, line)
-                if header_errors:
-                    return RulesFile([], header_errors)
-                width = len(record)
-                continue
-            if len(record) > width and any(v.strip() for v in record[width:]):
-                message = f"has {len(record)} values but the header has {width} columns"
-                errors.append(LineError(line, None, message))
-                continue
-            cells = {
-                name: record[i].strip() if i < len(record) else "" for name, i in header.items()
-            }
-            row, row_errors = _parse_row(line, cells)
-            if row is not None:
-                first = first_line.setdefault(_identity(row), line)
-                if first != line:
-                    message = f"the same rule as line {first}: keep one line per rule"
-                    row_errors.append(LineError(line, None, message))
-            if row_errors:
-                errors.extend(row_errors)
-            elif row is not None:
-                rows.append(row)
-    except csv.Error as error:
-        errors.append(LineError(line + 1, None, f"not readable as CSV: {error}"))
-        return RulesFile([], errors)
-    if header is None:
-        message = f"the file is empty: the first line must be a header like {','.join(COLUMNS)}"
-        return RulesFile([], [LineError(1, None, message)])
-    return RulesFile(rows, errors)
-
-
-def _decode(data: bytes, encoding: RulesEncoding) -> tuple[str, str | None, str]:
-    """The text, a problem with the file as a whole (or None), and a hint for unreadable rows.
-
-    Undecodable bytes are kept as surrogates so that each row that has them can be named.
-    Japanese text in Shift_JIS is almost never valid UTF-8, which is what AUTO relies on.
-    """
-    bom = data.startswith(codecs.BOM_UTF8)
-    body = data.removeprefix(codecs.BOM_UTF8)
-    neither = "the file is neither UTF-8 nor Shift_JIS (cp932): save it as UTF-8 and retry"
-    if encoding is RulesEncoding.AUTO:
-        if bom or _decodes(body, "utf-8") or not _decodes(body, "cp932"):
-            return body.decode("utf-8", errors="surrogateescape"), None, neither
-        return body.decode("cp932"), None, neither
-    if encoding is RulesEncoding.UTF8:
-        hint = neither
-        if _decodes(body, "cp932"):
-            hint = "the file is not UTF-8; it reads as Shift_JIS (cp932)"
-        return body.decode("utf-8", errors="surrogateescape"), None, hint
-    if bom:
-        return "", "the file starts with a UTF-8 byte order mark: it is UTF-8, not Shift_JIS", ""
-    if not body.isascii() and _decodes(body, "utf-8"):
-        # UTF-8 read as cp932 "decodes" into mojibake that would be stored for good.
-        return "", "the file is UTF-8, not Shift_JIS", ""
-    # What Windows writes as Shift_JIS is cp932 (NEC and IBM extensions, full-width tilde).
-    return body.decode("cp932", errors="surrogateescape"), None, neither
-
-
-def _decodes(data: bytes, codec: str) -> bool:
-    try:
-        data.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _header(record: list[str], line: int) -> tuple[dict[str, int], list[LineError]]:
-    columns: dict[str, int] = {}
-    errors: list[LineError] = []
-    for index, raw in enumerate(record):
-        name = raw.strip().lstrip("\ufeff").lower()
-        if not name:
-            continue
-        if name not in COLUMNS and name not in IGNORED_COLUMNS:
-            known = ", ".join(COLUMNS + IGNORED_COLUMNS)
-            errors.append(
-                LineError(line, name, f"unknown column {name!r}: the columns are {known}")
-            )
-        elif name in columns:
-            errors.append(LineError(line, name, f"column {name} appears twice in the header"))
-        columns.setdefault(name, index)
-    for name in ("rule", "value"):
-        if name not in columns:
-            message = f"missing column {name}: the header must name rule and value"
-            errors.append(LineError(line, name, message))
-    return {name: columns[name] for name in COLUMNS if name in columns}, errors
-
-
-def _parse_row(line: int, given: dict[str, str]) -> tuple[RuleRow | None, list[LineError]]:
-    cells = {name: given.get(name, "") for name in COLUMNS}
-    errors: list[LineError] = []
-
-    def bad(column: str | None, message: str) -> None:
-        errors.append(LineError(line, column, message))
-
-    names = ", ".join(r.value for r in RuleName)
-    raw_rule = cells["rule"]
-    try:
-        rule = RuleName(raw_rule.lower().replace("-", "_").replace(" ", "_"))
-    except ValueError:
-        bad("rule", f"must be one of {names}, got {raw_rule!r}" if raw_rule else "missing")
-        return None, errors
-    needs, may = _NEEDS[rule]
-    for column in _TARGETS:
-        if cells[column] and column not in needs | may:
-            bad(column, f"must be empty: a {rule} rule has no {column}")
-        elif not cells[column] and column in needs:
-            bad(column, f"missing: a {rule} rule needs a {column}")
-    given_targets = [c for c in _TARGETS[1:] if cells[c] and c in may]
-    if rule is RuleName.EXCLUSION and len(given_targets) != 1:
-        bad(None, "an exclusion names exactly one of sku, location, category or attribute")
-    if rule is RuleName.BUFFER and len(given_targets) > 1:
-        bad(None, "a buffer is for a sku, a category, or (neither) the channel's default")
-
-    channel = _code(cells["channel"], "channel", bad)
-    sku = _code(cells["sku"], "sku", bad)
-    location = _code(cells["location"], "location", bad)
-    category = _text(cells["category"], "category", bad)
-    attribute = _attribute(cells["attribute"], bad)
-    parsed = _value(rule, cells["value"], bad)
-    if errors:
-        return None, errors
-    units = parsed if isinstance(parsed, int) and not isinstance(parsed, bool) else None
-    match rule:
-        case RuleName.SAFETY_STOCK:
-            return SafetyStockRow(line, sku or "", location or "", units), []
-        case RuleName.DEFAULT_SAFETY_STOCK:
-            return DefaultSafetyStockRow(line, location or "", units), []
-        case RuleName.POOL:
-            return PoolRow(line, channel or "", sku or "", units), []
-        case RuleName.CAP:
-            return CapRow(line, channel or "", sku, units), []
-        case RuleName.SHARE:
-            percent = float(parsed) if isinstance(parsed, float) else None
-            return ShareRow(line, channel or "", sku, percent), []
-        case RuleName.BUFFER:
-            if sku is not None:
-                return BufferRow(line, channel or "", BufferScope.SKU, sku, units), []
-            if category is not None:
-                return BufferRow(line, channel or "", BufferScope.CATEGORY, category, units), []
-            return BufferRow(line, channel or "", BufferScope.DEFAULT, None, units), []
-    # An exclusion: exactly one of its targets was given.
-    if sku is not None:
-        exclusion = Exclusion.of(ExclusionKind.SKU, sku=sku)
-    elif location is not None:
-        exclusion = Exclusion.of(ExclusionKind.LOCATION, location=location)
-    else:
-        name, text = (CATEGORY, category) if category is not None else attribute or ("", "")
-        exclusion = Exclusion.of(ExclusionKind.ATTRIBUTE, attribute=name, value=text)
-    return ExclusionRow(line, channel or "", exclusion, parsed is True), []
-
-
-def _code(text: str, column: str, bad: _Bad) -> str | None:
-    if not text:
-        return None
-    try:
-        return validate_code(text, field_name=column)
-    except InvalidInput as error:
-        bad(column, error.detail.removeprefix(f"{column} "))  # the field names the column
-        return None
-
-
-def _text(text: str, column: str, bad: _Bad) -> str | None:
-    if len(text) > MAX_ATTRIBUTE_TEXT:
-        bad(column, f"must be at most {MAX_ATTRIBUTE_TEXT} characters")
-        return None
-    return text or None
-
-
-def _attribute(text: str, bad: _Bad) -> tuple[str, str] | None:
-    if not text:
-        return None
-    name, sep, value = (part.strip() for part in text.partition("="))
-    if not sep or not name or not value:
-        bad("attribute", f"must be name=value, e.g. season=2023AW, got {text!r}")
-        return None
-    if _text(name, "attribute", bad) is None or _text(value, "attribute", bad) is None:
-        return None
-    return name, value
-
-
-def _value(rule: RuleName, text: str, bad: _Bad) -> int | float | bool | None:
-    """Units, a percent, or add (True) / remove (False); None (empty) removes the rule."""
-    if rule is RuleName.EXCLUSION:
-        word = text.lower()
-        if word not in (ADD, REMOVE):
-            bad("value", f"an exclusion's value is {ADD} or {REMOVE}, got {text!r}")
-            return None
-        return word == ADD
-    if not text:
-        return None
-    if rule is RuleName.SHARE:
-        number = text.removesuffix("%").removesuffix("\uff05").strip()  # 80% as spreadsheets show
-        percent = float(number) if _NUMBER.fullmatch(number) else math.nan
-        if math.isnan(percent):
-            bad("value", f"a share is a percent from 0 to 100, got {text!r}")
-        elif not 0 <= percent <= 100:
-            bad("value", f"a share must be from 0 to 100 percent, got {text}")
-        else:
-            return percent
-        return None
-    what = "safety stock" if rule is RuleName.DEFAULT_SAFETY_STOCK else str(rule).replace("_", " ")
-    if not _INTEGER.fullmatch(text):
-        bad("value", f"a {what} is a whole number of units, got {text!r}")
-        return None
-    units = int(text)
-    if units < 0:
-        bad("value", f"a {what} must be zero or more, got {units}")
-    elif units > MAX_RULE_QUANTITY:
-        bad("value", f"a {what} must be at most {MAX_RULE_QUANTITY:,}, got {units}")
-    else:
-        return units
-    return None
-
-
-def _identity(row: RuleRow) -> tuple[str | None, ...]:
-    """What a row sets: two rows with the same identity set the same rule."""
-    match row:
-        case SafetyStockRow():
-            return ("safety_stock", row.sku, row.location)
-        case DefaultSafetyStockRow():
-            return ("default_safety_stock", row.location)
-        case ExclusionRow():
-            return ("exclusion", row.channel, row.exclusion.key)
-        case PoolRow():
-            return ("pool", row.channel, row.sku)
-        case BufferRow():
-            return ("buffer", row.channel, Buffer(row.scope, row.key, 0).rule_key)
-        case ShareRow():
-            return ("share", row.channel, sku_rule_key(row.sku))
-        case CapRow():
-            return ("cap", row.channel, sku_rule_key(row.sku))
 
 
 # --------------------------------------------------------------------------- checking
@@ -528,7 +120,7 @@ def plan_rules(
         if row_errors:
             errors.extend(row_errors)
             continue
-        if current.value(row) == _new_value(row):
+        if current.value(row) == row_value(row):
             unchanged.append(row)
             continue
         if isinstance(row, ExclusionRow) and not row.add:
@@ -569,20 +161,6 @@ def _references(row: RuleRow) -> list[tuple[str, str, str]]:
         case BufferRow(scope=BufferScope.SKU):
             found.append(("sku", "sku", row.key or ""))
     return found
-
-
-def _new_value(row: RuleRow) -> object:
-    match row:
-        case SafetyStockRow() | DefaultSafetyStockRow() | PoolRow():
-            return row.quantity
-        case ExclusionRow():
-            return row.add
-        case BufferRow():
-            return row.units
-        case ShareRow():
-            return row.percent
-        case CapRow():
-            return row.cap
 
 
 class _Current:
@@ -771,63 +349,3 @@ def export_rules(channels: ChannelService, out: TextIO) -> int:
     under concurrent writes the export is a sequence of consistent reads, not one snapshot.
     """
     return write_rules(current_rules(channels), out)
-
-
-def write_rules(rows: Iterable[RuleRow], out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\r\n")  # what spreadsheet tools write
-    writer.writerow(COLUMNS)
-    written = 0
-    for row in rows:
-        writer.writerow(row_cells(row))
-        written += 1
-    return written
-
-
-def row_cells(row: RuleRow) -> list[str]:
-    """The row as the file's cells, in `COLUMNS` order."""
-    cells = dict.fromkeys(COLUMNS, "")
-    cells["rule"] = _rule_of(row).value
-    if not isinstance(row, SafetyStockRow | DefaultSafetyStockRow):
-        cells["channel"] = row.channel
-    value = _new_value(row)
-    cells["value"] = "" if value is None else str(value)
-    match row:
-        case SafetyStockRow():
-            cells.update(sku=row.sku, location=row.location)
-        case DefaultSafetyStockRow():
-            cells["location"] = row.location
-        case ExclusionRow(exclusion=x):
-            cells["value"] = ADD if row.add else REMOVE
-            if x.kind is ExclusionKind.ATTRIBUTE and x.attribute == CATEGORY:
-                cells[CATEGORY] = x.value or ""
-            elif x.kind is ExclusionKind.ATTRIBUTE:
-                cells["attribute"] = f"{x.attribute}={x.value}"
-            else:
-                cells.update(sku=x.sku or "", location=x.location or "")
-        case PoolRow() | ShareRow() | CapRow():
-            cells["sku"] = row.sku or ""
-        case BufferRow(scope=BufferScope.SKU):
-            cells["sku"] = row.key or ""
-        case BufferRow(scope=BufferScope.CATEGORY):
-            cells[CATEGORY] = row.key or ""
-    if isinstance(row, ShareRow) and row.percent is not None:
-        cells["value"] = _percent_text(row.percent)
-    return [cells[name] for name in COLUMNS]
-
-
-def _rule_of(row: RuleRow) -> RuleName:
-    return {
-        SafetyStockRow: RuleName.SAFETY_STOCK,
-        DefaultSafetyStockRow: RuleName.DEFAULT_SAFETY_STOCK,
-        ExclusionRow: RuleName.EXCLUSION,
-        PoolRow: RuleName.POOL,
-        BufferRow: RuleName.BUFFER,
-        ShareRow: RuleName.SHARE,
-        CapRow: RuleName.CAP,
-    }[type(row)]
-
-
-def _percent_text(percent: float) -> str:
-    """12.5 -> "12.5", 50.0 -> "50", 1e-05 -> "0.00001": plain digits that read back exactly."""
-    text = format(Decimal(repr(percent)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
