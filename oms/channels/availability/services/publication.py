@@ -35,8 +35,8 @@ from oms.channels.availability.domain.model import (
 )
 from oms.channels.availability.domain.rules import VELOCITY_WINDOW, Channel
 from oms.channels.availability.ports import ChannelStore, PublishedNumber
-from oms.channels.availability.services.read_path import (
-    _ChannelRuleIndex,
+from oms.channels.availability.services.inputs import (
+    ChannelRuleIndex,
     category_of,
     text_attributes,
     with_velocity,
@@ -69,7 +69,7 @@ class _Rules:
 
     token: str | None
     channels: list[Channel]
-    active: list[_ChannelRuleIndex]
+    active: list[ChannelRuleIndex]
     default_safety: dict[str, int]
     overrides: dict[tuple[str, str], int]
     active_locations: set[str]
@@ -310,7 +310,7 @@ def _load_rules(channels: ChannelStore, inventory: InventoryStore, token: str | 
         all_channels += page
         after_id = page[-1].id or 0
     active = [
-        _ChannelRuleIndex.read(channels, c, c.id)
+        ChannelRuleIndex.read(channels, c, c.id)
         for c in all_channels
         if c.active and c.id is not None
     ]
