@@ -581,7 +581,8 @@ def demo_seed() -> None:
 
     Running it again changes nothing.
     """
-    from oms.demo import SAMPLE_SKUS, seed_demo
+    from oms.demo.brand import SAMPLE_SKUS
+    from oms.demo.seed import seed_demo
 
     with _runtime() as rt:
         summary = seed_demo(rt.inventory, rt.channels, rt.availability, rt.order_settings)

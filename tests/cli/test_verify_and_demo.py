@@ -6,7 +6,7 @@ from sqlalchemy import Engine, update
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
-from oms.demo import BEST_SELLER, RULES, SET_CODE, STYLES
+from oms.demo.brand import BEST_SELLER, RULES, SET_CODE, STYLES
 from oms.inventory.domain import Sku, SkuKind, validate_barcode
 from oms.inventory.orm import stock_levels
 from oms.inventory.services import InventoryService

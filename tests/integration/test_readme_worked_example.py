@@ -19,15 +19,15 @@ from oms.channels.availability.domain.explain import LocationTrace, TraceStep
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
-from oms.demo import (
+from oms.demo.brand import (
     BEST_SELLER,
     DEFAULT_SAFETY_STOCK,
     RULES,
     SAFETY_STOCK,
     SET_CODE,
-    seed_demo,
     sku_code,
 )
+from oms.demo.seed import seed_demo
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT
 from oms.uow import SqlUnitOfWork
