@@ -1,0 +1,45 @@
+"""What a channel can answer besides success, in terms the sync acts on.
+
+Adapters raise these, never their HTTP library's errors: the sync retries what is retryable
+(with backoff and jitter), parks what is not as a failure a person can see and retry, and never
+logs a credential (the messages here must not carry any).
+"""
+
+from __future__ import annotations
+
+
+class ChannelError(Exception):
+    """Base: `retryable` says whether the same call may succeed later."""
+
+    retryable = False
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(f"{channel}: {message}")
+        self.channel = channel
+        self.message = message
+
+
+class Throttled(ChannelError):
+    """The channel refused the call for its rate limit (Amazon 429 QuotaExceeded, Rakuten's
+    throttling family, Shopify THROTTLED). `retry_after`: seconds, when the channel said."""
+
+    retryable = True
+
+    def __init__(self, channel: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(channel, message)
+        self.retry_after = retry_after
+
+
+class ChannelUnavailable(ChannelError):
+    """5xx, a timeout, a refused connection: the channel may answer later."""
+
+    retryable = True
+
+
+class AuthenticationFailed(ChannelError):
+    """The credentials were refused (expired refresh token, wrong license key): a person must
+    fix the connection; retrying changes nothing."""
+
+
+class ChannelRejected(ChannelError):
+    """The channel refused the request itself (4xx other than throttling): not retryable."""

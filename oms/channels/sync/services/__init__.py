@@ -1,0 +1,1 @@
+"""Channel sync's use cases: push, pull, confirm, reconcile (built in issue 9)."""
