@@ -40,6 +40,7 @@ from oms.channels.availability.services.rules_csv import (
     export_rules,
     import_rules,
 )
+from oms.channels.sync.domain.model import ChannelKind
 from oms.db import make_engine
 from oms.inventory.services import InventoryService
 from oms.inventory.services.stock_files import (
@@ -175,6 +176,27 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def emulate(
+    kind: Annotated[ChannelKind, typer.Argument(help="Which channel API to stand in for.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8101,
+    seed_orders: Annotated[int, typer.Option(help="Open orders to start with.")] = 0,
+) -> None:
+    """Run a channel's emulator, faithful to its published contract, on loopback.
+
+    Point a channel's connection (`endpoint`, and Amazon's `token_url`) at it to try oms
+    without an account; its control endpoints live under /_emulator/.
+    """
+    import importlib
+
+    import uvicorn
+
+    module = importlib.import_module(f"oms.channels.emulators.{kind.value}.app")
+    asgi = module.create_app(seed_orders=seed_orders)
+    _out().print(f"{kind.value} emulator on http://127.0.0.1:{port}")
+    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")
 
 
 @app.command()
