@@ -25,10 +25,10 @@ RUN := $(UV) run --frozen
 TESTENV := scripts/testenv.sh
 PYTEST_ARGS ?=
 
-.PHONY: help env run test bench lint fmt
+.PHONY: help env run test test-long bench lint fmt
 
 help:
-	@echo "targets: env run test bench lint fmt   (make test PYTEST_ARGS='-k foo')"
+	@echo "targets: env run test test-long bench lint fmt   (make test PYTEST_ARGS='-k foo')"
 
 $(TOOLS_UV):
 	@echo "bootstrapping uv $(UV_VERSION) into .tools/"
@@ -51,6 +51,10 @@ test: env
 	rc=0; $(RUN) pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing" >&2; rc=1; fi; \
 	exit $$rc
+
+# The scheduled long run: the same suite with ten times the hypothesis examples.
+test-long:
+	@$(MAKE) --no-print-directory test OMS_HYPOTHESIS_PROFILE=long
 
 bench: env
 	@cd "$(ROOT)" && \

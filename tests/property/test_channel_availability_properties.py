@@ -32,12 +32,13 @@ from oms.channels.availability.domain.model import (
     compute_availability,
     compute_bundle_availability,
 )
+from tests.examples import examples
 
 LOCATIONS = ("DC", "FBA", "STORE-1", "STORE-2")
 CHANNELS = ("amazon", "rakuten", "storefront")
 SKU = "TEE-001"
 
-examples = settings(max_examples=300, deadline=None)
+cases = settings(max_examples=examples(300), deadline=None)
 
 locations = st.sampled_from(LOCATIONS)
 location_sets = st.frozensets(locations)
@@ -111,7 +112,7 @@ def worlds(draw: st.DrawFn, with_pools: bool = True) -> World:
     )
 
 
-@examples
+@cases
 @given(worlds())
 def test_no_channel_is_told_more_than_its_feeding_locations_can_sell(world: World) -> None:
     result = world.compute()
@@ -124,7 +125,7 @@ def test_no_channel_is_told_more_than_its_feeding_locations_can_sell(world: Worl
             assert published <= channel.cap
 
 
-@examples
+@cases
 @given(worlds())
 def test_pools_and_what_a_channel_is_told_never_exceed_what_exists(world: World) -> None:
     result = world.compute()
@@ -138,7 +139,7 @@ def test_pools_and_what_a_channel_is_told_never_exceed_what_exists(world: World)
         assert availability.available + others <= total
 
 
-@examples
+@cases
 @given(worlds())
 def test_a_pool_shrinks_only_when_its_channel_has_nothing_shared_left(world: World) -> None:
     result = world.compute()
@@ -151,7 +152,7 @@ def test_a_pool_shrinks_only_when_its_channel_has_nothing_shared_left(world: Wor
             assert "shrank" in next(s for s in availability.trace if s.name == "pools").rule
 
 
-@examples
+@cases
 @given(worlds(), additions)
 def test_adding_stock_never_lowers_any_channels_number(world: World, extra: dict[str, int]) -> None:
     before = world.compute()
@@ -178,7 +179,7 @@ def overlapping_pool_worlds(draw: st.DrawFn) -> World:
     )
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(800), deadline=None)
 @given(
     overlapping_pool_worlds(), st.dictionaries(st.sampled_from(LOCATIONS[:3]), st.integers(1, 12))
 )
@@ -192,7 +193,7 @@ def test_a_receipt_never_moves_a_pool_onto_another_channels_stock(
         assert after[code].available >= before[code].available
 
 
-@examples
+@cases
 @given(worlds())
 def test_the_trace_ends_at_the_published_number(world: World) -> None:
     for availability in world.compute().values():
@@ -201,7 +202,7 @@ def test_the_trace_ends_at_the_published_number(world: World) -> None:
             assert after.input == before.output
 
 
-@examples
+@cases
 @given(worlds())
 def test_the_number_only_path_tells_every_channel_what_the_traced_path_tells_it(
     world: World,
@@ -277,7 +278,7 @@ def bundle_worlds(draw: st.DrawFn) -> BundleWorld:
     )
 
 
-@examples
+@cases
 @given(bundle_worlds())
 def test_a_bundle_never_beats_any_of_its_components_divided_by_its_quantity(
     world: BundleWorld,
@@ -295,7 +296,7 @@ def test_a_bundle_never_beats_any_of_its_components_divided_by_its_quantity(
                 assert bundle * qty <= alone[channel.code].available
 
 
-@examples
+@cases
 @given(bundle_worlds(), st.dictionaries(st.sampled_from(COMPONENTS), additions))
 def test_adding_component_stock_never_lowers_a_bundles_number(
     world: BundleWorld, extra: dict[str, dict[str, int]]
@@ -307,7 +308,7 @@ def test_adding_component_stock_never_lowers_a_bundles_number(
         assert after[code].available >= before[code].available
 
 
-@examples
+@cases
 @given(bundle_worlds())
 def test_a_bundles_trace_ends_at_its_number_which_is_never_negative(world: BundleWorld) -> None:
     for availability in world.compute().values():
@@ -338,7 +339,7 @@ def pooled_bundle_worlds(draw: st.DrawFn) -> BundleWorld:
     )
 
 
-@examples
+@cases
 @given(pooled_bundle_worlds())
 def test_the_number_only_path_tells_every_channel_what_the_traced_path_tells_it_for_bundles(
     world: BundleWorld,

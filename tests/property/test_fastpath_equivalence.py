@@ -27,6 +27,7 @@ from oms.channels.availability.domain.model import (
     resolve_safety_stock,
 )
 from oms.shared.errors import InvalidInput
+from tests.examples import examples
 
 LOCATIONS = ("DC", "FBA", "STORE-1", "STORE-2")
 CHANNELS = ("amazon", "rakuten", "storefront")
@@ -40,7 +41,7 @@ ATTRIBUTES: tuple[dict[str, str], ...] = (
     {"category": "tops"},
 )
 
-examples = settings(max_examples=150, deadline=None)
+cases = settings(max_examples=examples(150), deadline=None)
 
 locations = st.sampled_from(LOCATIONS)
 
@@ -181,7 +182,7 @@ def pipeline(catalogue: Catalogue) -> dict[str, dict[str, int]]:
     return numbers
 
 
-@examples
+@cases
 @given(catalogues(with_pools=False))
 def test_without_pools_the_fast_path_gives_the_pipelines_numbers(catalogue: Catalogue) -> None:
     assert compute_many(catalogue.skus, catalogue.channels, catalogue.inputs()) == pipeline(
@@ -189,7 +190,7 @@ def test_without_pools_the_fast_path_gives_the_pipelines_numbers(catalogue: Cata
     )
 
 
-@examples
+@cases
 @given(catalogues(with_pools=True))
 def test_with_pools_and_bundles_the_fast_path_gives_the_pipelines_numbers(
     catalogue: Catalogue,
@@ -199,7 +200,7 @@ def test_with_pools_and_bundles_the_fast_path_gives_the_pipelines_numbers(
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(catalogues(with_pools=True), st.integers(0, 3))
 def test_skus_computed_together_get_the_numbers_they_get_alone(
     catalogue: Catalogue, split: int

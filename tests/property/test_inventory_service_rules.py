@@ -47,6 +47,7 @@ from tests.builders import (
     receive,
 )
 from tests.conftest import clean
+from tests.examples import examples as examples_scaled
 
 SKUS = ("TEE", "CAP")
 LOCATIONS = ("DC", "STORE")
@@ -268,5 +269,7 @@ def test_the_service_never_oversells_and_its_ledger_replays_to_its_projection(
 
     run_state_machine_as_test(
         OnThisEngine,
-        settings=settings(max_examples=examples, stateful_step_count=20, deadline=None),
+        settings=settings(
+            max_examples=examples_scaled(examples), stateful_step_count=20, deadline=None
+        ),
     )

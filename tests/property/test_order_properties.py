@@ -28,6 +28,7 @@ from oms.orders.services.placement import PlaceOrder
 from oms.shared.errors import Conflict
 from tests.builders import database_state
 from tests.conftest import clean
+from tests.examples import examples
 from tests.order_builders import (
     CAP,
     CHANNEL,
@@ -351,7 +352,7 @@ def test_orders_never_oversell_lose_units_or_leak_reservations(engine: Engine) -
         # No shrinking: every step runs on a real database and shrinking a failing run takes
         # minutes; the steps of an unshrunk run are few enough to read.
         settings=settings(
-            max_examples=10,
+            max_examples=examples(10),
             stateful_step_count=15,
             deadline=None,
             phases=(Phase.explicit, Phase.reuse, Phase.generate),

@@ -22,6 +22,7 @@ from oms.inventory.domain import InsufficientStock, StockRuleBroken
 from oms.shared.errors import InvalidInput
 from tests.builders import a_key, a_movement, reserve
 from tests.conftest import clean
+from tests.examples import examples
 from tests.integration.test_availability_events import ADMIN, DC, STORE, World
 
 skus = st.sampled_from(["TEE", "CAP"])
@@ -106,7 +107,7 @@ def test_published_numbers_follow_every_change(engine: Engine) -> None:
     run_state_machine_as_test(
         OnThisEngine,
         settings=settings(
-            max_examples=12,
+            max_examples=examples(12),
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],

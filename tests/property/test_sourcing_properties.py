@@ -38,6 +38,7 @@ from oms.orders.domain.sourcing import (
     SourcingRequest,
     plan_sourcing,
 )
+from tests.examples import examples
 
 SKUS = ("TEE", "PANTS", "SOCKS", "CAP")
 LOCATIONS = (
@@ -49,7 +50,7 @@ LOCATIONS = (
     ("STORE-NAHA", "store", "47"),
 )
 
-examples = settings(max_examples=120, deadline=None)
+cases = settings(max_examples=examples(120), deadline=None)
 
 stock_maps = st.dictionaries(st.sampled_from(SKUS), st.integers(-2, 6))
 # Free gifts (¥0) and lines either side of the minimums below.
@@ -173,7 +174,7 @@ def allocated(plan: SourcingPlan) -> Counter[tuple[str, str]]:
 # --------------------------------------------------------------------------- properties
 
 
-@examples
+@cases
 @given(requests())
 def test_no_location_ships_more_than_it_had_or_anything_it_may_not(
     request: SourcingRequest,
@@ -195,7 +196,7 @@ def test_no_location_ships_more_than_it_had_or_anything_it_may_not(
         assert units <= max(0, by_code[location].available.get(sku, 0))
 
 
-@examples
+@cases
 @given(requests())
 def test_every_unit_of_every_line_is_allocated_or_backordered_never_lost(
     request: SourcingRequest,
@@ -227,7 +228,7 @@ def test_every_unit_of_every_line_is_allocated_or_backordered_never_lost(
     assert plan.status is expected
 
 
-@examples
+@cases
 @given(requests())
 def test_shipments_stay_within_the_maximum_one_per_location(request: SourcingRequest) -> None:
     plan = plan_sourcing(request)
@@ -238,7 +239,7 @@ def test_shipments_stay_within_the_maximum_one_per_location(request: SourcingReq
     assert all(s.allocations for s in plan.shipments)
 
 
-@examples
+@cases
 @given(requests())
 def test_each_ship_together_bundle_unit_comes_whole_from_one_location(
     request: SourcingRequest,
@@ -258,7 +259,7 @@ def test_each_ship_together_bundle_unit_comes_whole_from_one_location(
             assert count == int(count) > 0
 
 
-@examples
+@cases
 @given(requests())
 def test_a_location_that_has_the_whole_order_ships_it_in_one_shipment(
     request: SourcingRequest,
@@ -280,7 +281,7 @@ def test_a_location_that_has_the_whole_order_ships_it_in_one_shipment(
         assert len(plan.shipments) == 1
 
 
-@examples
+@cases
 @given(requests(), st.randoms(use_true_random=False))
 def test_the_same_request_gives_the_same_plan_whatever_the_candidates_order(
     request: SourcingRequest, random: object
@@ -293,7 +294,7 @@ def test_the_same_request_gives_the_same_plan_whatever_the_candidates_order(
     assert replace(other, request=request) == first
 
 
-@examples
+@cases
 @given(requests())
 def test_every_line_explains_every_candidate_exactly_once(request: SourcingRequest) -> None:
     plan = plan_sourcing(request)
@@ -307,7 +308,7 @@ def test_every_line_explains_every_candidate_exactly_once(request: SourcingReque
         assert (explanation.backordered > 0) == (explanation.backorder_reason is not None)
 
 
-@examples
+@cases
 @given(st.lists(order_lines(), min_size=1, max_size=4), candidates(), profiles)
 def test_orders_one_after_another_never_take_more_than_there_was(
     orders: list[tuple[OrderLineDemand, ...]],
@@ -354,7 +355,7 @@ def small_orders(draw: st.DrawFn) -> SourcingRequest:
     return SourcingRequest("13", lines, found, profile)
 
 
-@examples
+@cases
 @given(small_orders())
 def test_the_minimum_value_never_costs_a_unit_or_adds_a_shipment(request: SourcingRequest) -> None:
     guarded = plan_sourcing(request)

@@ -16,6 +16,7 @@ from oms.inventory.domain import (
 )
 from oms.shared.errors import Conflict
 from tests.builders import a_stock_level
+from tests.examples import examples
 
 quantities = st.integers(1, 30)
 
@@ -114,6 +115,6 @@ class StockLevelMachine(RuleBasedStateMachine):
 
 
 StockLevelMachine.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=40, deadline=None
+    max_examples=examples(200), stateful_step_count=40, deadline=None
 )
 TestStockLevelRules = StockLevelMachine.TestCase
