@@ -15,6 +15,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.channels.availability.repository import SqlChannels
+from oms.channels.availability.services.pool_fence import PoolFence
 from oms.channels.availability.services.publication import AvailabilityPublisher, PendingPublication
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
@@ -54,8 +55,12 @@ class _Listener:
 class _ChannelDirectory:
     """The channels, as the orders context sees them (it may not import channels)."""
 
-    def __init__(self, channels: SqlChannels) -> None:
+    def __init__(self, channels: SqlChannels, fence: PoolFence) -> None:
         self._channels = channels
+        self._fence = fence
+
+    def ring_fenced(self, channel: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        return self._fence.held_back(channel, skus)
 
     def channel(self, code: str) -> ChannelFacts | None:
         found = self._channels.channel_by_code(code)
@@ -97,7 +102,9 @@ class SqlUnitOfWork:
         self.inventory.listener = self._listener
         self.channels = SqlChannels(self._session)
         self.orders = SqlOrders(self._session)
-        self.directory = _ChannelDirectory(self.channels)
+        fence = PoolFence(self.channels, self.inventory, self._publisher)
+        self.inventory.fence = fence
+        self.directory = _ChannelDirectory(self.channels, fence)
         return self
 
     def __exit__(

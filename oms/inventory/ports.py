@@ -63,9 +63,37 @@ class StockListener(Protocol):
     def expect_publication(self) -> None: ...
 
 
+class RingFence(Protocol):
+    """Stock that a reservation may not take although it is available: units held for
+    someone else (the channels' ring-fenced pools). The inventory asks; it does not know why.
+    Called in the reserving transaction, after the stock rows of the fenced SKUs are locked."""
+
+    def fenced_skus(self, skus: Iterable[str]) -> set[str]:
+        """Those of `skus` that anything is held back of; only they need `claim`."""
+        ...
+
+    def held_back(self, channel: str | None, skus: Iterable[str]) -> dict[str, dict[str, int]]:
+        """SKU -> location -> units a reservation for `channel` must leave there."""
+        ...
+
+    def claim(
+        self, channel: str | None, reservation_id: int, lines: Sequence[ReservationLine]
+    ) -> None:
+        """Check the lines (already merged) against what is held back, raising
+        `InsufficientStock` naming each line it would break, then book what they draw from
+        their channel's own holding. The caller rolls back on the error."""
+        ...
+
+    def released(self, reservation_id: int) -> None:
+        """The reservation was released: what it drew is held again."""
+        ...
+
+
 class InventoryStore(Protocol):
     # Told of every change in the transaction; the unit of work wires it.
     listener: StockListener | None
+    # Asked before a reservation takes stock; the unit of work wires it (None: nothing held).
+    fence: RingFence | None
 
     @property
     def reserves_in_one_statement(self) -> bool: ...
@@ -138,7 +166,9 @@ class InventoryStore(Protocol):
         self, channels: Iterable[str], since: datetime
     ) -> dict[tuple[str, str], int]: ...
     def lock_skus(self, sku_ids: Iterable[int]) -> None: ...
-    def lock_stock(self, pairs: Iterable[tuple[str, str]]) -> None: ...
+    def lock_stock(
+        self, pairs: Iterable[tuple[str, str]], whole_skus: Iterable[str] = ()
+    ) -> None: ...
     def lock_catalogue(self) -> None: ...
     def add_events(self, events: Sequence[tuple[DomainEvent, int]], now: datetime) -> None: ...
 

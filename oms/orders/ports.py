@@ -55,6 +55,11 @@ class ChannelDirectory(Protocol):
         """location -> SKU -> units a store keeps for walk-in customers (its safety stock)."""
         ...
 
+    def ring_fenced(self, channel: str, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        """SKU -> location -> units this channel's orders may not take there: other channels'
+        ring-fenced pools hold them. The reservation checks the same figure again."""
+        ...
+
 
 class OrderStore(Protocol):
     def savepoint(self) -> AbstractContextManager[Any]: ...

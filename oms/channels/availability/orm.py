@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from oms.db import BigId, UtcDateTime, metadata
@@ -58,7 +59,26 @@ safety_stock = Table(
     Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
     Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
     Column("quantity", Integer, nullable=False),
+    # Units the pool's own channel took from it since it was set: it holds quantity - drawn.
+    Column("drawn", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    CheckConstraint("drawn >= 0", name="drawn_not_negative"),
+)
+
+# Which reservation drew how many units from its channel's pool: a release gives them back.
+channel_pool_draws = Table(
+    "channel_pool_draws",
+    metadata,
+    Column(
+        "reservation_id",
+        BigId,
+        ForeignKey("reservations.id"),
+        primary_key=True,
+    ),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
+    Column("units", Integer, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
 )
 Index("ix_safety_stock_location", safety_stock.c.location)
 
@@ -67,7 +87,26 @@ safety_stock_defaults = Table(
     metadata,
     Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
     Column("quantity", Integer, nullable=False),
+    # Units the pool's own channel took from it since it was set: it holds quantity - drawn.
+    Column("drawn", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    CheckConstraint("drawn >= 0", name="drawn_not_negative"),
+)
+
+# Which reservation drew how many units from its channel's pool: a release gives them back.
+channel_pool_draws = Table(
+    "channel_pool_draws",
+    metadata,
+    Column(
+        "reservation_id",
+        BigId,
+        ForeignKey("reservations.id"),
+        primary_key=True,
+    ),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
+    Column("units", Integer, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
 )
 
 channel_exclusions = Table(
@@ -92,7 +131,26 @@ channel_pools = Table(
     Column("channel_id", Integer, ForeignKey("channels.id"), primary_key=True),
     Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
     Column("quantity", Integer, nullable=False),
+    # Units the pool's own channel took from it since it was set: it holds quantity - drawn.
+    Column("drawn", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    CheckConstraint("drawn >= 0", name="drawn_not_negative"),
+)
+
+# Which reservation drew how many units from its channel's pool: a release gives them back.
+channel_pool_draws = Table(
+    "channel_pool_draws",
+    metadata,
+    Column(
+        "reservation_id",
+        BigId,
+        ForeignKey("reservations.id"),
+        primary_key=True,
+    ),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
+    Column("units", Integer, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
 )
 
 channel_buffers = Table(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from oms.inventory.ports import StockListener
+from oms.inventory.ports import RingFence, StockListener
 
 
 class SqlBase:
@@ -16,6 +16,8 @@ class SqlBase:
 
     # Told what each transaction changed; the unit of work wires it (None: nobody listens).
     listener: StockListener | None = None
+    # Asked what a reservation may not take; the unit of work wires it (None: nothing held).
+    fence: RingFence | None = None
 
     def __init__(self, session: Session) -> None:
         self.session = session

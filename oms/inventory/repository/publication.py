@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, or_, select, text, tuple_
 
 from oms.inventory.domain import ReservationStatus, SkuKind
 from oms.inventory.orm import (
@@ -136,19 +136,28 @@ class SqlPublicationReads(SqlBase):
                 select(skus.c.id).where(skus.c.id.in_(chunk)).order_by(skus.c.id).with_for_update()
             ).all()
 
-    def lock_stock(self, pairs: Iterable[tuple[str, str]]) -> None:
-        """Lock the stock rows of (SKU, location) codes, then their SKU rows, in the writers'
-        one order (stock rows by (sku_id, location_id), SKU rows by id): for a use case that
-        makes several reservations in one transaction (PostgreSQL; SQLite has one writer)."""
+    def lock_stock(self, pairs: Iterable[tuple[str, str]], whole_skus: Iterable[str] = ()) -> None:
+        """Lock the stock rows of (SKU, location) codes, and every stock row of `whole_skus`,
+        then their SKU rows, in the writers' one order (stock rows by (sku_id, location_id),
+        SKU rows by id): for a use case that makes several reservations in one transaction,
+        or one that must read a SKU's stock everywhere while nobody moves it (a ring-fenced
+        SKU: what a pool holds at one location depends on the others). PostgreSQL; SQLite has
+        one writer at a time."""
         wanted = sorted(set(pairs))
-        if self.dialect != "postgresql" or not wanted:
+        whole = sorted(set(whole_skus))
+        if self.dialect != "postgresql" or not (wanted or whole):
             return
         sl = stock_levels.c
+        conditions = []
+        if wanted:
+            conditions.append(tuple_(skus.c.code, locations.c.code).in_(wanted))
+        if whole:
+            conditions.append(skus.c.code.in_(whole))
         rows = self.session.execute(
             select(sl.sku_id, sl.location_id)
             .join(skus, skus.c.id == sl.sku_id)
             .join(locations, locations.c.id == sl.location_id)
-            .where(tuple_(skus.c.code, locations.c.code).in_(wanted))
+            .where(or_(*conditions))
             .order_by(sl.sku_id, sl.location_id)
             .with_for_update(of=stock_levels)
         ).all()

@@ -66,6 +66,9 @@ class SqlReservations(SqlBase):
             if outcome.status != "refused" or outcome.detail.get("kind") != "publish":
                 return outcome
             listener.expect_publication()
+            if self.fence is not None and self.fence.fenced_skus({ln.sku for ln in lines}):
+                # A pool holds some of these SKUs: the caller checks it in Python.
+                return ReserveOutcome("refused", detail={"kind": "fenced"})
         outcome = self._call_oms_reserve(args, in_session=True)
         if outcome.status == "reserved":
             self.stock_changed(outcome.sku_ids)

@@ -56,7 +56,10 @@ class ReservationUseCases(ServiceCore):
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory
-            if store.reserves_in_one_statement:
+            # A ring-fenced SKU takes the Python path: what a pool holds is the pipeline's
+            # allocation, computed in Python, and the check of it must not have a twin in SQL.
+            one_call = store.reserves_in_one_statement and not _fenced(store, lines)
+            if one_call:
                 outcome = store.reserve_in_one_statement(
                     key=key,
                     fingerprint=fp,
@@ -74,9 +77,11 @@ class ReservationUseCases(ServiceCore):
                     if outcome.fingerprint != fp:
                         raise IdempotencyKeyReused(key)
                     return self._replayed_reservation(store, outcome.reservation_id)
+                elif outcome.detail.get("kind") == "fenced":
+                    one_call = False
                 else:
                     raise _reservation_refusal(outcome.detail, cmd.lines)
-            else:
+            if not one_call:
                 prior_fp = store.claim_key(key, "reservation.create", fp, now)
                 if prior_fp is not None:
                     if prior_fp[0] != fp:
@@ -132,6 +137,7 @@ class ReservationUseCases(ServiceCore):
             reservation_id,
             [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
         )
+        _claim_fenced(store, channel, reservation_id, lines)
         self._apply(
             store,
             _line_movements(
@@ -171,7 +177,10 @@ class ReservationUseCases(ServiceCore):
         """Before several reservations or releases in one transaction: lock every (SKU,
         location) they touch at once, in the writers' one order, so that two such
         transactions cannot deadlock."""
-        store.lock_stock(pairs)
+        pairs = list(pairs)
+        fence = store.fence
+        fenced = fence.fenced_skus({sku for sku, _ in pairs}) if fence is not None else set()
+        store.lock_stock(pairs, whole_skus=fenced)
 
     def reserve_within(
         self,
@@ -203,6 +212,8 @@ class ReservationUseCases(ServiceCore):
             return reservation
         if not store.close_reservation(reservation_id, ReservationStatus.RELEASED, now):
             return store.reservation(reservation_id) or reservation
+        if store.fence is not None and reservation.channel is not None:
+            store.fence.released(reservation_id)
         self._apply(
             store,
             _line_movements(MovementType.RELEASE, store.reservation_lines(reservation_id)),
@@ -239,6 +250,37 @@ class ReservationUseCases(ServiceCore):
         if reservation is None:
             raise NotFound(f"no reservation {reservation_id}", field="id")
         return reservation
+
+
+def _fenced(store: InventoryStore, lines: Sequence[ReservationLine]) -> bool:
+    """Whether anything is held back of these lines' SKUs. A process that has not yet seen a
+    channel skips the question (no channel, no pool): the one-call reservation then refuses
+    to commit alone if a channel exists, and asks it itself (`kind: fenced`)."""
+    fence, listener = store.fence, store.listener
+    if fence is None or (listener is not None and not listener.expects_publication):
+        return False
+    return bool(fence.fenced_skus({ln.sku for ln in lines}))
+
+
+def _claim_fenced(
+    store: InventoryStore,
+    channel: str | None,
+    reservation_id: int,
+    lines: Sequence[ReservationLine],
+) -> None:
+    """Before the stock is taken: the lines of ring-fenced SKUs leave what is held for others
+    and draw from their own channel's holding first. Every stock row of those SKUs is locked
+    first (again, if the caller did): the check reads them all, and nobody may move one
+    between the check and the commit. The lines' own rows go in the same call, so the rows
+    are taken in the writers' one order."""
+    fence = store.fence
+    if fence is None:
+        return
+    fenced = fence.fenced_skus({ln.sku for ln in lines})
+    if not fenced:
+        return
+    store.lock_stock([(ln.sku, ln.location) for ln in lines], whole_skus=fenced)
+    fence.claim(channel, reservation_id, [ln for ln in lines if ln.sku in fenced])
 
 
 def _check_channel(channel: str | None) -> str | None:

@@ -1,9 +1,10 @@
 """From stored facts to a sourcing plan: the candidates as the pure engine wants them.
 
 Candidates are the locations feeding the order's channel, with what each has of the order's
-SKUs now (on_hand - reserved - quarantined), their priority and what is left of today's
-shipping capacity, and, for stores, the units kept for walk-in customers (the channels' safety
-stock there), which the engine avoids taking.
+SKUs now that the channel may take (on_hand - reserved - quarantined, less what other channels'
+ring-fenced pools hold there), their priority and what is left of today's shipping capacity,
+and, for stores, the units kept for walk-in customers (the channels' safety stock there), which
+the engine avoids taking.
 """
 
 from __future__ import annotations
@@ -213,9 +214,12 @@ def _candidates(
     started_today = (
         uow.orders.shipments_created_since(limited, _start_of_day(now)) if limited else {}
     )
+    # What the channel may take: other channels' ring-fenced pools are not for its orders.
+    fenced = uow.directory.ring_fenced(facts.code, skus)
     available: dict[str, dict[str, int]] = {}
     for level in store.levels(sku_codes=list(skus)):
-        available.setdefault(level.location, {})[level.sku] = level.available
+        held = fenced.get(level.sku, {}).get(level.location, 0)
+        available.setdefault(level.location, {})[level.sku] = max(0, level.available - held)
     locations = {loc.code: loc for loc in store.list_locations(0, 10_000)}
     stores = [c for c in facts.locations if c in locations and locations[c].kind.value == "store"]
     reserve = uow.directory.walk_in_reserve(stores, skus) if stores else {}

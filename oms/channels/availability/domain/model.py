@@ -62,6 +62,7 @@ from oms.channels.availability.domain.pipeline import (
     PIPELINE_VERSION,
     ChannelAvailability,
     compute_availability,
+    ring_fenced_units,
 )
 from oms.channels.availability.domain.policy import (
     ChannelPolicy,
@@ -87,6 +88,7 @@ __all__ = [
     "compute_bundle_availability",
     "resolve_buffer_units",
     "resolve_safety_stock",
+    "ring_fenced_units",
     "validate_cap",
     "validate_non_negative",
     "validate_rate",

@@ -10,6 +10,7 @@ from oms.channels.availability.domain.allocation import (
     five_to_seven,
     pooled_and_shared,
     prepare,
+    ring_fenced,
 )
 from oms.channels.availability.domain.explain import (
     TraceStep,
@@ -71,3 +72,19 @@ def compute_availability(
             channel.code, sku, numbers.available, pooled, shared, trace
         )
     return result
+
+
+def ring_fenced_units(
+    sku: str,
+    attributes: Mapping[str, str],
+    stock: Sequence[LocationStock],
+    safety: Mapping[str, int],
+    channels: Sequence[ChannelPolicy],
+    pools: Sequence[Pool],
+    channel: str | None,
+) -> dict[str, int]:
+    """Per location, the units of `sku` that `channel` may not take because other channels'
+    pools hold them: steps 1-4 exactly as `compute_availability` runs them, so what a channel
+    may reserve and what the others are told come from one allocation."""
+    check_channels(channels)
+    return ring_fenced(prepare(sku, attributes, stock, safety, channels, pools), channel)

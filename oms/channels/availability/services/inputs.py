@@ -53,7 +53,12 @@ class ChannelRuleIndex:
     cap_default: int | None = None
 
     @classmethod
-    def read(cls, store: ChannelStore, channel: Channel, channel_id: int) -> ChannelRuleIndex:
+    def read(
+        cls, store: ChannelStore, channel: Channel, channel_id: int, *, held: bool = True
+    ) -> ChannelRuleIndex:
+        """`held`: each pool as it holds now (its quantity less what its channel drew), for a
+        read made once; False: the quantities set, for a cache that subtracts the draws of the
+        moment (`drawn_from_pools`) each time it computes."""
         index = cls(channel)
         attributes: dict[str, set[str]] = {}
         skus: set[str] = set()
@@ -68,7 +73,8 @@ class ChannelRuleIndex:
         index.excluded_skus = frozenset(skus)
         index.excluded_locations = frozenset(locations)
         index.excluded_attributes = {name: frozenset(v) for name, v in attributes.items()}
-        index.pools = {pool.sku: pool.quantity for pool in store.pools(channel_id)}
+        pools = store.pools_held(channel_id) if held else store.pools(channel_id)
+        index.pools = {pool.sku: pool.quantity for pool in pools}
         for buffer in store.buffers(channel_id):
             if buffer.scope is BufferScope.DEFAULT:
                 index.buffer_default = buffer.units

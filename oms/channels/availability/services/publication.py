@@ -32,6 +32,7 @@ from oms.channels.availability.domain.model import (
     compute_availability,
     compute_bundle_availability,
     resolve_safety_stock,
+    ring_fenced_units,
 )
 from oms.channels.availability.domain.rules import VELOCITY_WINDOW, Channel
 from oms.channels.availability.ports import ChannelStore, PublishedNumber
@@ -143,7 +144,7 @@ class AvailabilityPublisher:
         ordered = sorted(targets)
         for start in range(0, len(ordered), 2000):
             chunk = ordered[start : start + 2000]
-            numbers = self._compute(inventory, rules, chunk, now)
+            numbers = self._compute(channels, inventory, rules, chunk, now)
             published = channels.published_numbers(chunk)
             changes: list[tuple[Channel, SkuFacts, int, int]] = []
             for sku_id in chunk:
@@ -189,6 +190,7 @@ class AvailabilityPublisher:
 
     def _compute(
         self,
+        channels: ChannelStore,
         inventory: InventoryStore,
         rules: _Rules,
         sku_ids: Sequence[int],
@@ -213,12 +215,10 @@ class AvailabilityPublisher:
         def safety_of(code: str) -> dict[str, int]:
             return resolve_safety_stock(code, rules.feeding, rules.default_safety, rules.overrides)
 
+        drawn = _drawn(channels, rules, [rules.facts[i].code for i in simple])
+
         def pools_of(code: str) -> list[Pool]:
-            return [
-                Pool(index.channel.code, index.pools[code])
-                for index in rules.active
-                if code in index.pools
-            ]
+            return _pools_held(rules, drawn, code)
 
         numbers: dict[tuple[str, int], int] = {}
         for sku_id in sku_ids:
@@ -255,6 +255,51 @@ class AvailabilityPublisher:
             for code, result in results.items():
                 numbers[(code, sku_id)] = result.available
         return numbers
+
+    # ------------------------------------------------------------------ where stock is taken
+
+    def ring_fenced(
+        self,
+        channels: ChannelStore,
+        inventory: InventoryStore,
+        skus: Iterable[str],
+        channel: str | None,
+    ) -> dict[str, dict[str, int]]:
+        """SKU -> location -> units `channel` may not take there, because other channels' pools
+        hold them: SKUs without such units are left out. The same rules, stock and allocation
+        (`ring_fenced_units`, steps 1-4 of the pipeline) as the numbers published, read now:
+        called under the stock row locks of a reservation, it is what the reservation checks.
+        """
+        rules = self._current_rules(channels, inventory)
+        pooled = {code for index in rules.active for code in index.pools}
+        wanted = [code for code in skus if code in pooled]
+        if not wanted:
+            return {}
+        ids = inventory.sku_ids_by_code(wanted)
+        missing = [i for i in ids.values() if i not in rules.facts]
+        if missing:
+            rules.facts.update(inventory.sku_facts(missing))
+        simple = [i for i in ids.values() if rules.facts[i].kind is SkuKind.SIMPLE]
+        stock = inventory.available_by_sku(simple)
+        drawn = _drawn(channels, rules, [rules.facts[i].code for i in simple])
+        fenced: dict[str, dict[str, int]] = {}
+        for sku_id in simple:
+            facts = rules.facts[sku_id]
+            units = ring_fenced_units(
+                facts.code,
+                text_attributes(facts.attributes),
+                [LocationStock(loc, n) for loc, n in stock.get(sku_id, {}).items()],
+                resolve_safety_stock(
+                    facts.code, rules.feeding, rules.default_safety, rules.overrides
+                ),
+                # Steps 1-4 do not look at velocity: buffers come after the pools.
+                self._policies(rules, facts, {}),
+                _pools_held(rules, drawn, facts.code),
+                channel,
+            )
+            if units:
+                fenced[facts.code] = units
+        return fenced
 
     def _policies(
         self, rules: _Rules, facts: SkuFacts, velocity: Mapping[tuple[str, str], float]
@@ -310,7 +355,7 @@ def _load_rules(channels: ChannelStore, inventory: InventoryStore, token: str | 
         all_channels += page
         after_id = page[-1].id or 0
     active = [
-        ChannelRuleIndex.read(channels, c, c.id)
+        ChannelRuleIndex.read(channels, c, c.id, held=False)
         for c in all_channels
         if c.active and c.id is not None
     ]
@@ -335,6 +380,27 @@ def _load_rules(channels: ChannelStore, inventory: InventoryStore, token: str | 
         containing=containing,
         feeding=feeding,
     )
+
+
+def _drawn(
+    channels: ChannelStore, rules: _Rules, skus: Sequence[str]
+) -> dict[tuple[int, str], int]:
+    """What the pools of these SKUs gave their own channels, read now: draws change with every
+    such reservation, so they are never part of the cached rules."""
+    pooled = [code for code in skus if any(code in index.pools for index in rules.active)]
+    return channels.drawn_from_pools(pooled) if pooled else {}
+
+
+def _pools_held(rules: _Rules, drawn: Mapping[tuple[int, str], int], sku: str) -> list[Pool]:
+    """Each active channel's pool of `sku` as it holds now: its quantity less its draws."""
+    return [
+        Pool(
+            index.channel.code,
+            max(0, index.pools[sku] - drawn.get((index.channel.id or 0, sku), 0)),
+        )
+        for index in rules.active
+        if sku in index.pools
+    ]
 
 
 def _flatten(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
