@@ -59,26 +59,7 @@ safety_stock = Table(
     Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
     Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
     Column("quantity", Integer, nullable=False),
-    # Units the pool's own channel took from it since it was set: it holds quantity - drawn.
-    Column("drawn", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
-    CheckConstraint("drawn >= 0", name="drawn_not_negative"),
-)
-
-# Which reservation drew how many units from its channel's pool: a release gives them back.
-channel_pool_draws = Table(
-    "channel_pool_draws",
-    metadata,
-    Column(
-        "reservation_id",
-        BigId,
-        ForeignKey("reservations.id"),
-        primary_key=True,
-    ),
-    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
-    Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
-    Column("units", Integer, nullable=False),
-    CheckConstraint("units > 0", name="units_positive"),
 )
 Index("ix_safety_stock_location", safety_stock.c.location)
 
@@ -87,26 +68,7 @@ safety_stock_defaults = Table(
     metadata,
     Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
     Column("quantity", Integer, nullable=False),
-    # Units the pool's own channel took from it since it was set: it holds quantity - drawn.
-    Column("drawn", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
-    CheckConstraint("drawn >= 0", name="drawn_not_negative"),
-)
-
-# Which reservation drew how many units from its channel's pool: a release gives them back.
-channel_pool_draws = Table(
-    "channel_pool_draws",
-    metadata,
-    Column(
-        "reservation_id",
-        BigId,
-        ForeignKey("reservations.id"),
-        primary_key=True,
-    ),
-    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
-    Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
-    Column("units", Integer, nullable=False),
-    CheckConstraint("units > 0", name="units_positive"),
 )
 
 channel_exclusions = Table(
@@ -141,14 +103,9 @@ channel_pools = Table(
 channel_pool_draws = Table(
     "channel_pool_draws",
     metadata,
-    Column(
-        "reservation_id",
-        BigId,
-        ForeignKey("reservations.id"),
-        primary_key=True,
-    ),
-    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("reservation_id", BigId, ForeignKey("reservations.id"), primary_key=True),
     Column("sku", String(64), ForeignKey("skus.code"), primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
     Column("units", Integer, nullable=False),
     CheckConstraint("units > 0", name="units_positive"),
 )

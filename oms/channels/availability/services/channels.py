@@ -308,6 +308,10 @@ class ChannelService:
     def set_pool(self, code: str, sku: str, quantity: int | None, actor: str) -> Pool | None:
         """Ring-fence `quantity` of `sku` for the channel; None removes the pool.
 
+        The pool holds `quantity` from now on; the channel's own orders draw it down
+        (`oms.channels.availability.services.pool_fence`). The change is recorded with what
+        the pool held before, so setting a drawn pool to its quantity again is a change.
+
         A pool may not exceed the SKU's physical available at the channel's feeding locations
         now; a later stock loss shrinks it in the pipeline instead.
         """
@@ -330,6 +334,10 @@ class ChannelService:
             store = uow.channels
             channel_id = self._locked_id(store, code)
             old = store.pool(channel_id, sku)
+            if old is not None:
+                # What the pool held: its channel's orders draw it down, and setting it (even
+                # to the same quantity) starts it afresh, which moves the numbers.
+                old -= store.drawn_from_pools([sku]).get((channel_id, sku), 0)
             store.set_pool(channel_id, sku, quantity)
             self._record(uow, RuleKind.POOL, code, sku, old, quantity, actor, [sku])
             uow.publish_changes()
