@@ -1,6 +1,6 @@
 """Hypothesis over the real services and databases: what each channel was told always equals
-what the pipeline computes now, whatever the sequence of movements, reservations, releases and
-rule changes; each (channel, SKU) gets at most one event per transaction, and only when its
+what the pipeline computes now, whatever the sequence of movements, reservations (for a channel
+or for none), releases and rule changes; no reservation shrinks another channel's pool; each (channel, SKU) gets at most one event per transaction, and only when its
 number changed.
 
 And on PostgreSQL, with parallel clients moving the same SKUs at different locations: the
@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine
 
-from oms.inventory.domain import InsufficientStock, StockRuleBroken
+from oms.inventory.domain import InsufficientStock, ReservationLine, StockRuleBroken
+from oms.inventory.services import ReserveStock
 from oms.shared.errors import InvalidInput
 from tests.builders import a_key, a_movement, reserve
 from tests.conftest import clean
@@ -63,12 +64,32 @@ class PublishedMachine(RuleBasedStateMachine):
             lambda: self.world.inventory.record_movement(a_movement("adjustment", sku, place, -n))
         )
 
-    @rule(sku=skus, place=places, n=units)
-    def reserve(self, sku: str, place: str, n: int) -> None:
+    def _pooled(self, sku: str) -> dict[str, int]:
+        """What each channel's pool of `sku` holds now, as the pipeline allocates it."""
+        return {
+            channel: found.availability.pooled
+            for channel in ("amazon", "rakuten", "storefront")
+            for found in self.world.availability.channel_availability(channel, [sku])
+        }
+
+    @rule(sku=skus, place=places, n=units, channel=channels | st.none())
+    def reserve(self, sku: str, place: str, n: int, channel: str | None) -> None:
+        """A reservation for a channel (or for none) never takes what another channel's
+        pool holds; one for the pool's channel draws the pool down first."""
+        before = self._pooled(sku)
+
         def act() -> None:
-            self.reservations.append(reserve(self.world.inventory, (sku, place, n)))
+            result = self.world.inventory.reserve(
+                ReserveStock([ReservationLine(sku, place, n)], channel=channel)
+            )
+            assert result.reservation.id is not None
+            self.reservations.append(result.reservation.id)
 
         self._one_transaction(act)
+        after = self._pooled(sku)
+        for other, held in before.items():
+            if other != channel:
+                assert after[other] >= held, (channel, sku, place, n, before, after)
 
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
