@@ -1,7 +1,7 @@
 """Hypothesis over the real services and databases: what each channel was told always equals
 what the pipeline computes now, whatever the sequence of movements, reservations (for a channel
-or for none), releases and rule changes; no reservation shrinks another channel's pool; each (channel, SKU) gets at most one event per transaction, and only when its
-number changed.
+or for none), releases and rule changes; no reservation shrinks another channel's pool; each
+(channel, SKU) gets at most one event per transaction, and only when its number changed.
 
 And on PostgreSQL, with parallel clients moving the same SKUs at different locations: the
 published numbers still equal the computed ones at the end (no lost update between writers).
