@@ -16,6 +16,9 @@ Precedence, applied per channel:
    channel's eligible locations, those seen by the fewest other channels first, then by code.
    Taken units leave the shared stock, so no other channel sees them. A pool larger than what
    is left shrinks to what is left (later channels shrink first) and the trace says so.
+   A pool's quantity here is what it holds now: its channel's reservations draw it down.
+   The same allocation says where stock may be taken (`ring_fenced_units`): a reservation
+   for one channel leaves what the other channels' pools hold.
 5. **Buffer** (units, plus ceil(velocity x push latency) when ``auto_buffer``) off the channel's
    *shared* part, floor 0; then an optional **share**: floor(shared x percent / 100).
    The channel's own pool is exempt from both: it is already reserved for that channel.
