@@ -9,6 +9,7 @@ every TEE stock row, so no interleaving can let a stale read through.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -17,8 +18,10 @@ from sqlalchemy import Engine
 from oms.db import make_engine
 from oms.orders.domain.order import OrderStatus
 from oms.orders.services.placement import PlacedOrder
+from oms.shared.errors import InvalidInput
 from tests.integration.test_order_concurrency import placed_orders, race
 from tests.integration.test_ring_fenced_pools import (
+    ADMIN,
     AMAZON,
     RAKUTEN,
     a_shop,
@@ -68,3 +71,32 @@ def test_amazon_and_rakuten_racing_for_one_sku_rakuten_gets_its_pool_amazon_no_m
     level = shop.level(TEE, DC)
     assert (level.on_hand, level.reserved, level.available) == (20, 20, 0)
     assert_told_what_is_computed_and_books_balance(shop)
+
+
+def test_setting_the_pool_while_both_channels_order_neither_deadlocks_nor_breaks_the_books(
+    wide_engine: Engine,
+) -> None:
+    """A merchandiser refills the pool while the orders come in: the pool's row is written
+    by both (a reservation draws on it, the rule sets it), always after the SKU's rows."""
+    a_shop(wide_engine, on_hand=40)
+    clients = 2 * CLIENTS_PER_CHANNEL
+
+    def client(n: int) -> object:
+        shop = Shop(wide_engine)
+        if n == clients:
+            for _ in range(6):
+                with contextlib.suppress(InvalidInput):  # more than is left: refused, fine
+                    shop.channels.set_pool(RAKUTEN, TEE, 8, ADMIN)
+            return None
+        channel = AMAZON if n % 2 else RAKUTEN
+        return shop.orders.place_order(
+            an_order((TEE, 1), external_id=f"REFILL-{n}", channel=channel)
+        )
+
+    outcomes = race(clients + 1, client)
+
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert errors == []
+    orders = [o.order for o in outcomes if isinstance(o, PlacedOrder)]
+    assert sum(allocated(o) for o in orders) == clients  # 40 units, 32 one-unit orders
+    assert_told_what_is_computed_and_books_balance(Shop(wide_engine))

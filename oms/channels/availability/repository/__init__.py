@@ -156,7 +156,12 @@ class SqlChannels(SqlPublished):
     def channel_by_code(self, code: str, *, lock: bool = False) -> Channel | None:
         query = select(channels).where(channels.c.code == code)
         if lock:
-            query = query.with_for_update()
+            # FOR NO KEY UPDATE: rule changes of a channel still run one at a time, but rows
+            # that only refer to the channel (its published numbers, its pools' draws) can be
+            # written meanwhile. Their foreign key check takes a KEY SHARE lock on this row,
+            # which FOR UPDATE would block while the rule change waits for a SKU row that such
+            # a writer holds: a deadlock.
+            query = query.with_for_update(key_share=True)
         found = self._channels(list(self.session.execute(query).all()))
         return found[0] if found else None
 

@@ -333,6 +333,10 @@ class ChannelService:
         with self._uow() as uow:
             store = uow.channels
             channel_id = self._locked_id(store, code)
+            # The SKU's row before the pool's: a reservation drawing from the pool holds the
+            # SKU's rows (stock, then SKU) when it updates the pool row; the other order would
+            # deadlock with it.
+            uow.inventory.lock_skus(uow.inventory.sku_ids_by_code([sku]).values())
             old = store.pool(channel_id, sku)
             if old is not None:
                 # What the pool held: its channel's orders draw it down, and setting it (even
