@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from oms.channels.availability.domain.allocation import SkuState, pool_draw, prepare, ring_fenced
 from oms.channels.availability.domain.model import ChannelPolicy, LocationStock, Pool
+from tests.examples import examples
 
 LOCATIONS = ("DC", "FBA", "STORE-1", "STORE-2")
 CHANNELS = ("amazon", "rakuten", "storefront")
@@ -69,7 +70,7 @@ takes = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(worlds(), takes)
 def test_no_take_ever_shrinks_another_channels_pool(
     world: World, moves: list[tuple[str | None, str, int]]
@@ -90,7 +91,7 @@ def test_no_take_ever_shrinks_another_channels_pool(
                 assert after[other] >= held, (channel, location, taken, before, after)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(worlds())
 def test_what_is_ring_fenced_is_exactly_what_the_other_pools_hold_plus_safety_stock(
     world: World,
@@ -107,7 +108,7 @@ def test_what_is_ring_fenced_is_exactly_what_the_other_pools_hold_plus_safety_st
             assert units <= world.stock[location]  # pools are made of units that exist
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(worlds(), st.sampled_from(CHANNELS))
 def test_a_channel_may_take_all_the_others_are_not_holding(world: World, channel: str) -> None:
     """The fence is no wider than the pools: at a location where no other pool holds units,
