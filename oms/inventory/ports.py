@@ -63,6 +63,49 @@ class StockListener(Protocol):
     def expect_publication(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ReservationHold:
+    """Units one active reservation holds of a SKU at a location."""
+
+    reservation_id: int
+    reference: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationCut:
+    """Units a count took off one reservation: the shelf had fewer than were promised."""
+
+    reservation_id: int
+    reference: str | None
+    sku: str
+    location: str
+    quantity: int  # units taken off
+    remaining: int  # units of this SKU the reservation still holds there
+
+
+@dataclass(frozen=True, slots=True)
+class StockShortfall:
+    """A count that found fewer units than were reserved there, and the reservations it cut
+    (see `oms.inventory.domain.count_shortfall` for which, and why)."""
+
+    sku: str
+    location: str
+    counted: int
+    cuts: tuple[ReservationCut, ...]
+    actor: str | None
+    at: datetime
+
+
+class ReservationShortfallHandler(Protocol):
+    """Told, inside the count's transaction and after the count and the cuts are booked, which
+    reservations a count cut. The orders implement it (their parcels lose the units, which are
+    sourced elsewhere or wait as backorders); a reservation that is no order's is simply
+    smaller. It writes in `uow`'s transaction and never commits."""
+
+    def reservations_cut(self, uow: InventoryUnitOfWork, shortfall: StockShortfall) -> None: ...
+
+
 class InventoryStore(Protocol):
     # Told of every change in the transaction; the unit of work wires it.
     listener: StockListener | None
@@ -181,6 +224,17 @@ class InventoryStore(Protocol):
     def close_reservation(
         self, reservation_id: int, status: ReservationStatus, now: datetime
     ) -> bool: ...
+    def reservations_at(self, sku_id: int, location_id: int) -> list[ReservationHold]:
+        """The active reservations holding this SKU at this location, locked (PostgreSQL);
+        take the stock row's lock first."""
+        ...
+
+    def cut_reservation(
+        self, reservation_id: int, sku_id: int, location_id: int, quantity: int, now: datetime
+    ) -> int:
+        """Take `quantity` units off the reservation's line; returns what the line still
+        holds. A line left empty goes, and a reservation left with no line is released."""
+        ...
 
     def add_transfer(
         self, transfer: Transfer, ids: dict[str, int], sku_ids: dict[str, int], actor: str | None

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from oms.inventory.ports import InventoryStore
 from oms.orders.domain.order import Order, Shipment, ShipmentStatus
@@ -90,10 +90,12 @@ class OrderStore(Protocol):
     def location_shipping(self) -> dict[str, LocationShipping]: ...
     def set_location_shipping(self, value: LocationShipping) -> None: ...
 
+    def order_ids_by_reservation(self, reservation_ids: Iterable[int]) -> dict[int, int]: ...
     def backordered_order_ids(self, skus: Iterable[str] | None, limit: int) -> list[int]: ...
     def add_events(self, events: Sequence[DomainEvent], now: datetime) -> None: ...
 
 
+@runtime_checkable
 class OrderUnitOfWork(Protocol):
     @property
     def orders(self) -> OrderStore: ...

@@ -21,7 +21,11 @@ from oms.inventory.domain import (
     StockLevel,
     StockRuleBroken,
 )
-from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
+from oms.inventory.ports import (
+    InventoryStore,
+    InventoryUnitOfWork,
+    ReservationShortfallHandler,
+)
 from oms.inventory.services.results import MovementResult
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
@@ -55,6 +59,13 @@ class ServiceCore:
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self._shortfall_handler: ReservationShortfallHandler | None = None
+
+    def handle_shortfalls_with(self, handler: ReservationShortfallHandler) -> None:
+        """Who is told, in the count's transaction, which reservations a count cut (the
+        orders' fulfilment, wired where the services are built). Without one, a cut
+        reservation is just smaller: right for standalone reservations only."""
+        self._shortfall_handler = handler
 
     @staticmethod
     def _check_key(key: str | None) -> str:
@@ -273,6 +284,10 @@ def _check_text(value: str | None, field_name: str, limit: int) -> str | None:
     if len(value) > limit:
         raise InvalidInput(f"{field_name} must be at most {limit} characters", field=field_name)
     return value or None
+
+
+def _reservation_ref(reservation_id: int, reference: str | None) -> str:
+    return f"reservation:{reservation_id}" + (f" {reference}" if reference else "")
 
 
 def _level_json(level: StockLevel) -> dict[str, Any]:

@@ -370,6 +370,18 @@ class SqlOrders:
             )
         )
 
+    def order_ids_by_reservation(self, reservation_ids: Iterable[int]) -> dict[int, int]:
+        """reservation id -> the order whose parcel holds it; standalone ones are absent."""
+        wanted = sorted(set(reservation_ids))
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(shipments.c.reservation_id, shipments.c.order_id).where(
+                shipments.c.reservation_id.in_(wanted)
+            )
+        )
+        return {int(r.reservation_id): int(r.order_id) for r in rows}
+
     def backordered_order_ids(self, skus: Iterable[str] | None, limit: int) -> list[int]:
         """Orders with units waiting for stock, oldest first (of these SKUs, if given)."""
         query = (

@@ -4,6 +4,11 @@ Shipping moves on_hand and reserved down through the ledger (the shipment's rese
 shipped) and writes `ShipmentShipped` for the channel, in one transaction. A rejected line
 (`not_found`: the shelf is counted; `damaged`: the units are quarantined) leaves the shipment,
 and the order is re-sourced elsewhere at once; the decision records the rejection.
+
+A count that finds fewer units than are reserved cuts reservations (the inventory's policy,
+`oms.inventory.domain.count_shortfall`); `FulfilmentService.reservations_cut` is the
+inventory's shortfall handler: the parcels that lost units lose them exactly as a rejected
+line does, and the orders are re-sourced, in the count's transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oms.inventory.domain import InsufficientStock
+from oms.inventory.ports import InventoryUnitOfWork, StockShortfall
 from oms.inventory.services import InventoryService, RecordMovement
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import (
@@ -157,18 +163,14 @@ class FulfilmentService:
             for i, (rejected, reason) in enumerate(reasons):
                 self._correct_shelf(uow, shipment, rejected, reason, actor, now, i)
                 exclusions.append(Exclusion.rejected(shipment.location, rejected.sku, reason.value))
-            shipment.lines = _without(order, shipment, {r.sku: r.quantity for r, _ in reasons})
-            if shipment.lines:
-                try:
-                    with uow.orders.savepoint():
-                        shipment.reservation_id = self._orders._reserve_lines(
-                            uow, order, shipment, actor, now
-                        )
-                except InsufficientStock:
-                    shipment.lines = []  # the count left too little here: source it all again
-            if not shipment.lines:
-                shipment.status = ShipmentStatus.CANCELLED
-            uow.orders.save_shipment(shipment, now)
+            # The count may have cut this order's other parcel here (reservations_cut): read
+            # the order again; this parcel's reservation is released already.
+            order = self._order(uow, shipment.order_id)
+            shipment = next(s for s in order.shipments if s.id == shipment.id)
+            shipment.reservation_id = None
+            self._take_off(
+                uow, order, shipment, {r.sku: r.quantity for r, _ in reasons}, actor, now
+            )
             facts = uow.directory.channel(order.channel)
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
@@ -177,6 +179,72 @@ class FulfilmentService:
             uow.publish_changes()
             uow.commit()
         return order
+
+    def reservations_cut(self, uow: InventoryUnitOfWork, shortfall: StockShortfall) -> None:
+        """The inventory's shortfall handler: a count cut these reservations. Each parcel that
+        held one loses the cut units exactly as a rejected line does (a set shipped together
+        loses whole sets), and its order is sourced again at once, elsewhere or as a
+        backorder, with the decision recorded and `OrderResourced` written. A reservation
+        that is no parcel's (a standalone one) stays as the count left it. Runs in the
+        count's transaction; commits nothing."""
+        if not isinstance(uow, OrderUnitOfWork):
+            raise TypeError("a count that cuts orders' reservations needs the orders' unit of work")
+        cuts = {cut.reservation_id: cut for cut in shortfall.cuts}
+        owners = uow.orders.order_ids_by_reservation(cuts)
+        now, actor = shortfall.at, shortfall.actor
+        for order_id in sorted(set(owners.values())):  # one lock order for every writer
+            order = self._order(uow, order_id)
+            exclusions: list[Exclusion] = []
+            for shipment in order.shipments:
+                cut = cuts.get(shipment.reservation_id or 0)
+                if cut is None or not shipment.open:
+                    continue
+                # What the cut left of the reservation is given back and re-made for what
+                # the parcel still carries, as after a rejected line.
+                if shipment.reservation_id is not None:
+                    self._inventory.release_within(
+                        uow.inventory, shipment.reservation_id, actor, now
+                    )
+                    shipment.reservation_id = None
+                self._take_off(uow, order, shipment, {cut.sku: cut.quantity}, actor, now)
+                exclusions.append(
+                    Exclusion(
+                        cut.location,
+                        cut.sku,
+                        f"counted {shortfall.counted} {cut.sku} at {cut.location}, fewer than "
+                        f"reserved: {cut.quantity} of this order's units were cut (the newest "
+                        "reservations lose their units first)",
+                    )
+                )
+            facts = uow.directory.channel(order.channel)
+            if facts is not None and facts.active:
+                self._orders._source(uow, order, facts, "count_shortfall", exclusions, actor, now)
+            uow.orders.save_order_state(order, order.status.value, now)
+            uow.orders.add_events([order_event("OrderResourced", order)], now)
+
+    def _take_off(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        shipment: Shipment,
+        units: dict[str, int],
+        actor: str | None,
+        now: datetime,
+    ) -> None:
+        """Take `units` (SKU -> units) off a shipment whose reservation was released, and
+        reserve what it still carries; a shipment left empty is cancelled."""
+        shipment.lines = _without(order, shipment, units)
+        if shipment.lines:
+            try:
+                with uow.orders.savepoint():
+                    shipment.reservation_id = self._orders._reserve_lines(
+                        uow, order, shipment, actor, now
+                    )
+            except InsufficientStock:
+                shipment.lines = []  # the count left too little here: source it all again
+        if not shipment.lines:
+            shipment.status = ShipmentStatus.CANCELLED
+        uow.orders.save_shipment(shipment, now)
 
     def _correct_shelf(
         self,
@@ -211,7 +279,7 @@ class FulfilmentService:
                 actor=actor,
             )
         try:
-            self._inventory.record_within(uow.inventory, movement, now)
+            self._inventory.record_within(uow, movement, now)
         except InvalidInput as bad:
             raise InvalidInput(
                 bad.detail, field=f"lines[{index}].{bad.field or 'quantity'}"
