@@ -199,14 +199,7 @@ class FulfilmentService:
                 cut = cuts.get(shipment.reservation_id or 0)
                 if cut is None or not shipment.open:
                     continue
-                # What the cut left of the reservation is given back and re-made for what
-                # the parcel still carries, as after a rejected line.
-                if shipment.reservation_id is not None:
-                    self._inventory.release_within(
-                        uow.inventory, shipment.reservation_id, actor, now
-                    )
-                    shipment.reservation_id = None
-                self._take_off(uow, order, shipment, {cut.sku: cut.quantity}, actor, now)
+                self._take_cut_off(uow, order, shipment, cut.sku, cut.quantity, actor, now)
                 exclusions.append(
                     Exclusion(
                         cut.location,
@@ -221,6 +214,35 @@ class FulfilmentService:
                 self._orders._source(uow, order, facts, "count_shortfall", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
             uow.orders.add_events([order_event("OrderResourced", order)], now)
+
+    def _take_cut_off(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        shipment: Shipment,
+        sku: str,
+        units: int,
+        actor: str | None,
+        now: datetime,
+    ) -> None:
+        """The count took `units` of `sku` off the shipment's reservation: the shipment loses
+        them as after a rejected line. When that leaves exactly what the reservation still
+        holds (no set shipped together lost a part), the reservation stays as the count left
+        it; otherwise what is left of it is released and re-made for what the parcel carries."""
+        remaining = _without(order, shipment, {sku: units})
+        held = _units(shipment.lines)
+        held[sku] = held.get(sku, 0) - units
+        if _units(remaining) == {k: v for k, v in held.items() if v}:
+            shipment.lines = remaining
+            if not remaining:  # the count released the reservation with its last line
+                shipment.status = ShipmentStatus.CANCELLED
+                shipment.reservation_id = None
+            uow.orders.save_shipment(shipment, now)
+            return
+        if shipment.reservation_id is not None:
+            self._inventory.release_within(uow.inventory, shipment.reservation_id, actor, now)
+            shipment.reservation_id = None
+        self._take_off(uow, order, shipment, {sku: units}, actor, now)
 
     def _take_off(
         self,
@@ -391,6 +413,13 @@ def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list
                 take(line.line_id, sku, gone)
                 quantity -= gone
     return [ln for ln in lines if ln.quantity > 0]
+
+
+def _units(lines: Sequence[ShipmentLine]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for ln in lines:
+        units[ln.sku] = units.get(ln.sku, 0) + ln.quantity
+    return units
 
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:
