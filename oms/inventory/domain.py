@@ -260,6 +260,13 @@ class InsufficientStock(Conflict):
         self.shortages = shortages
 
 
+class StockBusy(Conflict):
+    """A count could not take the lock of what it must change (an order being changed right
+    now): the transaction is rolled back and, by the service, tried again."""
+
+    title = "Stock busy"
+
+
 class StockRuleBroken(Conflict):
     """A movement would leave a bucket negative (e.g. releasing more than is reserved)."""
 

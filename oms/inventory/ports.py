@@ -18,6 +18,7 @@ from oms.inventory.domain import (
     ReservationStatus,
     Sku,
     SkuKind,
+    StockBusy,
     StockDelta,
     StockLevel,
     Transfer,
@@ -101,7 +102,16 @@ class ReservationShortfallHandler(Protocol):
     """Told, inside the count's transaction and after the count and the cuts are booked, which
     reservations a count cut. The orders implement it (their parcels lose the units, which are
     sourced elsewhere or wait as backorders); a reservation that is no order's is simply
-    smaller. It writes in `uow`'s transaction and never commits."""
+    smaller. It writes in `uow`'s transaction and never commits.
+
+    The count holds the stock row's lock when it calls: whatever else it must lock (an order)
+    is taken without waiting, or `StockBusy` is raised and the count tried again, since the
+    writers of an order take its lock before the stock's."""
+
+    def wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
+        """A count tried again, before it locks the stock row: wait for what the earlier tries
+        gave way to (lock those orders, in the order their writers take them)."""
+        ...
 
     def reservations_cut(self, uow: InventoryUnitOfWork, shortfall: StockShortfall) -> None: ...
 
@@ -224,9 +234,11 @@ class InventoryStore(Protocol):
     def close_reservation(
         self, reservation_id: int, status: ReservationStatus, now: datetime
     ) -> bool: ...
-    def reservations_at(self, sku_id: int, location_id: int) -> list[ReservationHold]:
-        """The active reservations holding this SKU at this location, locked (PostgreSQL);
-        take the stock row's lock first."""
+    def reservations_at(
+        self, sku_id: int, location_id: int, *, lock: bool = True
+    ) -> list[ReservationHold]:
+        """The active reservations holding this SKU at this location, newest first; `lock`:
+        under a row lock (PostgreSQL), to be taken after the stock row's."""
         ...
 
     def cut_reservation(

@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from oms.db import make_engine
 from oms.inventory.domain import InsufficientStock, ReservationStatus
+from oms.orders.fulfilment import RejectedLine
 from oms.orders.services import PlacedOrder
+from oms.shared.errors import Conflict
 from tests.builders import record, reserve
 from tests.order_builders import DC, SHIBUYA, TEE, Shop, an_order, carried, open_shipments
 
@@ -92,3 +94,49 @@ def test_counts_racing_orders_and_reservations_never_leave_more_reserved_than_on
     for order in orders:
         for state in order.line_states():
             assert state.backordered + state.allocated + state.shipped == state.quantity
+
+
+def test_counts_racing_cancels_shipments_and_rejects_of_the_orders_they_cut_never_deadlock(
+    wide_engine: Engine,
+) -> None:
+    """An order's writers lock the order, then its stock; a count locks the stock, then the
+    orders it cuts. The count takes those without waiting, and on a refusal is rolled back and
+    tried again after waiting for that order first: no deadlock, no lost write."""
+    shop = Shop(wide_engine).build().stock((TEE, DC, 60), (TEE, SHIBUYA, 6))
+    orders = [shop.place((TEE, 2), prefecture="12") for _ in range(CLIENTS)]
+    picks = random.Random(7)
+    counted = {c: picks.randint(0, 30) for c in range(0, CLIENTS, 4)}
+    found = {c: picks.randint(0, 10) for c in range(3, CLIENTS, 4)}
+
+    def attempt(client: int) -> object:
+        own = Shop(wide_engine)
+        if client in counted:
+            return record(own.inventory, "count", TEE, DC, counted[client])
+        order = orders[client]
+        if client % 4 == 1:
+            return own.orders.cancel(order.id or 0)
+        [parcel] = open_shipments(order)
+        if client % 4 == 2:
+            own.fulfilment.pick(parcel.id or 0)
+            own.fulfilment.pack(parcel.id or 0)
+            return own.fulfilment.ship(parcel.id or 0, "yamato", f"TRK-{parcel.id:06d}")
+        line = RejectedLine(TEE, 1, "not_found", counted=found[client])
+        return own.fulfilment.reject(parcel.id or 0, [line])
+
+    outcomes = race(CLIENTS, attempt)
+
+    # The only refusals: a parcel a count had already cut away (or shipped) before the pick.
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(isinstance(o, Conflict) and "shipment" in o.detail for o in refused), refused[:3]
+    level = shop.level(TEE, DC)
+    assert level.reserved + level.quarantined <= level.on_hand
+    everything_open = [s for o in shop.all_orders() for s in open_shipments(o)]
+    assert {
+        (lv.sku, lv.location): lv.reserved for lv in shop.all_levels() if lv.reserved
+    } == carried(everything_open)
+    assert shop.active_reservation_ids() == {s.reservation_id for s in everything_open}
+    for order in shop.all_orders():
+        for state in order.line_states():
+            total = state.backordered + state.allocated + state.shipped + state.cancelled
+            assert total == state.quantity
+    assert shop.inventory.verify().clean

@@ -189,7 +189,9 @@ class SqlReservations(SqlBase):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def reservations_at(self, sku_id: int, location_id: int) -> list[ReservationHold]:
+    def reservations_at(
+        self, sku_id: int, location_id: int, *, lock: bool = True
+    ) -> list[ReservationHold]:
         rl, r = reservation_lines.c, reservations.c
         query = (
             select(r.id, r.reference, rl.quantity)
@@ -201,7 +203,7 @@ class SqlReservations(SqlBase):
             )
             .order_by(r.id.desc())
         )
-        if self.dialect == "postgresql":
+        if lock and self.dialect == "postgresql":
             # Taken after the stock row's lock: every writer of these lines holds it too.
             query = query.with_for_update(of=reservations)
         return [

@@ -6,10 +6,12 @@ claim, code resolution and the StockChanged events of a transaction live here wi
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from oms.idempotency import fingerprint
 from oms.inventory.domain import (
@@ -17,6 +19,7 @@ from oms.inventory.domain import (
     Movement,
     MovementRequest,
     SkuKind,
+    StockBusy,
     StockDelta,
     StockLevel,
     StockRuleBroken,
@@ -33,6 +36,32 @@ from oms.shared.events import DomainEvent
 
 STOCK_CHANGED = "StockChanged"
 MAX_PAGE = 500
+BUSY_ATTEMPTS = 10
+BUSY_MAX_PAUSE = 0.5  # seconds
+
+T = TypeVar("T")
+
+
+def retry_when_busy(
+    transaction: Callable[[Sequence[StockBusy]], T], attempts: int = BUSY_ATTEMPTS
+) -> T:
+    """Run `transaction` (one whole unit of work) again while it raises `StockBusy`: it was
+    rolled back, and what it gave way to (an order another writer is changing) is about to be
+    free. Each try is told what the earlier ones gave way to, to wait for it first, in the
+    order every writer takes it; a short random pause keeps two tries from meeting again.
+    The last refusal reaches the caller as a 409."""
+    busy: list[StockBusy] = []
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction(busy)
+        except StockBusy as refused:
+            if attempt == attempts:
+                raise
+            busy.append(refused)
+            # Exponential, with jitter: two counts that met once should not meet again.
+            pause = min(BUSY_MAX_PAUSE, 0.005 * 2**attempt)
+            time.sleep(random.uniform(pause / 2, pause))  # noqa: S311 (jitter, not secrets)
+    raise AssertionError("unreachable")
 
 
 def _clamp_limit(limit: int) -> int:

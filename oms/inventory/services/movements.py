@@ -11,6 +11,7 @@ from oms.inventory.domain import (
     AdjustmentReason,
     MovementRequest,
     MovementType,
+    StockBusy,
     StockLevel,
     count_shortfall,
     delta_for,
@@ -28,6 +29,7 @@ from oms.inventory.services._base import (
     _level_json,
     _PendingEvents,
     _reservation_ref,
+    retry_when_busy,
 )
 from oms.inventory.services.commands import RecordMovement
 from oms.inventory.services.results import MovementResult
@@ -47,8 +49,12 @@ class MovementUseCases(ServiceCore):
 
     def record_movement(self, cmd: RecordMovement) -> MovementResult:
         """A receipt, adjustment, count or quarantine, once per idempotency key."""
+        return retry_when_busy(lambda busy: self._record_one(cmd, busy))
+
+    def _record_one(self, cmd: RecordMovement, busy: Sequence[StockBusy]) -> MovementResult:
         now = self._clock()
         with self._uow() as uow:
+            self._wait_for(uow, busy)
             result = self._record_in(uow, cmd, now)
             if not result.replayed:
                 uow.publish_changes()
@@ -68,9 +74,15 @@ class MovementUseCases(ServiceCore):
         `dry_run` does all of it, every check included, and rolls the transaction back: the
         answer is what the real run would answer, and nothing is changed.
         """
+        return retry_when_busy(lambda busy: self._record_batch(cmds, busy, dry_run=dry_run))
+
+    def _record_batch(
+        self, cmds: Sequence[RecordMovement], busy: Sequence[StockBusy], *, dry_run: bool
+    ) -> list[MovementResult]:
         now = self._clock()
         results: dict[int, MovementResult] = {}
         with self._uow() as uow:
+            self._wait_for(uow, busy)
             store = uow.inventory
             sku_ids = {c: r[0] for c, r in store.sku_refs({c.sku for c in cmds}).items()}
             location_ids = store.location_ids({c.location for c in cmds})
@@ -95,6 +107,10 @@ class MovementUseCases(ServiceCore):
             if not dry_run:
                 uow.commit()
         return [results[i] for i in range(len(cmds))]
+
+    def _wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
+        if busy and self._shortfall_handler is not None:
+            self._shortfall_handler.wait_for(uow, busy)
 
     def record_within(
         self, uow: InventoryUnitOfWork, cmd: RecordMovement, now: datetime
@@ -166,6 +182,7 @@ class MovementUseCases(ServiceCore):
         store = uow.inventory
         sku_id, location_id = ids
         store.ensure_levels([ids], now)
+        handler = self._shortfall_handler
         # The stock row first: no reservation can slip in between reading and cutting.
         level = store.lock_level(sku_id, location_id)
         if level is None:  # ensure_levels just made it
@@ -241,12 +258,12 @@ class MovementUseCases(ServiceCore):
             now=now,
             events=pending,
         )
-        if events is None or (cuts and self._shortfall_handler is not None):
+        if events is None or (cuts and handler is not None):
             # Before the handler writes: its events must be numbered after these, or a
             # consumer would take these older levels for the newer ones.
             pending.flush(store, now)
-        if cuts and self._shortfall_handler is not None:
-            self._shortfall_handler.reservations_cut(
+        if cuts and handler is not None:
+            handler.reservations_cut(
                 uow,
                 StockShortfall(cmd.sku, cmd.location, cmd.quantity, tuple(cuts), cmd.actor, now),
             )

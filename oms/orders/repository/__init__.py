@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from oms.orders.domain.order import (
@@ -103,6 +103,20 @@ class SqlOrders:
             query = query.with_for_update()
         row = self.session.execute(query).first()
         return None if row is None else self._load([row])[0]
+
+    def lock_order_nowait(self, order_id: int) -> bool:
+        if self.dialect != "postgresql":
+            return True  # SQLite: this transaction is the only writer
+        try:
+            with self.session.begin_nested():  # NOWAIT's refusal aborts only the savepoint
+                self.session.execute(
+                    select(orders.c.id).where(orders.c.id == order_id).with_for_update(nowait=True)
+                ).all()
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            return False
+        return True
 
     def orders_by_id(self, order_ids: Iterable[int]) -> dict[int, Order]:
         """Several orders with their lines and shipments, in four queries in all."""

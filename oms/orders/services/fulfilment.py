@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from oms.inventory.domain import InsufficientStock
+from oms.inventory.domain import InsufficientStock, StockBusy
 from oms.inventory.ports import InventoryUnitOfWork, StockShortfall
-from oms.inventory.services import InventoryService, RecordMovement
+from oms.inventory.services import InventoryService, RecordMovement, retry_when_busy
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import (
     Carrier,
@@ -102,6 +102,7 @@ class FulfilmentService:
         parsed_carrier, number = validate_tracking(carrier, tracking_number)
         now = self._clock()
         with self._uow() as uow:
+            self._lock_order_of(uow, shipment_id)
             shipment = self._locked(uow, shipment_id)
             if shipment.status is ShipmentStatus.SHIPPED:
                 if (shipment.carrier, shipment.tracking_number) == (parsed_carrier, number):
@@ -138,8 +139,20 @@ class FulfilmentService:
         shipment, and source them elsewhere."""
         if not lines:
             raise InvalidInput("name at least one rejected line", field="lines")
+        # A not_found line counts the shelf, which may cut other orders' parcels (see
+        # reservations_cut): tried again if one of them is being changed right now.
+        return retry_when_busy(lambda busy: self._reject(shipment_id, lines, actor, busy))
+
+    def _reject(
+        self,
+        shipment_id: int,
+        lines: Sequence[RejectedLine],
+        actor: str | None,
+        busy: Sequence[StockBusy],
+    ) -> Order:
         now = self._clock()
         with self._uow() as uow:
+            self._lock_order_of(uow, shipment_id, busy)
             shipment = self._locked(uow, shipment_id)
             if shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.PICKING):
                 raise Conflict(
@@ -187,12 +200,21 @@ class FulfilmentService:
         backorder, with the decision recorded and `OrderResourced` written. A reservation
         that is no parcel's (a standalone one) stays as the count left it. Runs in the
         count's transaction; commits nothing."""
-        if not isinstance(uow, OrderUnitOfWork):
-            raise TypeError("a count that cuts orders' reservations needs the orders' unit of work")
+        uow = _orders_view(uow)
         cuts = {cut.reservation_id: cut for cut in shortfall.cuts}
         owners = uow.orders.order_ids_by_reservation(cuts)
         now, actor = shortfall.at, shortfall.actor
-        for order_id in sorted(set(owners.values())):  # one lock order for every writer
+        for order_id in sorted(set(owners.values())):
+            # This transaction holds the stock row; an order's other writers lock the order
+            # first, then its stock. Waiting here could deadlock with one of them: take the
+            # lock now or give way (the count is rolled back and tried again).
+            if not uow.orders.lock_order_nowait(order_id):
+                raise StockBusy(
+                    f"order {order_id}, whose parcel this count cuts, is being changed right "
+                    "now; try again",
+                    field="quantity",
+                    extra={"order_id": order_id},
+                )
             order = self._order(uow, order_id)
             exclusions: list[Exclusion] = []
             for shipment in order.shipments:
@@ -341,6 +363,26 @@ class FulfilmentService:
             with_personal_data=personal,
         )
 
+    def _lock_order_of(
+        self, uow: OrderUnitOfWork, shipment_id: int, busy: Sequence[StockBusy] = ()
+    ) -> None:
+        """Lock the shipment's order before the shipment and its stock: the one order every
+        writer of an order takes (a cancellation, a re-sourcing, a count that cuts the
+        order's reservation locks the order, then stock, then shipments). A reject tried
+        again also waits for the orders its count gave way to, all in id order."""
+        found = uow.orders.shipment(shipment_id)
+        if found is None:
+            raise NotFound(f"no shipment {shipment_id}", field="id")
+        for order_id in sorted({found.order_id, *_busy_orders(busy)}):
+            uow.orders.order(order_id, lock=True)
+
+    def wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
+        """The inventory's shortfall handler, on a count tried again: wait for the orders the
+        earlier tries gave way to, in id order, before the count locks its stock row."""
+        orders_uow = _orders_view(uow)
+        for order_id in sorted(_busy_orders(busy)):
+            orders_uow.orders.order(order_id, lock=True)
+
     def _locked(self, uow: OrderUnitOfWork, shipment_id: int) -> Shipment:
         shipment = uow.orders.shipment(shipment_id, lock=True)
         if shipment is None:
@@ -413,6 +455,17 @@ def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list
                 take(line.line_id, sku, gone)
                 quantity -= gone
     return [ln for ln in lines if ln.quantity > 0]
+
+
+def _busy_orders(busy: Sequence[StockBusy]) -> set[int]:
+    return {b.extra["order_id"] for b in busy if isinstance(b.extra.get("order_id"), int)}
+
+
+def _orders_view(uow: InventoryUnitOfWork) -> OrderUnitOfWork:
+    """The count's unit of work, as the orders see it: one transaction serves both contexts."""
+    if not isinstance(uow, OrderUnitOfWork):
+        raise TypeError("a count that cuts orders' reservations needs the orders' unit of work")
+    return uow
 
 
 def _units(lines: Sequence[ShipmentLine]) -> dict[str, int]:
