@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from oms.orders.domain import OrderStatus
+from oms.orders.domain.order import OrderStatus
 from tests.cli.conftest import Oms
 from tests.order_builders import DC, TEE, Shop
 

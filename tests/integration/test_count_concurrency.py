@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from oms.db import make_engine
 from oms.inventory.domain import InsufficientStock, ReservationStatus
-from oms.orders.fulfilment import RejectedLine
-from oms.orders.services import PlacedOrder
+from oms.orders.services.fulfilment import RejectedLine
+from oms.orders.services.placement import PlacedOrder
 from oms.shared.errors import Conflict
 from tests.builders import record, reserve
 from tests.order_builders import DC, SHIBUYA, TEE, Shop, an_order, carried, open_shipments

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select
 
 from oms.inventory.domain import COUNT_SHORTFALL, MovementType, ReservationStatus
 from oms.inventory.services import InventoryService
-from oms.orders.domain import OrderStatus, ShipmentStatus
-from oms.orders.fulfilment import RejectedLine
+from oms.orders.domain.order import OrderStatus, ShipmentStatus
+from oms.orders.services.fulfilment import RejectedLine
 from oms.outbox import outbox
 from oms.shared.errors import Conflict, NotFound
 from tests.builders import buckets, record, reserve

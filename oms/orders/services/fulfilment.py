@@ -6,9 +6,9 @@ shipped) and writes `ShipmentShipped` for the channel, in one transaction. A rej
 and the order is re-sourced elsewhere at once; the decision records the rejection.
 
 A count that finds fewer units than are reserved cuts reservations (the inventory's policy,
-`oms.inventory.domain.count_shortfall`); `FulfilmentService.reservations_cut` is the
-inventory's shortfall handler: the parcels that lost units lose them exactly as a rejected
-line does, and the orders are re-sourced, in the count's transaction.
+`oms.inventory.domain.count_shortfall`); `FulfilmentService` is the inventory's shortfall
+handler through `oms.orders.services.shortfalls`: the parcels that lost units lose them
+exactly as a rejected line does, and the orders are re-sourced, in the count's transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from oms.inventory.domain import InsufficientStock, StockBusy
-from oms.inventory.ports import InventoryUnitOfWork, StockShortfall
+from oms.inventory.domain import StockBusy
 from oms.inventory.services import InventoryService, RecordMovement, retry_when_busy
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import (
@@ -27,7 +26,6 @@ from oms.orders.domain.order import (
     Order,
     RejectReason,
     Shipment,
-    ShipmentLine,
     ShipmentStatus,
     validate_tracking,
 )
@@ -35,6 +33,7 @@ from oms.orders.domain.pick_list import PickList, build_pick_list
 from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
+from oms.orders.services.shortfalls import ShortfallUseCases, busy_orders
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import DomainEvent
@@ -50,7 +49,7 @@ class RejectedLine:
     counted: int | None = None  # not_found: what is on the shelf now
 
 
-class FulfilmentService:
+class FulfilmentService(ShortfallUseCases):
     """Shipments through the warehouse. One instance per process."""
 
     def __init__(
@@ -193,103 +192,6 @@ class FulfilmentService:
             uow.commit()
         return order
 
-    def reservations_cut(self, uow: InventoryUnitOfWork, shortfall: StockShortfall) -> None:
-        """The inventory's shortfall handler: a count cut these reservations. Each parcel that
-        held one loses the cut units exactly as a rejected line does (a set shipped together
-        loses whole sets), and its order is sourced again at once, elsewhere or as a
-        backorder, with the decision recorded and `OrderResourced` written. A reservation
-        that is no parcel's (a standalone one) stays as the count left it. Runs in the
-        count's transaction; commits nothing."""
-        uow = _orders_view(uow)
-        cuts = {cut.reservation_id: cut for cut in shortfall.cuts}
-        owners = uow.orders.order_ids_by_reservation(cuts)
-        now, actor = shortfall.at, shortfall.actor
-        for order_id in sorted(set(owners.values())):
-            # This transaction holds the stock row; an order's other writers lock the order
-            # first, then its stock. Waiting here could deadlock with one of them: take the
-            # lock now or give way (the count is rolled back and tried again).
-            if not uow.orders.lock_order_nowait(order_id):
-                raise StockBusy(
-                    f"order {order_id}, whose parcel this count cuts, is being changed right "
-                    "now; try again",
-                    field="quantity",
-                    extra={"order_id": order_id},
-                )
-            order = self._order(uow, order_id)
-            exclusions: list[Exclusion] = []
-            for shipment in order.shipments:
-                cut = cuts.get(shipment.reservation_id or 0)
-                if cut is None or not shipment.open:
-                    continue
-                self._take_cut_off(uow, order, shipment, cut.sku, cut.quantity, actor, now)
-                exclusions.append(
-                    Exclusion(
-                        cut.location,
-                        cut.sku,
-                        f"counted {shortfall.counted} {cut.sku} at {cut.location}, fewer than "
-                        f"reserved: {cut.quantity} of this order's units were cut (the newest "
-                        "reservations lose their units first)",
-                    )
-                )
-            facts = uow.directory.channel(order.channel)
-            if facts is not None and facts.active:
-                self._orders._source(uow, order, facts, "count_shortfall", exclusions, actor, now)
-            uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
-
-    def _take_cut_off(
-        self,
-        uow: OrderUnitOfWork,
-        order: Order,
-        shipment: Shipment,
-        sku: str,
-        units: int,
-        actor: str | None,
-        now: datetime,
-    ) -> None:
-        """The count took `units` of `sku` off the shipment's reservation: the shipment loses
-        them as after a rejected line. When that leaves exactly what the reservation still
-        holds (no set shipped together lost a part), the reservation stays as the count left
-        it; otherwise what is left of it is released and re-made for what the parcel carries."""
-        remaining = _without(order, shipment, {sku: units})
-        held = _units(shipment.lines)
-        held[sku] = held.get(sku, 0) - units
-        if _units(remaining) == {k: v for k, v in held.items() if v}:
-            shipment.lines = remaining
-            if not remaining:  # the count released the reservation with its last line
-                shipment.status = ShipmentStatus.CANCELLED
-                shipment.reservation_id = None
-            uow.orders.save_shipment(shipment, now)
-            return
-        if shipment.reservation_id is not None:
-            self._inventory.release_within(uow.inventory, shipment.reservation_id, actor, now)
-            shipment.reservation_id = None
-        self._take_off(uow, order, shipment, {sku: units}, actor, now)
-
-    def _take_off(
-        self,
-        uow: OrderUnitOfWork,
-        order: Order,
-        shipment: Shipment,
-        units: dict[str, int],
-        actor: str | None,
-        now: datetime,
-    ) -> None:
-        """Take `units` (SKU -> units) off a shipment whose reservation was released, and
-        reserve what it still carries; a shipment left empty is cancelled."""
-        shipment.lines = _without(order, shipment, units)
-        if shipment.lines:
-            try:
-                with uow.orders.savepoint():
-                    shipment.reservation_id = self._orders._reserve_lines(
-                        uow, order, shipment, actor, now
-                    )
-            except InsufficientStock:
-                shipment.lines = []  # the count left too little here: source it all again
-        if not shipment.lines:
-            shipment.status = ShipmentStatus.CANCELLED
-        uow.orders.save_shipment(shipment, now)
-
     def _correct_shelf(
         self,
         uow: OrderUnitOfWork,
@@ -373,28 +275,14 @@ class FulfilmentService:
         found = uow.orders.shipment(shipment_id)
         if found is None:
             raise NotFound(f"no shipment {shipment_id}", field="id")
-        for order_id in sorted({found.order_id, *_busy_orders(busy)}):
+        for order_id in sorted({found.order_id, *busy_orders(busy)}):
             uow.orders.order(order_id, lock=True)
-
-    def wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
-        """The inventory's shortfall handler, on a count tried again: wait for the orders the
-        earlier tries gave way to, in id order, before the count locks its stock row."""
-        orders_uow = _orders_view(uow)
-        for order_id in sorted(_busy_orders(busy)):
-            orders_uow.orders.order(order_id, lock=True)
 
     def _locked(self, uow: OrderUnitOfWork, shipment_id: int) -> Shipment:
         shipment = uow.orders.shipment(shipment_id, lock=True)
         if shipment is None:
             raise NotFound(f"no shipment {shipment_id}", field="id")
         return shipment
-
-    @staticmethod
-    def _order(uow: OrderUnitOfWork, order_id: int) -> Order:
-        order = uow.orders.order(order_id, lock=True)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="id")
-        return order
 
 
 def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> RejectReason:
@@ -422,57 +310,6 @@ def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> Rejec
                 field=f"{where}.counted",
             )
     return reason
-
-
-def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list[ShipmentLine]:
-    """The shipment's lines less the rejected units. A set shipped together loses whole sets
-    (its other parts go back too, to leave together from elsewhere); any other line, or a set
-    shipped apart, loses just the rejected units."""
-    lines = [ShipmentLine(ln.line_id, ln.sku, ln.quantity) for ln in shipment.lines]
-
-    def take(line_id: str, sku: str, units: int) -> None:
-        for ln in lines:
-            if ln.line_id == line_id and ln.sku == sku and units > 0:
-                gone = min(ln.quantity, units)
-                ln.quantity -= gone
-                units -= gone
-
-    for sku, quantity in rejected.items():
-        for line in order.lines:
-            if quantity <= 0:
-                break
-            held = sum(ln.quantity for ln in lines if ln.line_id == line.line_id and ln.sku == sku)
-            if not held or sku not in line.components:
-                continue
-            per = line.components[sku]
-            if line.is_bundle and line.ship_together:
-                kits = min(-(-min(quantity, held) // per), shipment.units_of(line))
-                for part, units in line.components.items():
-                    take(line.line_id, part, units * kits)
-                quantity -= kits * per
-            else:
-                gone = min(quantity, held)
-                take(line.line_id, sku, gone)
-                quantity -= gone
-    return [ln for ln in lines if ln.quantity > 0]
-
-
-def _busy_orders(busy: Sequence[StockBusy]) -> set[int]:
-    return {b.extra["order_id"] for b in busy if isinstance(b.extra.get("order_id"), int)}
-
-
-def _orders_view(uow: InventoryUnitOfWork) -> OrderUnitOfWork:
-    """The count's unit of work, as the orders see it: one transaction serves both contexts."""
-    if not isinstance(uow, OrderUnitOfWork):
-        raise TypeError("a count that cuts orders' reservations needs the orders' unit of work")
-    return uow
-
-
-def _units(lines: Sequence[ShipmentLine]) -> dict[str, int]:
-    units: dict[str, int] = {}
-    for ln in lines:
-        units[ln.sku] = units.get(ln.sku, 0) + ln.quantity
-    return units
 
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:

@@ -36,6 +36,7 @@ from oms.orders.domain.order import (
 from oms.orders.ports import ChannelFacts, Decision, DuplicateOrder, OrderUnitOfWork
 from oms.orders.services.cancellation import CancellationUseCases
 from oms.orders.services.planning import Exclusion, PlanOutcome, plan_order
+from oms.orders.services.resourcing import ResourcingUseCases
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 
@@ -69,7 +70,7 @@ class OrderPage:
     next_cursor: str | None
 
 
-class OrderService(CancellationUseCases):
+class OrderService(CancellationUseCases, ResourcingUseCases):
     """Orders from ingest to shipment. One instance per process."""
 
     def __init__(
@@ -316,35 +317,6 @@ class OrderService(CancellationUseCases):
                 uow.publish_changes()
                 uow.commit()
         return served
-
-    def resource(self, order_id: int, actor: str | None = None) -> Order:
-        """Source again, now, every unit of the order that waits for stock (in no parcel: a
-        backorder, or what a count or a rejection took off a parcel), on the stock as it is.
-        The decision is recorded like every other (trigger `manual`) and `OrderResourced`
-        written, even when nothing could be found. A 409 when nothing waits."""
-        now = self._clock()
-        with self._uow() as uow:
-            order = uow.orders.order(order_id, lock=True)
-            if order is None:
-                raise NotFound(f"no order {order_id}", field="id")
-            if not order.needs_sourcing():
-                raise Conflict(
-                    f"order {order_id} is {order.status.value}: no unit of it waits for stock, "
-                    "so there is nothing to re-source",
-                    field="id",
-                    extra={"status": order.status.value},
-                )
-            facts = uow.directory.channel(order.channel)
-            if facts is None or not facts.active:
-                raise Conflict(
-                    f"channel {order.channel} is inactive or gone: its orders cannot be sourced",
-                    field="id",
-                )
-            self._source(uow, order, facts, "manual", [], actor, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
-            uow.publish_changes()
-            uow.commit()
-        return order
 
     # ------------------------------------------------------------------ reads
 
