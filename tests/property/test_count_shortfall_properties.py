@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from oms.inventory.domain import ReservationStatus
 from tests.builders import record, reserve
 from tests.conftest import clean
+from tests.examples import examples
 from tests.order_builders import DC, TEE, Shop, carried, open_shipments
 
 holds = st.lists(st.tuples(st.booleans(), st.integers(1, 4)), min_size=1, max_size=6)
@@ -24,7 +25,7 @@ holds = st.lists(st.tuples(st.booleans(), st.integers(1, 4)), min_size=1, max_si
 
 def test_a_random_count_after_random_reservations_keeps_the_books(engine: Engine) -> None:
     @settings(
-        max_examples=8,
+        max_examples=examples(8),
         deadline=None,
         phases=(Phase.explicit, Phase.reuse, Phase.generate),
         suppress_health_check=[HealthCheck.function_scoped_fixture],
