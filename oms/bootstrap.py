@@ -75,6 +75,9 @@ def bootstrap(
 
     inventory = InventoryService(uow, clock=clock)
     orders = OrderService(uow, inventory, clock=clock)
+    fulfilment = FulfilmentService(uow, inventory, orders, clock=clock)
+    # A count below what is reserved cuts reservations; the orders re-source what they lost.
+    inventory.handle_shortfalls_with(fulfilment)
     return Services(
         settings=settings,
         engine=engine,
@@ -85,6 +88,6 @@ def bootstrap(
         availability=ChannelAvailabilityService(uow, inventory),
         changes=AvailabilityChanges(uow),
         orders=orders,
-        fulfilment=FulfilmentService(uow, inventory, orders, clock=clock),
+        fulfilment=fulfilment,
         order_settings=OrderSettingsService(uow, clock=clock),
     )

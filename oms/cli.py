@@ -77,6 +77,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(stock_app, name="stock")
 app.add_typer(demo_app, name="demo")
+orders_app = typer.Typer(help="Orders.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
 
 
 def main() -> None:
@@ -305,6 +307,26 @@ def inventory_verify() -> None:
     raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- orders
+
+
+@orders_app.command("resource")
+@_clean_errors
+def orders_resource(
+    order_id: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)],
+) -> None:
+    """Source again, now, every unit of order ID that waits for stock; the decision is
+    recorded (GET /v1/orders/ID/sourcing). Exit 1 when nothing waits."""
+    with _runtime() as rt:
+        order = rt.orders.resource(order_id, actor=_actor("oms orders resource"))
+    waiting = sum(order.backorders().values())
+    _out().print(
+        f"order {order.id}: {order.status.value}"
+        + (f", {waiting} units still wait for stock" if waiting else ""),
+        markup=False,
+    )
+
+
 # --------------------------------------------------------------------------- stock
 
 
@@ -326,7 +348,11 @@ def stock_import(
     ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Check the file against the catalogue; change nothing."),
+        typer.Option(
+            "--dry-run",
+            help="Run the import exactly as it would run, every check included, then roll it "
+            "back: the same answer, nothing changed.",
+        ),
     ] = False,
 ) -> None:
     """Import stock movements from CSV: sku,location,quantity[,type,reason,reference].
@@ -356,13 +382,6 @@ def stock_import(
         if not parsed.rows:
             out.print(f"{file.name}: no rows to import", markup=False)
             return
-        if dry_run:
-            out.print(
-                f"Dry run: {_rows(len(parsed.rows))} valid, {parsed.bad_rows} invalid; "
-                f"nothing was changed.",
-                markup=False,
-            )
-            return
         with _progress(len(parsed.rows)) as track:
             try:
                 outcome = import_stock(
@@ -371,6 +390,7 @@ def stock_import(
                     skip_refused=skip_invalid,
                     actor=_actor("oms stock import"),
                     track=track,
+                    dry_run=dry_run,
                 )
             except ImportRefused as refused:
                 _report_errors([refused.error])
@@ -379,9 +399,11 @@ def stock_import(
     skipped = parsed.bad_rows + len(outcome.refused)
     if outcome.applied == 0 and outcome.already_applied == 0:
         _fail(f"{file.name}: no row could be applied")
+    would = "would be applied" if dry_run else "applied"
     out.print(
-        f"{file.name}: {_rows(outcome.applied)} applied, {outcome.already_applied} already "
-        f"applied, {skipped} skipped",
+        f"{'Dry run: ' if dry_run else ''}{file.name}: {_rows(outcome.applied)} {would}, "
+        f"{outcome.already_applied} already applied, {skipped} skipped"
+        + ("; nothing was changed." if dry_run else ""),
         markup=False,
     )
     if outcome.changed_nothing and outcome.already_applied:

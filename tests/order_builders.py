@@ -90,6 +90,7 @@ class Shop:
         self.channels = ChannelService(uow, self.inventory)
         self.orders = OrderService(uow, self.inventory)
         self.fulfilment = FulfilmentService(uow, self.inventory, self.orders)
+        self.inventory.handle_shortfalls_with(self.fulfilment)
         self.settings = OrderSettingsService(uow)
 
     def build(self, channel_locations: Iterable[str] = LOCATIONS) -> Shop:

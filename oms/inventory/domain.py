@@ -260,6 +260,13 @@ class InsufficientStock(Conflict):
         self.shortages = shortages
 
 
+class StockBusy(Conflict):
+    """A count could not take the lock of what it must change (an order being changed right
+    now): the transaction is rolled back and, by the service, tried again."""
+
+    title = "Stock busy"
+
+
 class StockRuleBroken(Conflict):
     """A movement would leave a bucket negative (e.g. releasing more than is reserved)."""
 
@@ -356,16 +363,59 @@ def delta_for(
     raise ValueError(f"unknown movement type {movement_type}")
 
 
-def check_count(level: StockLevel, counted: int) -> None:
-    """A count may not drop on_hand below what is promised (reserved) or held (quarantined)."""
-    committed = level.reserved + level.quarantined
-    if counted < committed:
-        raise Conflict(
-            f"counted {counted} of {level.sku}@{level.location}, but {level.reserved} are "
-            f"reserved and {level.quarantined} quarantined: release or re-source those first",
-            field="quantity",
-            extra={"reserved": level.reserved, "quarantined": level.quarantined},
-        )
+# Why a release or a quarantine release was booked by a count: the shelf held fewer units
+# than were promised and held back there.
+COUNT_SHORTFALL = "count_shortfall"
+
+
+@dataclass(frozen=True, slots=True)
+class CountShortfall:
+    """What a count below what is reserved and quarantined takes, and from whom.
+
+    `cuts` are (reservation id, units) to take off the location's reservations; `quarantine`
+    the units no longer held in quarantine. Applied with the count, they leave `reserved +
+    quarantined <= counted`, so `available` is never negative.
+    """
+
+    cuts: tuple[tuple[int, int], ...] = ()
+    quarantine: int = 0
+
+    @property
+    def reserved(self) -> int:
+        return sum(units for _, units in self.cuts)
+
+
+def count_shortfall(
+    level: StockLevel, counted: int, holds: Iterable[tuple[int, int]]
+) -> CountShortfall:
+    """The stated policy when a count finds fewer units than are promised and held there.
+
+    A count always records what was counted (quarantined units are counted too: they are
+    physically there). When `counted < reserved + quarantined`, the difference is taken:
+
+    1. from the location's reservations first, the one placed most recently first (highest
+       reservation id), so the oldest promises are kept; a reservation loses only the units
+       still needed, the next one the rest;
+    2. from the quarantine only when the count is below the quarantined units alone: units
+       under inspection sit apart from the selling shelf, where the loss was found.
+
+    `holds` are (reservation id, units it holds of this SKU here), in any order; they add up
+    to `level.reserved`.
+    """
+    missing = level.reserved + level.quarantined - counted
+    if missing <= 0:
+        return CountShortfall()
+    from_reservations = min(missing, level.reserved)
+    cuts: list[tuple[int, int]] = []
+    for reservation_id, units in sorted(holds, key=lambda hold: -hold[0]):
+        if from_reservations <= 0:
+            break
+        taken = min(units, from_reservations)
+        if taken > 0:
+            cuts.append((reservation_id, taken))
+            from_reservations -= taken
+    taken_from_reservations = sum(units for _, units in cuts)
+    return CountShortfall(tuple(cuts), min(level.quarantined, missing - taken_from_reservations))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from oms.inventory.domain import (
     ReservationStatus,
     Sku,
     SkuKind,
+    StockBusy,
     StockDelta,
     StockLevel,
     Transfer,
@@ -87,6 +88,58 @@ class RingFence(Protocol):
     def released(self, reservation_id: int) -> None:
         """The reservation was released: what it drew is held again."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationHold:
+    """Units one active reservation holds of a SKU at a location."""
+
+    reservation_id: int
+    reference: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationCut:
+    """Units a count took off one reservation: the shelf had fewer than were promised."""
+
+    reservation_id: int
+    reference: str | None
+    sku: str
+    location: str
+    quantity: int  # units taken off
+    remaining: int  # units of this SKU the reservation still holds there
+
+
+@dataclass(frozen=True, slots=True)
+class StockShortfall:
+    """A count that found fewer units than were reserved there, and the reservations it cut
+    (see `oms.inventory.domain.count_shortfall` for which, and why)."""
+
+    sku: str
+    location: str
+    counted: int
+    cuts: tuple[ReservationCut, ...]
+    actor: str | None
+    at: datetime
+
+
+class ReservationShortfallHandler(Protocol):
+    """Told, inside the count's transaction and after the count and the cuts are booked, which
+    reservations a count cut. The orders implement it (their parcels lose the units, which are
+    sourced elsewhere or wait as backorders); a reservation that is no order's is simply
+    smaller. It writes in `uow`'s transaction and never commits.
+
+    The count holds the stock row's lock when it calls: whatever else it must lock (an order)
+    is taken without waiting, or `StockBusy` is raised and the count tried again, since the
+    writers of an order take its lock before the stock's."""
+
+    def wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
+        """A count tried again, before it locks the stock row: wait for what the earlier tries
+        gave way to (lock those orders, in the order their writers take them)."""
+        ...
+
+    def reservations_cut(self, uow: InventoryUnitOfWork, shortfall: StockShortfall) -> None: ...
 
 
 class InventoryStore(Protocol):
@@ -211,6 +264,19 @@ class InventoryStore(Protocol):
     def close_reservation(
         self, reservation_id: int, status: ReservationStatus, now: datetime
     ) -> bool: ...
+    def reservations_at(
+        self, sku_id: int, location_id: int, *, lock: bool = True
+    ) -> list[ReservationHold]:
+        """The active reservations holding this SKU at this location, newest first; `lock`:
+        under a row lock (PostgreSQL), to be taken after the stock row's."""
+        ...
+
+    def cut_reservation(
+        self, reservation_id: int, sku_id: int, location_id: int, quantity: int, now: datetime
+    ) -> int:
+        """Take `quantity` units off the reservation's line; returns what the line still
+        holds. A line left empty goes, and a reservation left with no line is released."""
+        ...
 
     def add_transfer(
         self, transfer: Transfer, ids: dict[str, int], sku_ids: dict[str, int], actor: str | None

@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from oms.inventory.domain import ReservationLine
 from oms.inventory.services import InventoryService, ReserveStock
-from tests.builders import a_location, a_sku, receive
+from tests.builders import a_location, a_sku, database_state, receive
 from tests.cli.conftest import Oms
 
 HEADER = "sku,location,quantity,type,reason,reference\n"
@@ -153,20 +154,22 @@ def test_importing_the_same_file_again_changes_nothing(
     assert shop.verify().movements == movements
 
 
-def test_a_count_below_reserved_is_refused_by_row_and_nothing_is_applied(
+def test_a_row_the_service_refuses_is_named_and_nothing_is_applied(
     oms: Oms, shop: InventoryService, tmp_path: Path
 ) -> None:
     shop.reserve(ReserveStock([ReservationLine("TS-ORG-BLK-M", "DC-CHIBA", 6)]))
     path = stock_file(
         tmp_path,
-        HEADER + "TS-ORG-BLK-L,DC-CHIBA,2,receipt,,\nTS-ORG-BLK-M,DC-CHIBA,5,count,,\n",
+        HEADER + "TS-ORG-BLK-L,DC-CHIBA,2,receipt,,\nTS-ORG-BLK-M,DC-CHIBA,-5,adjustment,lost,\n",
     )
 
     refused = oms("stock", "import", path)
     skipped = oms("stock", "import", path, "--skip-invalid")
 
     assert refused.exit_code == 1
-    assert "row 3, quantity: counted 5 of TS-ORG-BLK-M@DC-CHIBA" in refused.stderr
+    assert "row 3, quantity: not enough available stock for TS-ORG-BLK-M@DC-CHIBA" in (
+        refused.stderr
+    )
     assert "Traceback" not in refused.output
     assert skipped.exit_code == 0, skipped.output
     assert "1 row applied, 0 already applied, 1 skipped" in skipped.stdout
@@ -174,18 +177,65 @@ def test_a_count_below_reserved_is_refused_by_row_and_nothing_is_applied(
     assert on_hand(shop, "TS-ORG-BLK-M", "DC-CHIBA") == 10
 
 
-def test_a_dry_run_checks_the_file_against_the_catalogue_and_changes_nothing(
+def test_a_count_below_what_is_reserved_is_recorded_and_the_reservation_reduced(
     oms: Oms, shop: InventoryService, tmp_path: Path
 ) -> None:
-    path = stock_file(tmp_path, HEADER + "TS-ORG-BLK-L,DC-CHIBA,5,receipt,,\n")
+    held = shop.reserve(ReserveStock([ReservationLine("TS-ORG-BLK-M", "DC-CHIBA", 6)]))
+    path = stock_file(tmp_path, HEADER + "TS-ORG-BLK-M,DC-CHIBA,5,count,,棚卸し\n")
+
+    result = oms("stock", "import", path)
+
+    assert result.exit_code == 0, result.output
+    assert "1 row applied" in result.stdout
+    level = shop.stock_levels(sku="TS-ORG-BLK-M", location="DC-CHIBA").items[0]
+    assert (level.on_hand, level.reserved) == (5, 5)
+    [line] = shop.get_reservation(held.reservation.id).lines
+    assert line.quantity == 5
+    assert shop.verify().clean
+
+
+def test_a_dry_run_refuses_the_file_the_real_import_refuses_with_the_same_words(
+    oms: Oms, shop: InventoryService, tmp_path: Path, engine: Engine
+) -> None:
+    # The file is well formed and names known SKUs and locations: only applying it shows
+    # that the adjustment takes more than is available (6 of the 10 are reserved).
+    shop.reserve(ReserveStock([ReservationLine("TS-ORG-BLK-M", "DC-CHIBA", 6)]))
+    path = stock_file(
+        tmp_path,
+        HEADER + "TS-ORG-BLK-L,DC-CHIBA,2,receipt,,\nTS-ORG-BLK-M,DC-CHIBA,-5,adjustment,lost,\n",
+    )
+    before = database_state(engine)
+
+    dry = oms("stock", "import", path, "--dry-run")
+    real = oms("stock", "import", path)
+
+    assert (dry.exit_code, real.exit_code) == (1, 1)
+    assert dry.stderr == real.stderr
+    assert "row 3, quantity: not enough available stock" in dry.stderr
+    assert database_state(engine) == before
+
+
+def test_a_dry_run_answers_what_the_import_does_and_changes_nothing(
+    oms: Oms, shop: InventoryService, tmp_path: Path, engine: Engine
+) -> None:
+    shop.reserve(ReserveStock([ReservationLine("TS-ORG-BLK-M", "DC-CHIBA", 6)]))
+    path = stock_file(
+        tmp_path, HEADER + "TS-ORG-BLK-L,DC-CHIBA,5,receipt,,\nTS-ORG-BLK-M,DC-CHIBA,3,count,,\n"
+    )
+    before = database_state(engine)
 
     result = oms("stock", "import", path, "--dry-run")
+    unchanged = database_state(engine)
     applied = oms("stock", "import", path)
 
     assert result.exit_code == 0, result.output
-    assert "Dry run: 1 row valid" in result.stdout
-    assert "1 row applied" in applied.stdout  # the dry run claimed no idempotency key
+    assert "Dry run: stock.csv: 2 rows would be applied, 0 already applied, 0 skipped" in (
+        result.stdout
+    )
+    assert unchanged == before
+    assert "stock.csv: 2 rows applied, 0 already applied, 0 skipped" in applied.stdout
     assert on_hand(shop, "TS-ORG-BLK-L", "DC-CHIBA") == 9
+    assert on_hand(shop, "TS-ORG-BLK-M", "DC-CHIBA") == 3
 
 
 def test_a_long_import_is_one_transaction(oms: Oms, shop: InventoryService, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Whatever the sequence of orders (simple lines, a ship-together set and a set that may ship
 apart, to anywhere in Japan), orders taken twice, receipts that source backorders, partial
-cancellations, picking, packing, shipping and rejected lines:
+cancellations, picking, packing, shipping, rejected lines and cycle counts (often below what
+is reserved on the shelf):
 
 - no location ever reserves or ships more than it has, and the ledger replays to the projection;
 - every unit of every line is backordered, allocated, shipped or cancelled, exactly once, and
@@ -26,7 +27,7 @@ from oms.orders.orm import order_lines, orders
 from oms.orders.services.fulfilment import RejectedLine
 from oms.orders.services.placement import PlaceOrder
 from oms.shared.errors import Conflict
-from tests.builders import database_state
+from tests.builders import database_state, record
 from tests.conftest import clean
 from tests.examples import examples
 from tests.order_builders import (
@@ -244,9 +245,8 @@ class OrderMachine(RuleBasedStateMachine):
         level = self.shop.level(sku, shipment.location)
         counted: int | None = None
         if not damaged:
-            # A count may not go below what other shipments reserve there (nor the quarantine).
-            floor = level.reserved - mine[sku] + level.quarantined
-            counted = data.draw(st.integers(floor, floor + 2), label="counted")
+            # Any count: below what other parcels hold there, they lose units too.
+            counted = data.draw(st.integers(0, level.on_hand + 2), label="counted")
         reason = "damaged" if damaged else "not_found"
         self.shop.fulfilment.reject(shipment.id, [RejectedLine(sku, quantity, reason, counted)])
 
@@ -259,6 +259,19 @@ class OrderMachine(RuleBasedStateMachine):
         still = self.shop.fulfilment.get_shipment(shipment.id)
         left = carried([still]).get((sku, shipment.location), 0) if still.open else 0
         assert left <= mine[sku] - quantity
+
+    @rule(data=st.data(), sku=st.sampled_from(SIMPLE), location=st.sampled_from(LOCATIONS))
+    def count_a_shelf(self, data: st.DataObject, sku: str, location: str) -> None:
+        """A cycle count, often below what is promised there: it is recorded as counted, and
+        the parcels whose reservations it cut are re-sourced (the invariants check them)."""
+        level = self.shop.level(sku, location)
+        counted = data.draw(st.integers(0, level.on_hand + 2), label="counted")
+        record(self.shop.inventory, "count", sku, location, counted)
+        after = self.shop.level(sku, location)
+        assert after.on_hand == counted
+        assert after.reserved + after.quarantined <= counted
+        missing = max(0, level.reserved + level.quarantined - counted)
+        assert after.reserved == level.reserved - min(missing, level.reserved)
 
     # ------------------------------------------------------------------ invariants
 

@@ -11,10 +11,9 @@ from oms.inventory.domain import (
     MovementType,
     StockDelta,
     StockRuleBroken,
-    check_count,
+    count_shortfall,
     delta_for,
 )
-from oms.shared.errors import Conflict
 from tests.builders import a_stock_level
 from tests.examples import examples
 
@@ -58,13 +57,24 @@ class StockLevelMachine(RuleBasedStateMachine):
     def adjust(self, qty: int) -> None:
         self._apply(delta_for(MovementType.ADJUSTMENT, qty), qty > 0 or -qty <= self.available)
 
-    @rule(counted=st.integers(0, 60))
-    def count(self, counted: int) -> None:
-        try:
-            check_count(self.level, counted)
-        except Conflict:
-            assert counted < self.reserved + self.quarantined
-            return
+    @rule(counted=st.integers(0, 60), holds=st.lists(st.integers(1, 10), max_size=4))
+    def count(self, counted: int, holds: list[int]) -> None:
+        """A count is always recorded: what it finds missing comes off the reservations (the
+        model splits `reserved` into holds), then the quarantine."""
+        split = [(i, h) for i, h in enumerate(holds, start=1)]
+        rest = self.reserved - sum(h for _, h in split)
+        if rest < 0:
+            split = [(1, self.reserved)] if self.reserved else []
+        elif rest:
+            split.append((len(split) + 1, rest))
+        shortfall = count_shortfall(self.level, counted, split)
+        missing = max(0, self.reserved + self.quarantined - counted)
+        assert shortfall.reserved == min(missing, self.reserved)
+        assert shortfall.quarantine == missing - shortfall.reserved
+        if shortfall.reserved:
+            self._apply(delta_for(MovementType.RELEASE, shortfall.reserved), True)
+        if shortfall.quarantine:
+            self._apply(delta_for(MovementType.QUARANTINE_RELEASE, shortfall.quarantine), True)
         self._apply(delta_for(MovementType.COUNT, counted, level=self.level), True)
         assert self.on_hand == counted
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from oms.inventory.domain import (
+    CountShortfall,
     InsufficientStock,
     MovementType,
     StockDelta,
     StockRuleBroken,
-    check_count,
+    count_shortfall,
     delta_for,
     replay,
 )
-from oms.shared.errors import Conflict
 from tests.builders import a_stock_level, buckets
 
 
@@ -132,12 +132,24 @@ def test_a_transfer_receipt_is_computed_by_the_transfer_not_delta_for() -> None:
         delta_for(MovementType.TRANSFER_IN, 1)
 
 
-def test_a_count_below_what_is_reserved_or_quarantined_is_refused() -> None:
+def test_a_count_at_or_above_what_is_reserved_and_quarantined_cuts_nothing() -> None:
     level = a_stock_level(on_hand=10, reserved=4, quarantined=2)
-    check_count(level, 6)
-    with pytest.raises(Conflict) as refused:
-        check_count(level, 5)
-    assert refused.value.extra == {"reserved": 4, "quarantined": 2}
+    assert count_shortfall(level, 6, [(1, 4)]) == CountShortfall()
+    assert count_shortfall(level, 12, [(1, 4)]) == CountShortfall()
+
+
+def test_a_short_count_cuts_the_newest_reservations_first_and_only_what_is_missing() -> None:
+    level = a_stock_level(on_hand=10, reserved=8, quarantined=0)
+    # Reservation 7 is the newest: it loses all 3, then 5 (the next newest) loses 2 of 4.
+    shortfall = count_shortfall(level, 3, [(2, 1), (7, 3), (5, 4)])
+    assert shortfall == CountShortfall(cuts=((7, 3), (5, 2)), quarantine=0)
+    assert shortfall.reserved == 5
+
+
+def test_the_quarantine_is_cut_only_below_the_quarantined_units_alone() -> None:
+    level = a_stock_level(on_hand=10, reserved=4, quarantined=2)
+    assert count_shortfall(level, 1, [(1, 4)]) == CountShortfall(cuts=((1, 4),), quarantine=1)
+    assert count_shortfall(level, 3, [(1, 4)]) == CountShortfall(cuts=((1, 3),), quarantine=0)
 
 
 def test_deltas_add_up_bucket_by_bucket() -> None:

@@ -128,12 +128,20 @@ class SqlPublicationReads(SqlBase):
         return {(channel, code): int(units) for channel, code, units in rows}
 
     def lock_skus(self, sku_ids: Iterable[int]) -> None:
-        """Lock SKU rows in id order (PostgreSQL; SQLite has one writer at a time)."""
+        """Lock SKU rows in id order (PostgreSQL; SQLite has one writer at a time).
+
+        FOR NO KEY UPDATE, the lock the event numbering's UPDATE takes anyway: a plain FOR
+        UPDATE would also wait for the FOR KEY SHARE that every insert referencing the SKU
+        takes (a reservation line, a ledger row), and oms_reserve inserts those before it
+        waits for the stock row this transaction holds: a deadlock."""
         if self.dialect != "postgresql":
             return
         for chunk in _chunks(sku_ids):
             self.session.execute(
-                select(skus.c.id).where(skus.c.id.in_(chunk)).order_by(skus.c.id).with_for_update()
+                select(skus.c.id)
+                .where(skus.c.id.in_(chunk))
+                .order_by(skus.c.id)
+                .with_for_update(key_share=True)
             ).all()
 
     def lock_stock(self, pairs: Iterable[tuple[str, str]], whole_skus: Iterable[str] = ()) -> None:

@@ -6,12 +6,12 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from oms.inventory.domain import Reservation, ReservationLine, ReservationStatus
 from oms.inventory.orm import locations, reservation_lines, reservations, skus
-from oms.inventory.ports import ReserveOutcome
+from oms.inventory.ports import ReservationHold, ReserveOutcome
 from oms.inventory.repository._base import SqlBase
 
 _OMS_RESERVE_CALL = (
@@ -191,3 +191,55 @@ class SqlReservations(SqlBase):
             .values(status=status.value, closed_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def reservations_at(
+        self, sku_id: int, location_id: int, *, lock: bool = True
+    ) -> list[ReservationHold]:
+        rl, r = reservation_lines.c, reservations.c
+        query = (
+            select(r.id, r.reference, rl.quantity)
+            .select_from(reservations.join(reservation_lines, rl.reservation_id == r.id))
+            .where(
+                rl.sku_id == sku_id,
+                rl.location_id == location_id,
+                r.status == ReservationStatus.ACTIVE.value,
+            )
+            .order_by(r.id.desc())
+        )
+        if lock and self.dialect == "postgresql":
+            # Taken after the stock row's lock: every writer of these lines holds it too.
+            query = query.with_for_update(of=reservations)
+        return [
+            ReservationHold(row.id, row.reference, row.quantity)
+            for row in self.session.execute(query)
+        ]
+
+    def cut_reservation(
+        self, reservation_id: int, sku_id: int, location_id: int, quantity: int, now: datetime
+    ) -> int:
+        rl = reservation_lines.c
+        line = (
+            rl.reservation_id == reservation_id,
+            rl.sku_id == sku_id,
+            rl.location_id == location_id,
+        )
+        # quantity > 0 is a CHECK: a line cut to nothing is deleted, not set to 0.
+        remaining = self.session.execute(
+            update(reservation_lines)
+            .where(*line, rl.quantity > quantity)
+            .values(quantity=rl.quantity - quantity)
+            .returning(rl.quantity)
+        ).scalar_one_or_none()
+        if remaining is not None:
+            return int(remaining)
+        gone = self.session.execute(delete(reservation_lines).where(*line, rl.quantity == quantity))
+        if not gone.rowcount:  # type: ignore[attr-defined]
+            raise RuntimeError(
+                f"reservation {reservation_id} holds fewer than the {quantity} units to cut"
+            )
+        left = self.session.execute(
+            select(exists().where(rl.reservation_id == reservation_id))
+        ).scalar_one()
+        if not left:
+            self.close_reservation(reservation_id, ReservationStatus.RELEASED, now)
+        return 0

@@ -11,7 +11,7 @@ results in `results`.
 
 from __future__ import annotations
 
-from oms.inventory.services._base import MAX_PAGE, STOCK_CHANGED
+from oms.inventory.services._base import MAX_PAGE, STOCK_CHANGED, retry_when_busy
 from oms.inventory.services.bulk import BulkReadUseCases, CatalogueSnapshot
 from oms.inventory.services.catalogue import CatalogueUseCases
 from oms.inventory.services.commands import (
@@ -59,6 +59,7 @@ __all__ = [
     "TransferResult",
     "UpdateSku",
     "VerifyReport",
+    "retry_when_busy",
 ]
 
 

@@ -6,10 +6,12 @@ claim, code resolution and the StockChanged events of a transaction live here wi
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from oms.idempotency import fingerprint
 from oms.inventory.domain import (
@@ -17,11 +19,16 @@ from oms.inventory.domain import (
     Movement,
     MovementRequest,
     SkuKind,
+    StockBusy,
     StockDelta,
     StockLevel,
     StockRuleBroken,
 )
-from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
+from oms.inventory.ports import (
+    InventoryStore,
+    InventoryUnitOfWork,
+    ReservationShortfallHandler,
+)
 from oms.inventory.services.results import MovementResult
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
@@ -29,6 +36,32 @@ from oms.shared.events import DomainEvent
 
 STOCK_CHANGED = "StockChanged"
 MAX_PAGE = 500
+BUSY_ATTEMPTS = 10
+BUSY_MAX_PAUSE = 0.5  # seconds
+
+T = TypeVar("T")
+
+
+def retry_when_busy(
+    transaction: Callable[[Sequence[StockBusy]], T], attempts: int = BUSY_ATTEMPTS
+) -> T:
+    """Run `transaction` (one whole unit of work) again while it raises `StockBusy`: it was
+    rolled back, and what it gave way to (an order another writer is changing) is about to be
+    free. Each try is told what the earlier ones gave way to, to wait for it first, in the
+    order every writer takes it; a short random pause keeps two tries from meeting again.
+    The last refusal reaches the caller as a 409."""
+    busy: list[StockBusy] = []
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction(busy)
+        except StockBusy as refused:
+            if attempt == attempts:
+                raise
+            busy.append(refused)
+            # Exponential, with jitter: two counts that met once should not meet again.
+            pause = min(BUSY_MAX_PAUSE, 0.005 * 2**attempt)
+            time.sleep(random.uniform(pause / 2, pause))  # noqa: S311 (jitter, not secrets)
+    raise AssertionError("unreachable")
 
 
 def _clamp_limit(limit: int) -> int:
@@ -55,6 +88,13 @@ class ServiceCore:
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self._shortfall_handler: ReservationShortfallHandler | None = None
+
+    def handle_shortfalls_with(self, handler: ReservationShortfallHandler) -> None:
+        """Who is told, in the count's transaction, which reservations a count cut (the
+        orders' fulfilment, wired where the services are built). Without one, a cut
+        reservation is just smaller: right for standalone reservations only."""
+        self._shortfall_handler = handler
 
     @staticmethod
     def _check_key(key: str | None) -> str:
@@ -273,6 +313,10 @@ def _check_text(value: str | None, field_name: str, limit: int) -> str | None:
     if len(value) > limit:
         raise InvalidInput(f"{field_name} must be at most {limit} characters", field=field_name)
     return value or None
+
+
+def _reservation_ref(reservation_id: int, reference: str | None) -> str:
+    return f"reservation:{reservation_id}" + (f" {reference}" if reference else "")
 
 
 def _level_json(level: StockLevel) -> dict[str, Any]:

@@ -7,16 +7,30 @@ from datetime import datetime
 from typing import Any
 
 from oms.inventory.domain import (
+    COUNT_SHORTFALL,
     AdjustmentReason,
     MovementRequest,
     MovementType,
+    StockBusy,
     StockLevel,
-    check_count,
+    count_shortfall,
     delta_for,
     validate_quantity,
 )
-from oms.inventory.ports import InventoryStore
-from oms.inventory.services._base import ServiceCore, _check_text, _level_json, _PendingEvents
+from oms.inventory.ports import (
+    InventoryStore,
+    InventoryUnitOfWork,
+    ReservationCut,
+    StockShortfall,
+)
+from oms.inventory.services._base import (
+    ServiceCore,
+    _check_text,
+    _level_json,
+    _PendingEvents,
+    _reservation_ref,
+    retry_when_busy,
+)
 from oms.inventory.services.commands import RecordMovement
 from oms.inventory.services.results import MovementResult
 from oms.shared.errors import DomainError, InvalidInput
@@ -35,25 +49,40 @@ class MovementUseCases(ServiceCore):
 
     def record_movement(self, cmd: RecordMovement) -> MovementResult:
         """A receipt, adjustment, count or quarantine, once per idempotency key."""
+        return retry_when_busy(lambda busy: self._record_one(cmd, busy))
+
+    def _record_one(self, cmd: RecordMovement, busy: Sequence[StockBusy]) -> MovementResult:
         now = self._clock()
         with self._uow() as uow:
-            result = self._record_in(uow.inventory, cmd, now)
+            self._wait_for(uow, busy)
+            result = self._record_in(uow, cmd, now)
             if not result.replayed:
                 uow.publish_changes()
                 uow.commit()
         return result
 
-    def record_movements(self, cmds: Sequence[RecordMovement]) -> list[MovementResult]:
+    def record_movements(
+        self, cmds: Sequence[RecordMovement], *, dry_run: bool = False
+    ) -> list[MovementResult]:
         """Several person-entered movements (e.g. a stock file) in ONE transaction: all or none.
 
         Each keeps its own idempotency key, so re-running the same batch changes nothing.
         A refused movement raises with `extra["index"]` naming its position. Rows are applied
         in the writers' lock order (SKU id, location id), and each SKU gets one StockChanged
         for the whole batch.
+
+        `dry_run` does all of it, every check included, and rolls the transaction back: the
+        answer is what the real run would answer, and nothing is changed.
         """
+        return retry_when_busy(lambda busy: self._record_batch(cmds, busy, dry_run=dry_run))
+
+    def _record_batch(
+        self, cmds: Sequence[RecordMovement], busy: Sequence[StockBusy], *, dry_run: bool
+    ) -> list[MovementResult]:
         now = self._clock()
         results: dict[int, MovementResult] = {}
         with self._uow() as uow:
+            self._wait_for(uow, busy)
             store = uow.inventory
             sku_ids = {c: r[0] for c, r in store.sku_refs({c.sku for c in cmds}).items()}
             location_ids = store.location_ids({c.location for c in cmds})
@@ -69,28 +98,34 @@ class MovementUseCases(ServiceCore):
             events = _PendingEvents()
             for index in order:
                 try:
-                    results[index] = self._record_in(store, cmds[index], now, events)
+                    results[index] = self._record_in(uow, cmds[index], now, events)
                 except DomainError as error:
                     error.extra.setdefault("index", index)
                     raise
             events.flush(store, now)
-            uow.publish_changes()
-            uow.commit()
+            uow.publish_changes()  # a dry run too: the same work, then rolled back
+            if not dry_run:
+                uow.commit()
         return [results[i] for i in range(len(cmds))]
 
+    def _wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
+        if busy and self._shortfall_handler is not None:
+            self._shortfall_handler.wait_for(uow, busy)
+
     def record_within(
-        self, store: InventoryStore, cmd: RecordMovement, now: datetime
+        self, uow: InventoryUnitOfWork, cmd: RecordMovement, now: datetime
     ) -> MovementResult:
         """A person-entered movement in the caller's transaction (e.g. a short pick's count)."""
-        return self._record_in(store, cmd, now)
+        return self._record_in(uow, cmd, now)
 
     def _record_in(
         self,
-        store: InventoryStore,
+        uow: InventoryUnitOfWork,
         cmd: RecordMovement,
         now: datetime,
         events: _PendingEvents | None = None,
     ) -> MovementResult:
+        store = uow.inventory
         movement_type = _person_movement_type(cmd.type)
         reason = self._check_movement_input(movement_type, cmd)
         key = self._check_key(cmd.idempotency_key)
@@ -107,33 +142,132 @@ class MovementUseCases(ServiceCore):
         if prior is not None:
             return self._replayed_movement(store, key, prior)
         sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
-        counted: int | None = None
         if movement_type is MovementType.COUNT:
-            store.ensure_levels([(sku_id, location_id)], now)
-            level = store.lock_level(sku_id, location_id)
-            if level is None:  # ensure_levels just made it
-                raise RuntimeError(f"stock level of {cmd.sku}@{cmd.location} vanished")
-            check_count(level, cmd.quantity)
-            delta = delta_for(movement_type, cmd.quantity, level=level)
-            counted = cmd.quantity
-            quantity = delta.on_hand  # the variance
+            result = self._count(
+                uow, cmd, key, reference, reason, (sku_id, location_id), now, events
+            )
         else:
             delta = delta_for(movement_type, cmd.quantity)
-            quantity = cmd.quantity
-        request = MovementRequest(
-            movement_type, cmd.sku, cmd.location, delta, quantity, reason, counted
+            request = MovementRequest(
+                movement_type, cmd.sku, cmd.location, delta, cmd.quantity, reason
+            )
+            result = self._apply(
+                store,
+                [(request, sku_id, location_id)],
+                key=key,
+                reference=reference,
+                actor=cmd.actor,
+                now=now,
+                events=events,
+            )
+        store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
+        return result
+
+    def _count(
+        self,
+        uow: InventoryUnitOfWork,
+        cmd: RecordMovement,
+        key: str,
+        reference: str | None,
+        reason: str | None,
+        ids: tuple[int, int],
+        now: datetime,
+        events: _PendingEvents | None,
+    ) -> MovementResult:
+        """Record what was counted, always. Below what is reserved and quarantined there, the
+        difference is taken first (`count_shortfall`: newest reservations first, then the
+        quarantine), each cut a ledger row of its own with the reason `count_shortfall`, and
+        the shortfall handler re-sources the orders that lost units, all in this transaction.
+        """
+        store = uow.inventory
+        sku_id, location_id = ids
+        store.ensure_levels([ids], now)
+        handler = self._shortfall_handler
+        # The stock row first: no reservation can slip in between reading and cutting.
+        level = store.lock_level(sku_id, location_id)
+        if level is None:  # ensure_levels just made it
+            raise RuntimeError(f"stock level of {cmd.sku}@{cmd.location} vanished")
+        holds = {}
+        if level.reserved + level.quarantined > cmd.quantity and level.reserved:
+            holds = {h.reservation_id: h for h in store.reservations_at(sku_id, location_id)}
+        plan = count_shortfall(
+            level, cmd.quantity, [(h.reservation_id, h.quantity) for h in holds.values()]
+        )
+        pending = events if events is not None else _PendingEvents()
+        movements = []
+        cuts: list[ReservationCut] = []
+        for reservation_id, units in plan.cuts:
+            hold = holds[reservation_id]
+            remaining = store.cut_reservation(reservation_id, sku_id, location_id, units, now)
+            cuts.append(
+                ReservationCut(
+                    reservation_id, hold.reference, cmd.sku, cmd.location, units, remaining
+                )
+            )
+            release = MovementRequest(
+                MovementType.RELEASE,
+                cmd.sku,
+                cmd.location,
+                delta_for(MovementType.RELEASE, units),
+                units,
+                COUNT_SHORTFALL,
+            )
+            movements += self._apply(
+                store,
+                [(release, sku_id, location_id)],
+                key=f"{key}:cut:{reservation_id}",
+                reference=_reservation_ref(reservation_id, hold.reference),
+                actor=cmd.actor,
+                now=now,
+                events=pending,
+            ).movements
+        if plan.quarantine:
+            unheld = MovementRequest(
+                MovementType.QUARANTINE_RELEASE,
+                cmd.sku,
+                cmd.location,
+                delta_for(MovementType.QUARANTINE_RELEASE, plan.quarantine),
+                plan.quarantine,
+                COUNT_SHORTFALL,
+            )
+            movements += self._apply(
+                store,
+                [(unheld, sku_id, location_id)],
+                key=f"{key}:quarantine",
+                reference=reference,
+                actor=cmd.actor,
+                now=now,
+                events=pending,
+            ).movements
+        delta = delta_for(MovementType.COUNT, cmd.quantity, level=level)
+        count = MovementRequest(
+            MovementType.COUNT,
+            cmd.sku,
+            cmd.location,
+            delta,
+            delta.on_hand,  # the variance
+            reason,
+            counted=cmd.quantity,
         )
         result = self._apply(
             store,
-            [(request, sku_id, location_id)],
+            [(count, sku_id, location_id)],
             key=key,
             reference=reference,
             actor=cmd.actor,
             now=now,
-            events=events,
+            events=pending,
         )
-        store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
-        return result
+        if events is None or (cuts and handler is not None):
+            # Before the handler writes: its events must be numbered after these, or a
+            # consumer would take these older levels for the newer ones.
+            pending.flush(store, now)
+        if cuts and handler is not None:
+            handler.reservations_cut(
+                uow,
+                StockShortfall(cmd.sku, cmd.location, cmd.quantity, tuple(cuts), cmd.actor, now),
+            )
+        return MovementResult(movements + result.movements, result.levels)
 
     @staticmethod
     def _check_movement_input(movement_type: MovementType, cmd: RecordMovement) -> str | None:

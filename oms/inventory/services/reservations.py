@@ -20,7 +20,7 @@ from oms.inventory.domain import (
     merge_reservation_lines,
 )
 from oms.inventory.ports import InventoryStore
-from oms.inventory.services._base import ServiceCore, _check_text
+from oms.inventory.services._base import ServiceCore, _check_text, _reservation_ref
 from oms.inventory.services.commands import ReserveStock
 from oms.inventory.services.results import ReservationResult
 from oms.shared.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound
@@ -203,6 +203,7 @@ class ReservationUseCases(ServiceCore):
     def release_within(
         self, store: InventoryStore, reservation_id: int, actor: str | None, now: datetime
     ) -> Reservation:
+        _lock_stock_of(store, reservation_id)
         reservation = store.reservation(reservation_id, lock=True)
         if reservation is None:
             raise NotFound(f"no reservation {reservation_id}", field="id")
@@ -227,6 +228,7 @@ class ReservationUseCases(ServiceCore):
     def ship_within(
         self, store: InventoryStore, reservation_id: int, actor: str | None, now: datetime
     ) -> Reservation:
+        _lock_stock_of(store, reservation_id)
         reservation = store.reservation(reservation_id, lock=True)
         if reservation is None:
             raise NotFound(f"no reservation {reservation_id}", field="id")
@@ -281,6 +283,13 @@ def _claim_fenced(
         return
     store.lock_stock([(ln.sku, ln.location) for ln in lines], whole_skus=fenced)
     fence.claim(channel, reservation_id, [ln for ln in lines if ln.sku in fenced])
+
+
+def _lock_stock_of(store: InventoryStore, reservation_id: int) -> None:
+    """Lock the reservation's stock rows before the reservation itself: a count locks the
+    stock row, then the reservations there (to cut them), so every writer takes them in that
+    order, and no count and release can deadlock."""
+    store.lock_stock((ln.sku, ln.location) for _, _, ln in store.reservation_lines(reservation_id))
 
 
 def _check_channel(channel: str | None) -> str | None:
@@ -338,7 +347,3 @@ def _line_movements(
         )
         for sku_id, location_id, line in lines
     ]
-
-
-def _reservation_ref(reservation_id: int, reference: str | None) -> str:
-    return f"reservation:{reservation_id}" + (f" {reference}" if reference else "")

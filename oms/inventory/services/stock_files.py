@@ -444,19 +444,21 @@ def import_stock(
     skip_refused: bool = False,
     actor: str | None = None,
     track: RowTracker | None = None,
+    dry_run: bool = False,
 ) -> ImportOutcome:
     """Apply the file's valid rows in ONE transaction: all or none.
 
-    A row the service refuses (a count below what is reserved, say) raises `ImportRefused`
-    naming it, and nothing is applied; with `skip_refused` the row is set aside and the rest
-    is tried again.
+    A row the service refuses (an adjustment below what is available, say) raises
+    `ImportRefused` naming it, and nothing is applied; with `skip_refused` the row is set aside
+    and the rest is tried again. `dry_run` runs exactly the same, then rolls back: the same
+    answer as the real run, nothing changed.
     """
     rows = list(stock_file.rows)
     refused: list[RowError] = []
     while rows:
         commands = _Tracked([stock_file.command(r, actor) for r in rows], track)
         try:
-            results = service.record_movements(commands)
+            results = service.record_movements(commands, dry_run=dry_run)
         except DomainError as error:
             index = error.extra.get("index")
             if not isinstance(index, int) or not 0 <= index < len(rows):

@@ -1,8 +1,8 @@
 """HTTP API of orders and shipments. Thin handlers, one service call each.
 
 Roles: `channel_sync` places orders; `warehouse` picks, packs, ships and rejects;
-`customer_service` cancels and reads; `admin` does everything. Shipping addresses and phone
-numbers are personal data: `channel_sync` (which sent them) does not read them back.
+`customer_service` cancels, re-sources and reads; `admin` does everything. Shipping addresses
+and phone numbers are personal data: `channel_sync` (which sent them) does not read them back.
 """
 
 from __future__ import annotations
@@ -133,6 +133,20 @@ class OrderController(Controller):
         """Cancel units not yet shipped: the whole order (no `lines`) or `{"lines": {"L1":
         1}}`. Their reservations are released; cancelling shipped units is a 409."""
         order = orders.cancel(order_id, data.lines, actor=principal.name)
+        return OrderResponse.of(order, personal=_personal(principal))
+
+    @post(
+        "/{order_id:int}/resource",
+        opt=CANCEL,
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    def resource(self, order_id: FromPath[int], orders: Orders, principal: Caller) -> OrderResponse:
+        """Source again, now, every unit of the order that waits for stock (backordered): the
+        decision is recorded (`GET /v1/orders/{id}/sourcing`) and `OrderResourced` written. 409
+        when nothing waits."""
+        order = orders.resource(order_id, actor=principal.name)
         return OrderResponse.of(order, personal=_personal(principal))
 
 

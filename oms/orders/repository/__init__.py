@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from oms.orders.domain.order import (
@@ -103,6 +103,20 @@ class SqlOrders:
             query = query.with_for_update()
         row = self.session.execute(query).first()
         return None if row is None else self._load([row])[0]
+
+    def lock_order_nowait(self, order_id: int) -> bool:
+        if self.dialect != "postgresql":
+            return True  # SQLite: this transaction is the only writer
+        try:
+            with self.session.begin_nested():  # NOWAIT's refusal aborts only the savepoint
+                self.session.execute(
+                    select(orders.c.id).where(orders.c.id == order_id).with_for_update(nowait=True)
+                ).all()
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            return False
+        return True
 
     def orders_by_id(self, order_ids: Iterable[int]) -> dict[int, Order]:
         """Several orders with their lines and shipments, in four queries in all."""
@@ -369,6 +383,18 @@ class SqlOrders:
                 },
             )
         )
+
+    def order_ids_by_reservation(self, reservation_ids: Iterable[int]) -> dict[int, int]:
+        """reservation id -> the order whose parcel holds it; standalone ones are absent."""
+        wanted = sorted(set(reservation_ids))
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(shipments.c.reservation_id, shipments.c.order_id).where(
+                shipments.c.reservation_id.in_(wanted)
+            )
+        )
+        return {int(r.reservation_id): int(r.order_id) for r in rows}
 
     def backordered_order_ids(self, skus: Iterable[str] | None, limit: int) -> list[int]:
         """Orders with units waiting for stock, oldest first (of these SKUs, if given)."""

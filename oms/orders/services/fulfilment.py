@@ -4,6 +4,11 @@ Shipping moves on_hand and reserved down through the ledger (the shipment's rese
 shipped) and writes `ShipmentShipped` for the channel, in one transaction. A rejected line
 (`not_found`: the shelf is counted; `damaged`: the units are quarantined) leaves the shipment,
 and the order is re-sourced elsewhere at once; the decision records the rejection.
+
+A count that finds fewer units than are reserved cuts reservations (the inventory's policy,
+`oms.inventory.domain.count_shortfall`); `FulfilmentService` is the inventory's shortfall
+handler through `oms.orders.services.shortfalls`: the parcels that lost units lose them
+exactly as a rejected line does, and the orders are re-sourced, in the count's transaction.
 """
 
 from __future__ import annotations
@@ -13,15 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from oms.inventory.domain import InsufficientStock
-from oms.inventory.services import InventoryService, RecordMovement
+from oms.inventory.domain import StockBusy
+from oms.inventory.services import InventoryService, RecordMovement, retry_when_busy
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import (
     Carrier,
     Order,
     RejectReason,
     Shipment,
-    ShipmentLine,
     ShipmentStatus,
     validate_tracking,
 )
@@ -29,6 +33,7 @@ from oms.orders.domain.pick_list import PickList, build_pick_list
 from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
+from oms.orders.services.shortfalls import ShortfallUseCases, busy_orders
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import DomainEvent
@@ -44,7 +49,7 @@ class RejectedLine:
     counted: int | None = None  # not_found: what is on the shelf now
 
 
-class FulfilmentService:
+class FulfilmentService(ShortfallUseCases):
     """Shipments through the warehouse. One instance per process."""
 
     def __init__(
@@ -96,6 +101,7 @@ class FulfilmentService:
         parsed_carrier, number = validate_tracking(carrier, tracking_number)
         now = self._clock()
         with self._uow() as uow:
+            self._lock_order_of(uow, shipment_id)
             shipment = self._locked(uow, shipment_id)
             if shipment.status is ShipmentStatus.SHIPPED:
                 if (shipment.carrier, shipment.tracking_number) == (parsed_carrier, number):
@@ -132,8 +138,20 @@ class FulfilmentService:
         shipment, and source them elsewhere."""
         if not lines:
             raise InvalidInput("name at least one rejected line", field="lines")
+        # A not_found line counts the shelf, which may cut other orders' parcels (see
+        # reservations_cut): tried again if one of them is being changed right now.
+        return retry_when_busy(lambda busy: self._reject(shipment_id, lines, actor, busy))
+
+    def _reject(
+        self,
+        shipment_id: int,
+        lines: Sequence[RejectedLine],
+        actor: str | None,
+        busy: Sequence[StockBusy],
+    ) -> Order:
         now = self._clock()
         with self._uow() as uow:
+            self._lock_order_of(uow, shipment_id, busy)
             shipment = self._locked(uow, shipment_id)
             if shipment.status not in (ShipmentStatus.PENDING, ShipmentStatus.PICKING):
                 raise Conflict(
@@ -157,18 +175,14 @@ class FulfilmentService:
             for i, (rejected, reason) in enumerate(reasons):
                 self._correct_shelf(uow, shipment, rejected, reason, actor, now, i)
                 exclusions.append(Exclusion.rejected(shipment.location, rejected.sku, reason.value))
-            shipment.lines = _without(order, shipment, {r.sku: r.quantity for r, _ in reasons})
-            if shipment.lines:
-                try:
-                    with uow.orders.savepoint():
-                        shipment.reservation_id = self._orders._reserve_lines(
-                            uow, order, shipment, actor, now
-                        )
-                except InsufficientStock:
-                    shipment.lines = []  # the count left too little here: source it all again
-            if not shipment.lines:
-                shipment.status = ShipmentStatus.CANCELLED
-            uow.orders.save_shipment(shipment, now)
+            # The count may have cut this order's other parcel here (reservations_cut): read
+            # the order again; this parcel's reservation is released already.
+            order = self._order(uow, shipment.order_id)
+            shipment = next(s for s in order.shipments if s.id == shipment.id)
+            shipment.reservation_id = None
+            self._take_off(
+                uow, order, shipment, {r.sku: r.quantity for r, _ in reasons}, actor, now
+            )
             facts = uow.directory.channel(order.channel)
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
@@ -211,7 +225,7 @@ class FulfilmentService:
                 actor=actor,
             )
         try:
-            self._inventory.record_within(uow.inventory, movement, now)
+            self._inventory.record_within(uow, movement, now)
         except InvalidInput as bad:
             raise InvalidInput(
                 bad.detail, field=f"lines[{index}].{bad.field or 'quantity'}"
@@ -251,18 +265,24 @@ class FulfilmentService:
             with_personal_data=personal,
         )
 
+    def _lock_order_of(
+        self, uow: OrderUnitOfWork, shipment_id: int, busy: Sequence[StockBusy] = ()
+    ) -> None:
+        """Lock the shipment's order before the shipment and its stock: the one order every
+        writer of an order takes (a cancellation, a re-sourcing, a count that cuts the
+        order's reservation locks the order, then stock, then shipments). A reject tried
+        again also waits for the orders its count gave way to, all in id order."""
+        found = uow.orders.shipment(shipment_id)
+        if found is None:
+            raise NotFound(f"no shipment {shipment_id}", field="id")
+        for order_id in sorted({found.order_id, *busy_orders(busy)}):
+            uow.orders.order(order_id, lock=True)
+
     def _locked(self, uow: OrderUnitOfWork, shipment_id: int) -> Shipment:
         shipment = uow.orders.shipment(shipment_id, lock=True)
         if shipment is None:
             raise NotFound(f"no shipment {shipment_id}", field="id")
         return shipment
-
-    @staticmethod
-    def _order(uow: OrderUnitOfWork, order_id: int) -> Order:
-        order = uow.orders.order(order_id, lock=True)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="id")
-        return order
 
 
 def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> RejectReason:
@@ -290,39 +310,6 @@ def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> Rejec
                 field=f"{where}.counted",
             )
     return reason
-
-
-def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list[ShipmentLine]:
-    """The shipment's lines less the rejected units. A set shipped together loses whole sets
-    (its other parts go back too, to leave together from elsewhere); any other line, or a set
-    shipped apart, loses just the rejected units."""
-    lines = [ShipmentLine(ln.line_id, ln.sku, ln.quantity) for ln in shipment.lines]
-
-    def take(line_id: str, sku: str, units: int) -> None:
-        for ln in lines:
-            if ln.line_id == line_id and ln.sku == sku and units > 0:
-                gone = min(ln.quantity, units)
-                ln.quantity -= gone
-                units -= gone
-
-    for sku, quantity in rejected.items():
-        for line in order.lines:
-            if quantity <= 0:
-                break
-            held = sum(ln.quantity for ln in lines if ln.line_id == line.line_id and ln.sku == sku)
-            if not held or sku not in line.components:
-                continue
-            per = line.components[sku]
-            if line.is_bundle and line.ship_together:
-                kits = min(-(-min(quantity, held) // per), shipment.units_of(line))
-                for part, units in line.components.items():
-                    take(line.line_id, part, units * kits)
-                quantity -= kits * per
-            else:
-                gone = min(quantity, held)
-                take(line.line_id, sku, gone)
-                quantity -= gone
-    return [ln for ln in lines if ln.quantity > 0]
 
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:

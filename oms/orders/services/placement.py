@@ -36,6 +36,7 @@ from oms.orders.domain.order import (
 from oms.orders.ports import ChannelFacts, Decision, DuplicateOrder, OrderUnitOfWork
 from oms.orders.services.cancellation import CancellationUseCases
 from oms.orders.services.planning import Exclusion, PlanOutcome, plan_order
+from oms.orders.services.resourcing import ResourcingUseCases
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 
@@ -69,7 +70,7 @@ class OrderPage:
     next_cursor: str | None
 
 
-class OrderService(CancellationUseCases):
+class OrderService(CancellationUseCases, ResourcingUseCases):
     """Orders from ingest to shipment. One instance per process."""
 
     def __init__(
