@@ -211,6 +211,26 @@ def worker() -> None:
     run_worker(settings)
 
 
+@app.command()
+@_clean_errors
+def prune() -> None:
+    """Delete handled outbox events and idempotency records past their retention, once.
+
+    The worker does this every OMS_PRUNE_INTERVAL_SECONDS; the ledger is never pruned.
+    """
+    from oms.retention import prune_with
+
+    with _runtime() as rt:
+        report = prune_with(rt.sessions, rt.settings)
+    _out().print(
+        f"{_safe_url(rt.settings.database_url)}: pruned {report.outbox_events} outbox events "
+        f"(handled, older than {rt.settings.outbox_retention}) and "
+        f"{report.idempotency_records} idempotency records "
+        f"(older than {rt.settings.idempotency_retention})",
+        markup=False,
+    )
+
+
 # --------------------------------------------------------------------------- db
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table
+from sqlalchemy import JSON, Column, Index, String, Table
 
 from oms.db import UtcDateTime, metadata
 
@@ -19,6 +19,8 @@ idempotency_records = Table(
     Column("result", JSON, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+# Pruning finds old records by age.
+Index("ix_idempotency_records_created_at", idempotency_records.c.created_at)
 
 
 def fingerprint(operation: str, body: Any) -> str:

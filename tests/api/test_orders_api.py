@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.http_builders import Client, a_bundle, assert_problem, level, ok, receive
+from tests.api.http_builders import (
+    Client,
+    a_bundle,
+    a_location,
+    assert_problem,
+    level,
+    ok,
+    receive,
+)
 from tests.api.order_builders import (
     BOTTOM,
     DC,
@@ -42,6 +50,7 @@ from tests.api.order_builders import (
     shipped_lines,
     sourced,
     stock_levels,
+    worker_caught_up,
 )
 
 KeyFor = Callable[[str], dict[str, str]]
@@ -423,7 +432,11 @@ def test_a_unit_held_back_by_max_shipments_is_not_sent_later_from_a_second_locat
     a_world(client, {(TOP, SHIBUYA): 3, (BOTTOM, DC): 5})
     ok(client.put(f"/v1/channels/{STOREFRONT}/sourcing-profile", json={"max_shipments": 1}))
     order = an_order(client, lines=[a_line(TOP, 1, 3900, "L1"), a_line(BOTTOM, 1, 5900, "L2")])
-    client.app.state.orders.source_backorders()  # what any StockChanged event sets off
+    # Stock of TOP comes where no channel sells it: the worker re-plans the order, and must not
+    # take the unit from SHIBUYA as a second shipment.
+    a_location(client, "FACTORY-GIFU", kind="factory", prefecture="21", postal_code="500-8000")
+    receive(client, TOP, "FACTORY-GIFU", 5)
+    worker_caught_up(client)
     now = get_order(client, order["id"])
     assert [s["location"] for s in now["shipments"]] == [DC]
     assert (now["status"], line_of(now, "L1")["backordered"]) == ("backordered", 1)
@@ -512,6 +525,35 @@ def test_an_order_nothing_can_ship_waits_backordered_until_a_receipt_sources_it(
     assert level(client, TOP, DC)["reserved"] == 3
     triggers = [d["trigger"] for d in decisions(client, order["id"])]
     assert triggers == ["placed", "backorder"]
+
+
+def test_a_transfer_arriving_sources_the_orders_waiting_for_its_stock(client: Client) -> None:
+    a_world(client)
+    a_location(client, "FACTORY-GIFU", kind="factory", prefecture="21", postal_code="500-8000")
+    receive(client, TOP, "FACTORY-GIFU", 4)  # a factory feeds no channel
+    order = an_order(client, channel=RAKUTEN, lines=[a_line(TOP, 2)])
+    assert order["status"] == "backordered"
+    transfer = ok(
+        client.post(
+            "/v1/transfers",
+            json={
+                "source": "FACTORY-GIFU",
+                "destination": DC,
+                "lines": [{"sku": TOP, "quantity": 4}],
+            },
+        ),
+        201,
+    )
+    ok(client.post(f"/v1/transfers/{transfer['id']}/ship"))
+    ok(
+        client.post(
+            f"/v1/transfers/{transfer['id']}/receive", json={"lines": [{"sku": TOP, "quantity": 4}]}
+        )
+    )
+    now = sourced(client, order["id"])  # only transfer_in freed stock: the worker must see it
+    assert (now["status"], line_of(now)["allocated"]) == ("allocated", 2)
+    assert level(client, TOP, DC)["reserved"] == 2
+    assert [d["trigger"] for d in decisions(client, order["id"])] == ["placed", "backorder"]
 
 
 # --------------------------------------------------------------------------- pick, pack, ship

@@ -25,9 +25,9 @@ from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
 from oms.inventory.services.results import MovementResult
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
-STOCK_CHANGED = "StockChanged"
+STOCK_CHANGED = EventName.STOCK_CHANGED
 MAX_PAGE = 500
 
 

@@ -31,7 +31,7 @@ from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
 MAX_SHIPMENTS_ON_A_LIST = 500
 
@@ -173,7 +173,7 @@ class FulfilmentService:
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
+            uow.orders.add_events([order_event(EventName.ORDER_RESOURCED, order)], now)
             uow.publish_changes()
             uow.commit()
         return order
@@ -327,7 +327,7 @@ def _without(order: Order, shipment: Shipment, rejected: dict[str, int]) -> list
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:
     return DomainEvent(
-        "ShipmentShipped",
+        EventName.SHIPMENT_SHIPPED,
         f"order:{order.id}",
         {
             "order_id": order.id,
