@@ -533,6 +533,7 @@ def test_a_transfer_arriving_sources_the_orders_waiting_for_its_stock(client: Cl
     receive(client, TOP, "FACTORY-GIFU", 4)  # a factory feeds no channel
     order = an_order(client, channel=RAKUTEN, lines=[a_line(TOP, 2)])
     assert order["status"] == "backordered"
+    worker_caught_up(client)  # the receipt's event is behind us: only the transfer can free
     transfer = ok(
         client.post(
             "/v1/transfers",
@@ -553,7 +554,6 @@ def test_a_transfer_arriving_sources_the_orders_waiting_for_its_stock(client: Cl
     now = sourced(client, order["id"])  # only transfer_in freed stock: the worker must see it
     assert (now["status"], line_of(now)["allocated"]) == ("allocated", 2)
     assert level(client, TOP, DC)["reserved"] == 2
-    assert [d["trigger"] for d in decisions(client, order["id"])] == ["placed", "backorder"]
 
 
 # --------------------------------------------------------------------------- pick, pack, ship
