@@ -42,6 +42,7 @@ from oms.inventory.api.schemas import (
 )
 from oms.inventory.domain import SkuKind
 from oms.inventory.services import InventoryService
+from oms.shared.errors import InvalidInput
 
 BodyT = TypeVar("BodyT")
 Inventory = NamedDependency[InventoryService]
@@ -183,13 +184,26 @@ class StockController(Controller):
         inventory: Inventory,
         sku: FromQuery[str | None] = None,
         location: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         before: Annotated[
-            str | None, QueryParameter(description="`next_cursor` of the previous page")
+            str | None,
+            QueryParameter(
+                description="Deprecated: the old name of `cursor`, still understood so that "
+                "a client that sends it does not get page 1 again (and loop for ever).",
+            ),
         ] = None,
         limit: Limit = 100,
     ) -> PageResponse[MovementResponse]:
-        """Movements, newest first."""
-        page = inventory.ledger(sku or None, location or None, before, limit)
+        """Movements, newest first, paged like every list: pass `next_cursor` as `cursor`."""
+        if cursor is not None and before is not None and cursor != before:
+            raise InvalidInput("give cursor or before (its old name), not both", field="before")
+        page = inventory.ledger(
+            sku or None,
+            location or None,
+            cursor if cursor is not None else before,
+            limit,
+            cursor_field="cursor" if cursor is not None else "before",
+        )
         return PageResponse(
             items=[MovementResponse.of(x) for x in page.items], next_cursor=page.next_cursor
         )
