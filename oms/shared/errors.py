@@ -45,6 +45,7 @@ class IdempotencyKeyReused(Conflict):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"Idempotency-Key {key!r} was already used for a different request",
+            f"Idempotency-Key {key!r} was already used for a different request, or by another "
+            "client (API key)",
             field="Idempotency-Key",
         )

@@ -161,7 +161,9 @@ class StockController(Controller):
         principal: Caller,
     ) -> Response[MovementResultResponse]:
         """Receipt, adjustment (signed, with a reason), count, quarantine or its release."""
-        result = inventory.record_movement(data.to_command(idempotency_key, principal.name))
+        result = inventory.record_movement(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(MovementResultResponse.of(result), replayed=result.replayed)
 
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -244,7 +246,9 @@ class ReservationController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[ReservationResponse]:
         """All lines or none: 409 names the short lines when stock is insufficient."""
-        result = inventory.reserve(data.to_command(idempotency_key, principal.name))
+        result = inventory.reserve(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(ReservationResponse.of(result.reservation), replayed=result.replayed)
 
     @get("/{reservation_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -286,7 +290,9 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """A draft: nothing moves until it ships."""
-        result = inventory.create_transfer(data.to_command(idempotency_key, principal.name))
+        result = inventory.create_transfer(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(TransferResponse.of(result.transfer), replayed=result.replayed)
 
     @get("/{transfer_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -308,7 +314,9 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """Source on_hand goes down, destination in_transit up."""
-        result = inventory.ship_transfer(transfer_id, idempotency_key, principal.name)
+        result = inventory.ship_transfer(
+            transfer_id, idempotency_key, principal.name, principal.client
+        )
         return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
 
     @post(
@@ -327,7 +335,7 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """Book what arrived; with `close`, what did not is written off as a shortfall."""
-        command = data.to_command(transfer_id, idempotency_key, principal.name)
+        command = data.to_command(transfer_id, idempotency_key, principal.name, principal.client)
         result = inventory.receive_transfer(command)
         return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
 

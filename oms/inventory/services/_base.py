@@ -68,9 +68,15 @@ class ServiceCore:
         return key
 
     def _claim(
-        self, store: InventoryStore, key: str, operation: str, body: Any, now: datetime
+        self,
+        store: InventoryStore,
+        key: str,
+        operation: str,
+        body: Any,
+        now: datetime,
+        caller: str | None = None,
     ) -> Any:
-        fp = fingerprint(operation, body)
+        fp = fingerprint(operation, body, caller)
         prior = store.claim_key(key, operation, fp, now)
         if prior is None:
             return None
