@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from oms.orders.domain.geography import prefecture
 from tests.api.http_builders import (
     Client,
     a_bundle,
@@ -1026,6 +1028,36 @@ def test_channel_sync_places_orders_but_reads_them_without_the_address(
     listed = ok(client.get("/v1/orders", headers=sync))["items"]
     assert [o["ship_to"] for o in listed] == [None]
     assert get_order(client, placed["id"])["ship_to"] == TOKYO_ADDRESS
+
+
+def test_channel_sync_sees_neither_the_gift_note_nor_the_customers_prefecture(
+    client: Client, key_for: KeyFor
+) -> None:
+    a_world(client, {(TOP, DC): 5, (TOP, UMEDA): 5})  # Chiba wins for Tokyo: by proximity
+    sync = key_for("channel_sync")
+    body = an_order_body(gift_note="お誕生日おめでとう、花子さん")
+    placed = ok(place(client, body, headers=sync), 201)
+    tokyo = prefecture(TOKYO_ADDRESS["prefecture"]).name
+
+    seen_by_sync = [
+        placed,
+        ok(client.get(f"/v1/orders/{placed['id']}", headers=sync)),
+        *ok(client.get("/v1/orders", headers=sync))["items"],
+    ]
+    assert [o["gift_note"] for o in seen_by_sync] == [None, None, None]
+    trace = ok(client.get(f"/v1/orders/{placed['id']}/sourcing", headers=sync))
+    assert "destination" not in trace["decisions"][0]["decision"]
+    assert tokyo not in json.dumps(trace, ensure_ascii=False)
+    [line] = trace["decisions"][0]["decision"]["lines"]
+    [full_line] = decisions(client, placed["id"])[0]["decision"]["lines"]
+    hidden = [c["reason"].replace(f"→{tokyo}", "→(ship-to)") for c in full_line["chosen"]]
+    assert [c["reason"] for c in line["chosen"]] == hidden  # the rest of the reason stays
+
+    # Who may read the address reads all of it.
+    assert get_order(client, placed["id"])["gift_note"] == body["gift_note"]
+    full = decisions(client, placed["id"])[0]["decision"]
+    assert full["destination"] == TOKYO_ADDRESS["prefecture"]
+    assert f"→{tokyo}" in json.dumps(full, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("role", ["customer_service", "warehouse"])

@@ -24,7 +24,7 @@ from oms.db import make_session_factory
 from oms.embedded import STOP_HOOK_ENV, EmbeddedRunner
 from oms.inventory.domain import MovementType
 from oms.inventory.orm import movements
-from oms.orders.domain import OrderStatus
+from oms.orders.domain.order import OrderStatus
 from oms.outbox import outbox
 from oms.settings import PROJECT_ROOT
 from oms.shared.clock import utcnow
