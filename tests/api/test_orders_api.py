@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.orders.domain.geography import prefecture
+from oms.worker import BACKORDER_ACTOR
 from tests.api.http_builders import (
     Client,
     a_bundle,
@@ -556,6 +557,23 @@ def test_a_transfer_arriving_sources_the_orders_waiting_for_its_stock(client: Cl
     now = sourced(client, order["id"])  # only transfer_in freed stock: the worker must see it
     assert (now["status"], line_of(now)["allocated"]) == ("allocated", 2)
     assert level(client, TOP, DC)["reserved"] == 2
+
+
+def test_every_ledger_row_names_who_or_what_wrote_it_the_worker_included(
+    client: Client,
+) -> None:
+    a_world(client, {(TOP, DC): 1})
+    order = an_order(client, channel=RAKUTEN, lines=[a_line(TOP, 2)])
+    worker_caught_up(client)
+    receive(client, TOP, DC, 3)
+    assert sourced(client, order["id"])["status"] == "allocated"
+    ok(client.post(f"/v1/orders/{order['id']}/cancel", json={}))
+
+    rows = ok(client.get("/v1/stock/ledger", params={"limit": 200}))["items"]
+    assert [r for r in rows if not r["actor"]] == []
+    by_worker = [r for r in rows if r["actor"] == BACKORDER_ACTOR]
+    # The worker re-plans the order: its waiting unit and the one it held, reserved anew.
+    assert ("reserve", 2) in [(r["type"], r["quantity"]) for r in by_worker]
 
 
 # --------------------------------------------------------------------------- pick, pack, ship
