@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
@@ -224,11 +225,15 @@ def prune() -> None:
         report = prune_with(rt.sessions, rt.settings)
     _out().print(
         f"{_safe_url(rt.settings.database_url)}: pruned {report.outbox_events} outbox events "
-        f"(handled, older than {rt.settings.outbox_retention}) and "
+        f"(handled, older than {_duration(rt.settings.outbox_retention)}) and "
         f"{report.idempotency_records} idempotency records "
-        f"(older than {rt.settings.idempotency_retention})",
+        f"(older than {_duration(rt.settings.idempotency_retention)})",
         markup=False,
     )
+
+
+def _duration(span: timedelta) -> str:
+    return f"{span.days} days" if span == timedelta(days=span.days) else str(span)
 
 
 # --------------------------------------------------------------------------- db
