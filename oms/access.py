@@ -50,6 +50,13 @@ ALL_ROLES = frozenset(Role)
 class Principal:
     name: str
     role: Role
+    key_id: int | None = None  # None: the bootstrap admin key
+
+    @property
+    def client(self) -> str:
+        """Who sent the request, unique per API key (names need not be): what idempotency
+        records are bound to."""
+        return "bootstrap-admin" if self.key_id is None else f"api-key:{self.key_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +121,10 @@ def authenticate(
         return None
     with factory() as session:
         row = session.execute(
-            select(api_keys.c.name, api_keys.c.role).where(
+            select(api_keys.c.id, api_keys.c.name, api_keys.c.role).where(
                 api_keys.c.key_hash == hash_key(presented), api_keys.c.revoked_at.is_(None)
             )
         ).first()
     if row is None:
         return None
-    return Principal(row.name, Role(row.role))
+    return Principal(row.name, Role(row.role), row.id)

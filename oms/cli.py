@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
@@ -211,6 +212,30 @@ def worker() -> None:
 
     configure_logging(settings.log_level)
     run_worker(settings)
+
+
+@app.command()
+@_clean_errors
+def prune() -> None:
+    """Delete handled outbox events and idempotency records past their retention, once.
+
+    The worker does this every OMS_PRUNE_INTERVAL_SECONDS; the ledger is never pruned.
+    """
+    from oms.retention import prune_with
+
+    with _runtime() as rt:
+        report = prune_with(rt.sessions, rt.settings)
+    _out().print(
+        f"{_safe_url(rt.settings.database_url)}: pruned {report.outbox_events} outbox events "
+        f"(handled, older than {_duration(rt.settings.outbox_retention)}) and "
+        f"{report.idempotency_records} idempotency records "
+        f"(older than {_duration(rt.settings.idempotency_retention)})",
+        markup=False,
+    )
+
+
+def _duration(span: timedelta) -> str:
+    return f"{span.days} days" if span == timedelta(days=span.days) else str(span)
 
 
 # --------------------------------------------------------------------------- db

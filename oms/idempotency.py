@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table
+from sqlalchemy import JSON, Column, Index, String, Table
 
 from oms.db import UtcDateTime, metadata
 
@@ -19,9 +19,17 @@ idempotency_records = Table(
     Column("result", JSON, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+# Pruning finds old records by age.
+Index("ix_idempotency_records_created_at", idempotency_records.c.created_at)
 
 
-def fingerprint(operation: str, body: Any) -> str:
-    """Stable hash of what was asked, to tell a retry from a different request."""
-    canonical = json.dumps([operation, body], sort_keys=True, separators=(",", ":"), default=str)
+def fingerprint(operation: str, body: Any, caller: str | None = None) -> str:
+    """Stable hash of what was asked, and by whom, to tell a retry from a different request.
+
+    `caller` (the API key) is part of it: the same key sent by another client is not a retry
+    of that client's request, and must never be answered with its result. None (the CLI, and
+    records written before callers were recorded) hashes as before.
+    """
+    asked = [operation, body] if caller is None else [operation, body, caller]
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

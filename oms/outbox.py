@@ -6,6 +6,10 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, 
 
 from oms.db import BigId, UtcDateTime, metadata
 
+# Names the one process allowed to hand events on at a time (a PostgreSQL advisory lock): the
+# Redis relay or the embedded runner. Any constant will do.
+OUTBOX_LOCK_ID = 0x6F6D73  # "oms"
+
 outbox = Table(
     "outbox",
     metadata,
@@ -24,4 +28,11 @@ Index(
     outbox.c.id,
     postgresql_where=text("published_at IS NULL"),
     sqlite_where=text("published_at IS NULL"),
+)
+# Pruning finds handled events by age.
+Index(
+    "ix_outbox_published_at",
+    outbox.c.published_at,
+    postgresql_where=text("published_at IS NOT NULL"),
+    sqlite_where=text("published_at IS NOT NULL"),
 )

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+# Channels resend what they did not see acknowledged (a sync job retrying a push, an order
+# feed polled with overlapping windows) for a few days at most. An idempotency record must
+# outlive any such resend, or a late retry would be applied a second time.
+CHANNEL_RESEND_WINDOW = timedelta(days=7)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "default.toml"
@@ -35,6 +41,28 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1)
     worker_threads: int = Field(default=4, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Retention of handled outbox events and of idempotency records (the ledger stays).
+    outbox_retention: timedelta = timedelta(days=7)
+    idempotency_retention: timedelta = timedelta(days=30)
+    prune_interval_seconds: float = Field(default=3600, gt=0)
+    prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
+
+    @field_validator("outbox_retention")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+    @field_validator("idempotency_retention")
+    @classmethod
+    def _outlives_resends(cls, value: timedelta) -> timedelta:
+        if value < CHANNEL_RESEND_WINDOW:
+            raise ValueError(
+                f"must be at least {CHANNEL_RESEND_WINDOW.days} days, longer than any "
+                "channel's resend window"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(

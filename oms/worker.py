@@ -1,14 +1,15 @@
-"""Background work: the Dramatiq broker, the actors, and the outbox relay that feeds them.
+"""Background work: the handlers of outbox events, the Dramatiq broker and the relay.
 
-Without Redis (the embedded default) everything runs inside the API process: a stub broker and
-a worker thread. With Redis, `oms worker` processes run the actors and the relay.
+Without Redis (the embedded default) everything runs inside the API process: the handlers run
+straight from the outbox (`oms.embedded`), and an event is marked handled only once its handler
+has finished. With Redis, `oms worker` processes run the actors and the relay that feeds them.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -16,21 +17,23 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 import structlog
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oms.outbox import outbox
+from oms.embedded import EmbeddedRunner
+from oms.inventory.domain import MovementType
+from oms.outbox import OUTBOX_LOCK_ID, outbox
+from oms.retention import PruneLoop
 from oms.settings import Settings
+from oms.shared.clock import utcnow
+from oms.shared.events import EventName
 
 if TYPE_CHECKING:
     from oms.bootstrap import Services
-from oms.shared.clock import utcnow
 
 log = structlog.get_logger("oms.worker")
 
-# Any constant will do: it names the one relay allowed to publish at a time (PostgreSQL).
-RELAY_LOCK_ID = 0x6F6D73  # "oms"
+RELAY_LOCK_ID = OUTBOX_LOCK_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,27 +42,33 @@ class Route:
     queue_name: str
 
 
-# Event name -> the actor that receives it. Actor names are stable once deployed.
-ROUTES: dict[str, Route] = {
-    "StockChanged": Route("inventory.stock_changed", "inventory"),
-    "AvailabilityChanged": Route("channels.availability_changed", "channels"),
+# Event -> the actor that receives it. Actor names are stable once deployed.
+ROUTES: dict[EventName, Route] = {
+    EventName.STOCK_CHANGED: Route("inventory.stock_changed", "inventory"),
+    EventName.AVAILABILITY_CHANGED: Route("channels.availability_changed", "channels"),
     # For the channel sync jobs: confirm the shipment to the channel (a later issue).
-    "ShipmentShipped": Route("channels.shipment_shipped", "channels"),
-    "OrderPlaced": Route("orders.order_changed", "orders"),
-    "OrderAllocated": Route("orders.order_changed", "orders"),
-    "OrderCancelled": Route("orders.order_changed", "orders"),
-    "OrderResourced": Route("orders.order_changed", "orders"),
+    EventName.SHIPMENT_SHIPPED: Route("channels.shipment_shipped", "channels"),
+    EventName.ORDER_PLACED: Route("orders.order_changed", "orders"),
+    EventName.ORDER_ALLOCATED: Route("orders.order_changed", "orders"),
+    EventName.ORDER_CANCELLED: Route("orders.order_changed", "orders"),
+    EventName.ORDER_RESOURCED: Route("orders.order_changed", "orders"),
 }
 
 
+def event_name(stored: str) -> EventName | None:
+    """The outbox's event column, parsed at the edge: None for a name this build does not know
+    (written by a newer version, or by hand)."""
+    try:
+        return EventName(stored)
+    except ValueError:
+        return None
+
+
 def build_broker(settings: Settings) -> dramatiq.Broker:
-    broker: dramatiq.Broker
-    if settings.uses_redis:
-        broker = RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
-    else:
-        broker = StubBroker()
-        broker.emit_after("process_boot")
-    return broker
+    """The Redis broker of `oms worker`. The embedded mode needs none: see `oms.embedded`."""
+    if not settings.uses_redis:
+        raise ValueError("a broker needs OMS_REDIS_URL; the embedded mode runs without one")
+    return RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
 
 
 Handler = Callable[[dict[str, Any]], None]
@@ -94,10 +103,34 @@ def availability_changed(event: dict[str, Any]) -> None:
     )
 
 
-# Movements that can make stock available to orders waiting for it.
-FREEING_MOVEMENTS = frozenset(
-    {"receipt", "transfer_receive", "release", "quarantine_release", "count", "adjustment"}
+# Movements that can make stock available to orders waiting for it. Typed by the enum: the
+# names a typo could miss ("transfer_receive" for transfer_in once did) cannot pass mypy.
+FREEING_MOVEMENTS: frozenset[MovementType] = frozenset(
+    {
+        MovementType.RECEIPT,
+        MovementType.TRANSFER_IN,
+        MovementType.RELEASE,
+        MovementType.QUARANTINE_RELEASE,
+        MovementType.COUNT,
+        MovementType.ADJUSTMENT,
+    }
 )
+
+# Who the ledger names for the reservations that automatic backorder sourcing makes.
+BACKORDER_ACTOR = "oms worker (backorder sourcing)"
+
+
+def movement_types(event: Mapping[str, Any]) -> frozenset[MovementType]:
+    """The event's movement types, parsed at the edge. A name this build does not know is
+    logged and left out rather than failing the whole event."""
+    found: set[MovementType] = set()
+    names: Iterable[Any] = event.get("movement_types") or ()
+    for name in names:
+        try:
+            found.add(MovementType(name))
+        except ValueError:
+            log.warning("unknown_movement_type", name=name, event_id=event.get("event_id"))
+    return frozenset(found)
 
 
 def backorder_handler(services: Services) -> Handler:
@@ -106,10 +139,10 @@ def backorder_handler(services: Services) -> Handler:
 
     def handle(event: dict[str, Any]) -> None:
         stock_changed(event)
-        if FREEING_MOVEMENTS & set(event.get("movement_types") or ()):
+        if FREEING_MOVEMENTS & movement_types(event):
             # Only the orders waiting for this SKU (or a set of it): a receipt of socks does
             # not re-plan every backordered order.
-            served = orders.source_backorders([str(event.get("sku"))])
+            served = orders.source_backorders([str(event.get("sku"))], actor=BACKORDER_ACTOR)
             if served:
                 log.info("backorders_sourced", orders=served, after=event.get("event_id"))
 
@@ -138,21 +171,36 @@ def order_changed(event: dict[str, Any]) -> None:
     )
 
 
-def register_actors(
-    broker: dramatiq.Broker, handlers: dict[str, Handler] | None = None
-) -> dict[str, dramatiq.Actor[Any, Any]]:
-    """Declare every routed actor on `broker`. `handlers` replaces handlers by event name."""
-    chosen: dict[str, Handler] = {
-        "StockChanged": stock_changed,
-        "AvailabilityChanged": availability_changed,
-        "ShipmentShipped": shipment_shipped,
-        "OrderPlaced": order_changed,
-        "OrderAllocated": order_changed,
-        "OrderCancelled": order_changed,
-        "OrderResourced": order_changed,
+def event_handlers(
+    services: Services | None = None,
+    overrides: Mapping[EventName, Handler] | None = None,
+) -> dict[EventName, Handler]:
+    """What reacts to each event, for the Dramatiq actors and the embedded runner alike.
+
+    With `services`, StockChanged also sources backorders. Every handler is safe to run twice:
+    delivery is at least once in both modes.
+    """
+    chosen: dict[EventName, Handler] = {
+        EventName.STOCK_CHANGED: stock_changed,
+        EventName.AVAILABILITY_CHANGED: availability_changed,
+        EventName.SHIPMENT_SHIPPED: shipment_shipped,
+        EventName.ORDER_PLACED: order_changed,
+        EventName.ORDER_ALLOCATED: order_changed,
+        EventName.ORDER_CANCELLED: order_changed,
+        EventName.ORDER_RESOURCED: order_changed,
     }
-    chosen.update(handlers or {})
-    actors: dict[str, dramatiq.Actor[Any, Any]] = {}
+    if services is not None:
+        chosen[EventName.STOCK_CHANGED] = backorder_handler(services)
+    chosen.update(overrides or {})
+    return chosen
+
+
+def register_actors(
+    broker: dramatiq.Broker, handlers: Mapping[EventName, Handler] | None = None
+) -> dict[EventName, dramatiq.Actor[Any, Any]]:
+    """Declare every routed actor on `broker`. `handlers` replaces handlers by event."""
+    chosen = event_handlers(overrides=handlers)
+    actors: dict[EventName, dramatiq.Actor[Any, Any]] = {}
     by_name: dict[str, dramatiq.Actor[Any, Any]] = {}
     for event, route in ROUTES.items():
         if route.actor_name not in by_name:  # several events may share one actor
@@ -196,7 +244,8 @@ class OutboxRelay:
                 .limit(self._batch_size)
             ).all()
             for row in rows:
-                route = ROUTES.get(row.event)
+                name = event_name(row.event)
+                route = ROUTES.get(name) if name is not None else None
                 if route is None:
                     # Marked as handled with the rest: nothing listens to it yet.
                     log.warning("outbox_event_without_route", name=row.event, id=row.id)
@@ -229,18 +278,19 @@ class OutboxRelay:
 
 
 class RelayLoop(threading.Thread):
-    """Polls the outbox until stopped. Errors are logged and retried on the next poll."""
+    """Polls the outbox until stopped: `step` is one pass of the relay (Redis) or of the
+    embedded runner. Errors are logged and retried on the next poll."""
 
-    def __init__(self, relay: OutboxRelay, poll_seconds: float) -> None:
+    def __init__(self, step: Callable[[], int], poll_seconds: float) -> None:
         super().__init__(name="oms-outbox-relay", daemon=True)
-        self._relay = relay
+        self._step = step
         self._poll = poll_seconds
         self._stopping = threading.Event()
 
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self._relay.publish_pending():
+                if self._step():
                     continue  # more may be waiting
             except Exception:
                 log.exception("outbox_relay_failed")
@@ -253,36 +303,31 @@ class RelayLoop(threading.Thread):
 
 @dataclass
 class Background:
-    """What runs beside the API: a relay, and without Redis an in-process worker."""
+    """What runs beside the API without Redis: the embedded runner and the pruning."""
 
     relay_loop: RelayLoop | None
-    worker: dramatiq.Worker | None
+    prune_loop: PruneLoop | None = None
 
     def stop(self) -> None:
         if self.relay_loop is not None:
             self.relay_loop.stop()
-        if self.worker is not None:
-            self.worker.stop(timeout=5000)
-            self.worker.broker.close()
+        if self.prune_loop is not None:
+            self.prune_loop.stop()
 
 
 def start_background(services: Services) -> Background:
-    """For `oms serve`: embedded mode runs relay and worker in-process; with Redis, the
-    separate `oms worker` processes do."""
+    """For `oms serve`: the embedded mode runs the handlers in-process, straight from the
+    outbox; with Redis, the separate `oms worker` processes do."""
     settings, factory = services.settings, services.sessions
     if settings.uses_redis:
-        return Background(None, None)
-    broker = build_broker(settings)
-    register_actors(broker, {"StockChanged": backorder_handler(services)})
-    # A short consumer poll, so that the API stops at once rather than after a poll.
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
-    worker.start()
-    loop = RelayLoop(
-        OutboxRelay(factory, broker, settings.outbox_batch_size), settings.outbox_poll_seconds
-    )
+        return Background(None)
+    runner = EmbeddedRunner(factory, event_handlers(services), settings.outbox_batch_size)
+    loop = RelayLoop(runner.run_pending, settings.outbox_poll_seconds)
     loop.start()
+    pruning = PruneLoop(factory, settings)
+    pruning.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, worker)
+    return Background(loop, pruning)
 
 
 def run_worker(settings: Settings) -> None:
@@ -299,13 +344,14 @@ def run_worker(settings: Settings) -> None:
     factory = services.sessions
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
-    register_actors(broker, {"StockChanged": backorder_handler(services)})
+    register_actors(broker, {EventName.STOCK_CHANGED: backorder_handler(services)})
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     worker.start()
-    loop = RelayLoop(
-        OutboxRelay(factory, broker, settings.outbox_batch_size), settings.outbox_poll_seconds
-    )
+    relay = OutboxRelay(factory, broker, settings.outbox_batch_size)
+    loop = RelayLoop(relay.publish_pending, settings.outbox_poll_seconds)
     loop.start()
+    pruning = PruneLoop(factory, settings)
+    pruning.start()
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -316,6 +362,7 @@ def run_worker(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _stop)
     log.info("worker_started", queues=sorted({r.queue_name for r in ROUTES.values()}))
     stopping.wait()
+    pruning.stop()
     loop.stop()
     worker.stop()
     services.close()

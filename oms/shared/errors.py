@@ -40,11 +40,23 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class IdempotencyKeyExpired(Conflict):
+    title = "Idempotency key used before"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was used before, longer ago than requests are remembered "
+            "(idempotency_retention); nothing was changed. A new request needs a new key",
+            field="Idempotency-Key",
+        )
+
+
 class IdempotencyKeyReused(Conflict):
     title = "Idempotency key reused with a different request"
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"Idempotency-Key {key!r} was already used for a different request",
+            f"Idempotency-Key {key!r} was already used for a different request, or by another "
+            "client (API key)",
             field="Idempotency-Key",
         )

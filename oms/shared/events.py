@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class EventName(StrEnum):
+    """Every event the outbox carries. The worker routes by these, so a misspelt name cannot
+    pass mypy; the values are stored in `outbox.event` and are stable once deployed."""
+
+    STOCK_CHANGED = "StockChanged"
+    AVAILABILITY_CHANGED = "AvailabilityChanged"
+    SHIPMENT_SHIPPED = "ShipmentShipped"
+    ORDER_PLACED = "OrderPlaced"
+    ORDER_ALLOCATED = "OrderAllocated"
+    ORDER_CANCELLED = "OrderCancelled"
+    ORDER_RESOURCED = "OrderResourced"
 
 
 @dataclass(frozen=True, slots=True)
 class DomainEvent:
     """`partition_key` orders delivery: events with the same key are published in order."""
 
-    name: str
+    name: EventName
     partition_key: str
     payload: dict[str, Any] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from oms.inventory.orm import reservations
@@ -178,16 +179,34 @@ def stock_levels(client: Client) -> list[dict[str, Any]]:
 
 
 def sourced(client: Client, order_id: int, timeout: float = 10.0) -> dict[str, Any]:
-    """The order once no unit waits for stock: the in-process worker sources backorders when a
-    StockChanged event says stock came; if it has not within `timeout`, ask the service."""
+    """The order once no unit waits for stock. Only the in-process worker sources backorders
+    (when a StockChanged event says stock came): if it has not within `timeout`, the test
+    fails. Never source them here: that would hide a worker that does nothing."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         order = get_order(client, order_id)
         if order["status"] != "backordered":
             return order
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker did not source order {order_id} within {timeout} s")
         time.sleep(0.05)
-    client.app.state.orders.source_backorders()
-    return get_order(client, order_id)
+
+
+def worker_caught_up(client: Client, timeout: float = 10.0) -> None:
+    """Wait until the in-process worker has handled every event committed so far (an event is
+    marked handled only after its handler finished); fail the test if it does not."""
+    factory = client.app.state.session_factory
+    deadline = time.monotonic() + timeout
+    while True:
+        with factory() as session:
+            waiting = session.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            ).scalar_one()
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker left {waiting} events unhandled for {timeout} s")
+        time.sleep(0.05)
 
 
 def _instant(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.http_builders import Client, a_bundle, assert_problem, level, ok, receive
+from oms.orders.domain.geography import prefecture
+from oms.worker import BACKORDER_ACTOR
+from tests.api.http_builders import (
+    Client,
+    a_bundle,
+    a_location,
+    assert_problem,
+    level,
+    ok,
+    receive,
+)
 from tests.api.order_builders import (
     BOTTOM,
     DC,
@@ -42,6 +53,7 @@ from tests.api.order_builders import (
     shipped_lines,
     sourced,
     stock_levels,
+    worker_caught_up,
 )
 
 KeyFor = Callable[[str], dict[str, str]]
@@ -423,7 +435,11 @@ def test_a_unit_held_back_by_max_shipments_is_not_sent_later_from_a_second_locat
     a_world(client, {(TOP, SHIBUYA): 3, (BOTTOM, DC): 5})
     ok(client.put(f"/v1/channels/{STOREFRONT}/sourcing-profile", json={"max_shipments": 1}))
     order = an_order(client, lines=[a_line(TOP, 1, 3900, "L1"), a_line(BOTTOM, 1, 5900, "L2")])
-    client.app.state.orders.source_backorders()  # what any StockChanged event sets off
+    # Stock of TOP comes where no channel sells it: the worker re-plans the order, and must not
+    # take the unit from SHIBUYA as a second shipment.
+    a_location(client, "FACTORY-GIFU", kind="factory", prefecture="21", postal_code="500-8000")
+    receive(client, TOP, "FACTORY-GIFU", 5)
+    worker_caught_up(client)
     now = get_order(client, order["id"])
     assert [s["location"] for s in now["shipments"]] == [DC]
     assert (now["status"], line_of(now, "L1")["backordered"]) == ("backordered", 1)
@@ -512,6 +528,52 @@ def test_an_order_nothing_can_ship_waits_backordered_until_a_receipt_sources_it(
     assert level(client, TOP, DC)["reserved"] == 3
     triggers = [d["trigger"] for d in decisions(client, order["id"])]
     assert triggers == ["placed", "backorder"]
+
+
+def test_a_transfer_arriving_sources_the_orders_waiting_for_its_stock(client: Client) -> None:
+    a_world(client)
+    a_location(client, "FACTORY-GIFU", kind="factory", prefecture="21", postal_code="500-8000")
+    receive(client, TOP, "FACTORY-GIFU", 4)  # a factory feeds no channel
+    order = an_order(client, channel=RAKUTEN, lines=[a_line(TOP, 2)])
+    assert order["status"] == "backordered"
+    worker_caught_up(client)  # the receipt's event is behind us: only the transfer can free
+    transfer = ok(
+        client.post(
+            "/v1/transfers",
+            json={
+                "source": "FACTORY-GIFU",
+                "destination": DC,
+                "lines": [{"sku": TOP, "quantity": 4}],
+            },
+        ),
+        201,
+    )
+    ok(client.post(f"/v1/transfers/{transfer['id']}/ship"))
+    ok(
+        client.post(
+            f"/v1/transfers/{transfer['id']}/receive", json={"lines": [{"sku": TOP, "quantity": 4}]}
+        )
+    )
+    now = sourced(client, order["id"])  # only transfer_in freed stock: the worker must see it
+    assert (now["status"], line_of(now)["allocated"]) == ("allocated", 2)
+    assert level(client, TOP, DC)["reserved"] == 2
+
+
+def test_every_ledger_row_names_who_or_what_wrote_it_the_worker_included(
+    client: Client,
+) -> None:
+    a_world(client, {(TOP, DC): 1})
+    order = an_order(client, channel=RAKUTEN, lines=[a_line(TOP, 2)])
+    worker_caught_up(client)
+    receive(client, TOP, DC, 3)
+    assert sourced(client, order["id"])["status"] == "allocated"
+    ok(client.post(f"/v1/orders/{order['id']}/cancel", json={}))
+
+    rows = ok(client.get("/v1/stock/ledger", params={"limit": 200}))["items"]
+    assert [r for r in rows if not r["actor"]] == []
+    by_worker = [r for r in rows if r["actor"] == BACKORDER_ACTOR]
+    # The worker re-plans the order: its waiting unit and the one it held, reserved anew.
+    assert ("reserve", 2) in [(r["type"], r["quantity"]) for r in by_worker]
 
 
 # --------------------------------------------------------------------------- pick, pack, ship
@@ -984,6 +1046,36 @@ def test_channel_sync_places_orders_but_reads_them_without_the_address(
     listed = ok(client.get("/v1/orders", headers=sync))["items"]
     assert [o["ship_to"] for o in listed] == [None]
     assert get_order(client, placed["id"])["ship_to"] == TOKYO_ADDRESS
+
+
+def test_channel_sync_sees_neither_the_gift_note_nor_the_customers_prefecture(
+    client: Client, key_for: KeyFor
+) -> None:
+    a_world(client, {(TOP, DC): 5, (TOP, UMEDA): 5})  # Chiba wins for Tokyo: by proximity
+    sync = key_for("channel_sync")
+    body = an_order_body(gift_note="お誕生日おめでとう、花子さん")
+    placed = ok(place(client, body, headers=sync), 201)
+    tokyo = prefecture(TOKYO_ADDRESS["prefecture"]).name
+
+    seen_by_sync = [
+        placed,
+        ok(client.get(f"/v1/orders/{placed['id']}", headers=sync)),
+        *ok(client.get("/v1/orders", headers=sync))["items"],
+    ]
+    assert [o["gift_note"] for o in seen_by_sync] == [None, None, None]
+    trace = ok(client.get(f"/v1/orders/{placed['id']}/sourcing", headers=sync))
+    assert "destination" not in trace["decisions"][0]["decision"]
+    assert tokyo not in json.dumps(trace, ensure_ascii=False)
+    [line] = trace["decisions"][0]["decision"]["lines"]
+    [full_line] = decisions(client, placed["id"])[0]["decision"]["lines"]
+    hidden = [c["reason"].replace(f"→{tokyo}", "→(ship-to)") for c in full_line["chosen"]]
+    assert [c["reason"] for c in line["chosen"]] == hidden  # the rest of the reason stays
+
+    # Who may read the address reads all of it.
+    assert get_order(client, placed["id"])["gift_note"] == body["gift_note"]
+    full = decisions(client, placed["id"])[0]["decision"]
+    assert full["destination"] == TOKYO_ADDRESS["prefecture"]
+    assert f"→{tokyo}" in json.dumps(full, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("role", ["customer_service", "warehouse"])

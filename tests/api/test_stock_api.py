@@ -235,8 +235,9 @@ def test_the_ledger_lists_movements_newest_first_page_by_page(client: Client) ->
         quantities += [m["quantity"] for m in page["items"]]
         if page["next_cursor"] is None:
             break
-        params["before"] = page["next_cursor"]
+        params["cursor"] = page["next_cursor"]
     assert quantities == [5, 4, 3, 2, 1]
+    assert_problem(client.get("/v1/stock/ledger", params={"cursor": "x"}), 422, "cursor")
     assert_problem(client.get("/v1/stock/ledger", params={"before": "x"}), 422, "before")
     assert_problem(client.get("/v1/stock/ledger", params={"location": "NOWHERE"}), 404)
 

@@ -117,7 +117,7 @@ def test_the_ledger_pages_newest_first_without_gaps_or_repeats(
     cursor: str | None = None
     pages = 0
     while True:
-        page = inventory.ledger(sku=TEE, before=cursor, limit=3)
+        page = inventory.ledger(sku=TEE, cursor=cursor, limit=3)
         seen += [m.quantity for m in page.items]
         pages += 1
         cursor = page.next_cursor
@@ -142,12 +142,12 @@ def test_an_exact_last_page_has_no_next_cursor(inventory: InventoryService) -> N
         receive(inventory, TEE, DC, 1)
     first = inventory.ledger(limit=2)
     assert first.next_cursor is not None
-    assert inventory.ledger(before=first.next_cursor, limit=2).next_cursor is None
+    assert inventory.ledger(cursor=first.next_cursor, limit=2).next_cursor is None
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"before": "abc"}, "before")],
+    [({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"cursor": "abc"}, "cursor")],
 )
 def test_a_bad_ledger_page_request_is_refused(
     inventory: InventoryService, kwargs: dict[str, object], field: str

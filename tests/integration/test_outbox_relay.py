@@ -20,6 +20,7 @@ from oms.inventory.services import InventoryService, ReserveStock
 from oms.outbox import outbox
 from oms.settings import Settings
 from oms.shared.clock import utcnow
+from oms.shared.events import EventName
 from oms.worker import OutboxRelay, register_actors, start_background
 from tests.builders import a_location, a_sku, receive
 
@@ -52,7 +53,7 @@ def _collect(broker: dramatiq.Broker) -> tuple[list[dict[str, Any]], threading.E
         seen.append(event)
         done.set()
 
-    register_actors(broker, {"StockChanged": record})
+    register_actors(broker, {EventName.STOCK_CHANGED: record})
     return seen, done
 
 

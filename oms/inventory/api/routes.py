@@ -42,6 +42,7 @@ from oms.inventory.api.schemas import (
 )
 from oms.inventory.domain import SkuKind
 from oms.inventory.services import InventoryService
+from oms.shared.errors import InvalidInput
 
 BodyT = TypeVar("BodyT")
 Inventory = NamedDependency[InventoryService]
@@ -160,7 +161,9 @@ class StockController(Controller):
         principal: Caller,
     ) -> Response[MovementResultResponse]:
         """Receipt, adjustment (signed, with a reason), count, quarantine or its release."""
-        result = inventory.record_movement(data.to_command(idempotency_key, principal.name))
+        result = inventory.record_movement(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(MovementResultResponse.of(result), replayed=result.replayed)
 
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -183,13 +186,26 @@ class StockController(Controller):
         inventory: Inventory,
         sku: FromQuery[str | None] = None,
         location: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         before: Annotated[
-            str | None, QueryParameter(description="`next_cursor` of the previous page")
+            str | None,
+            QueryParameter(
+                description="Deprecated: the old name of `cursor`, still understood so that "
+                "a client that sends it does not get page 1 again (and loop for ever).",
+            ),
         ] = None,
         limit: Limit = 100,
     ) -> PageResponse[MovementResponse]:
-        """Movements, newest first."""
-        page = inventory.ledger(sku or None, location or None, before, limit)
+        """Movements, newest first, paged like every list: pass `next_cursor` as `cursor`."""
+        if cursor is not None and before is not None and cursor != before:
+            raise InvalidInput("give cursor or before (its old name), not both", field="before")
+        page = inventory.ledger(
+            sku or None,
+            location or None,
+            cursor if cursor is not None else before,
+            limit,
+            cursor_field="cursor" if cursor is not None else "before",
+        )
         return PageResponse(
             items=[MovementResponse.of(x) for x in page.items], next_cursor=page.next_cursor
         )
@@ -230,7 +246,9 @@ class ReservationController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[ReservationResponse]:
         """All lines or none: 409 names the short lines when stock is insufficient."""
-        result = inventory.reserve(data.to_command(idempotency_key, principal.name))
+        result = inventory.reserve(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(ReservationResponse.of(result.reservation), replayed=result.replayed)
 
     @get("/{reservation_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -272,7 +290,9 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """A draft: nothing moves until it ships."""
-        result = inventory.create_transfer(data.to_command(idempotency_key, principal.name))
+        result = inventory.create_transfer(
+            data.to_command(idempotency_key, principal.name, principal.client)
+        )
         return _created(TransferResponse.of(result.transfer), replayed=result.replayed)
 
     @get("/{transfer_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
@@ -294,7 +314,9 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """Source on_hand goes down, destination in_transit up."""
-        result = inventory.ship_transfer(transfer_id, idempotency_key, principal.name)
+        result = inventory.ship_transfer(
+            transfer_id, idempotency_key, principal.name, principal.client
+        )
         return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
 
     @post(
@@ -313,7 +335,7 @@ class TransferController(Controller):
         idempotency_key: OptionalKey = None,
     ) -> Response[TransferResponse]:
         """Book what arrived; with `close`, what did not is written off as a shortfall."""
-        command = data.to_command(transfer_id, idempotency_key, principal.name)
+        command = data.to_command(transfer_id, idempotency_key, principal.name, principal.client)
         result = inventory.receive_transfer(command)
         return _replayable(TransferResponse.of(result.transfer), replayed=result.replayed)
 

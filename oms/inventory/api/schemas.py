@@ -214,7 +214,9 @@ class RecordMovementRequest(RequestBody):
     )
     reference: Reference | None = None
 
-    def to_command(self, idempotency_key: str, actor: str) -> RecordMovement:
+    def to_command(
+        self, idempotency_key: str, actor: str, caller: str | None = None
+    ) -> RecordMovement:
         return RecordMovement(
             type=self.type,
             sku=self.sku,
@@ -224,6 +226,7 @@ class RecordMovementRequest(RequestBody):
             reason=self.reason or None,
             reference=self.reference or None,
             actor=actor,
+            caller=caller,
         )
 
 
@@ -342,12 +345,15 @@ class ReserveStockRequest(RequestBody):
     # The sales channel the units are for: counts towards its sales velocity (auto buffer).
     channel: Code | None = None
 
-    def to_command(self, idempotency_key: str | None, actor: str) -> ReserveStock:
+    def to_command(
+        self, idempotency_key: str | None, actor: str, caller: str | None = None
+    ) -> ReserveStock:
         return ReserveStock(
             lines=[ReservationLine(ln.sku, ln.location, ln.quantity) for ln in self.lines],
             reference=self.reference or None,
             idempotency_key=idempotency_key,
             actor=actor,
+            caller=caller,
             channel=self.channel,
         )
 
@@ -397,7 +403,9 @@ class CreateTransferRequest(RequestBody):
     lines: list[TransferLineBody]
     reference: Reference | None = None
 
-    def to_command(self, idempotency_key: str | None, actor: str) -> CreateTransfer:
+    def to_command(
+        self, idempotency_key: str | None, actor: str, caller: str | None = None
+    ) -> CreateTransfer:
         return CreateTransfer(
             source=self.source,
             destination=self.destination,
@@ -405,6 +413,7 @@ class CreateTransferRequest(RequestBody):
             reference=self.reference or None,
             idempotency_key=idempotency_key,
             actor=actor,
+            caller=caller,
         )
 
 
@@ -415,7 +424,11 @@ class ReceiveTransferRequest(RequestBody):
     )
 
     def to_command(
-        self, transfer_id: int, idempotency_key: str | None, actor: str
+        self,
+        transfer_id: int,
+        idempotency_key: str | None,
+        actor: str,
+        caller: str | None = None,
     ) -> ReceiveTransfer:
         return ReceiveTransfer(
             transfer_id=transfer_id,
@@ -423,6 +436,7 @@ class ReceiveTransferRequest(RequestBody):
             close=self.close,
             idempotency_key=idempotency_key,
             actor=actor,
+            caller=caller,
         )
 
 

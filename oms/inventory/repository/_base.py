@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.inventory.ports import RingFence, StockListener
+from oms.shared.errors import IdempotencyKeyExpired
+
+# The unique constraints that keep the work of one idempotency key from being done twice, also
+# after its idempotency record was pruned (PostgreSQL names them; SQLite names the columns).
+_KEY_CONSTRAINTS = (
+    "uq_movements_key_seq",
+    "uq_reservations_idempotency_key",
+    "movements.idempotency_key",
+    "reservations.idempotency_key",
+)
 
 
 class SqlBase:
@@ -32,6 +43,14 @@ class SqlBase:
             self.listener.catalogue_changed(sku_ids)
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _refuse_key_used_before(error: IntegrityError, key: str) -> NoReturn:
+        """A write refused by a key's unique constraint: the key did this work before, and its
+        idempotency record is gone (pruned). A 409, not a second copy and not a 500."""
+        if any(name in str(error.orig) for name in _KEY_CONSTRAINTS):
+            raise IdempotencyKeyExpired(key) from error
+        raise error
 
     def _insert_ignore(self, table: Any) -> Any:
         module = postgresql if self.dialect == "postgresql" else sqlite

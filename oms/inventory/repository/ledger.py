@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from oms.inventory.domain import Movement, MovementRequest, MovementType, StockDelta
 from oms.inventory.orm import locations, movements, skus, stock_levels
@@ -41,9 +42,12 @@ class SqlLedger(SqlBase):
             )
             for seq, (request, sku_id, location_id) in enumerate(entries)
         ]
-        result = self.session.execute(
-            insert(movements).returning(movements.c.id, sort_by_parameter_order=True), rows
-        )
+        try:
+            result = self.session.execute(
+                insert(movements).returning(movements.c.id, sort_by_parameter_order=True), rows
+            )
+        except IntegrityError as error:
+            self._refuse_key_used_before(error, key)
         return [int(r[0]) for r in result]
 
     def movement_rows_for_key(self, key: str) -> list[Movement]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, exists, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from oms.inventory.domain import Reservation, ReservationLine, ReservationStatus
 from oms.inventory.orm import locations, reservation_lines, reservations, skus
@@ -92,6 +92,8 @@ class SqlReservations(SqlBase):
                         .exec_driver_sql(_OMS_RESERVE_CALL, (*args, False))
                         .scalar_one()
                     )
+        except IntegrityError as error:
+            self._refuse_key_used_before(error, str(args[0]))
         except DBAPIError as error:
             diag = getattr(error.orig, "diag", None)
             if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
@@ -119,20 +121,23 @@ class SqlReservations(SqlBase):
         now: datetime,
         channel: str | None = None,
     ) -> int:
-        return int(
-            self.session.execute(
-                insert(reservations)
-                .values(
-                    reference=reference,
-                    status=ReservationStatus.ACTIVE.value,
-                    idempotency_key=key,
-                    actor=actor,
-                    channel=channel,
-                    created_at=now,
-                )
-                .returning(reservations.c.id)
-            ).scalar_one()
-        )
+        try:
+            return int(
+                self.session.execute(
+                    insert(reservations)
+                    .values(
+                        reference=reference,
+                        status=ReservationStatus.ACTIVE.value,
+                        idempotency_key=key,
+                        actor=actor,
+                        channel=channel,
+                        created_at=now,
+                    )
+                    .returning(reservations.c.id)
+                ).scalar_one()
+            )
+        except IntegrityError as error:
+            self._refuse_key_used_before(error, key)
 
     def add_reservation_lines(self, reservation_id: int, lines: list[tuple[int, int, int]]) -> None:
         self.session.execute(

@@ -32,9 +32,9 @@ from oms.inventory.ports import (
 from oms.inventory.services.results import MovementResult
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
-STOCK_CHANGED = "StockChanged"
+STOCK_CHANGED = EventName.STOCK_CHANGED
 MAX_PAGE = 500
 BUSY_ATTEMPTS = 10
 BUSY_MAX_PAUSE = 0.5  # seconds
@@ -108,9 +108,15 @@ class ServiceCore:
         return key
 
     def _claim(
-        self, store: InventoryStore, key: str, operation: str, body: Any, now: datetime
+        self,
+        store: InventoryStore,
+        key: str,
+        operation: str,
+        body: Any,
+        now: datetime,
+        caller: str | None = None,
     ) -> Any:
-        fp = fingerprint(operation, body)
+        fp = fingerprint(operation, body, caller)
         prior = store.claim_key(key, operation, fp, now)
         if prior is None:
             return None

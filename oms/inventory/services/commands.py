@@ -53,6 +53,7 @@ class RecordMovement:
     reason: str | None = None
     reference: str | None = None
     actor: str | None = None
+    caller: str | None = None  # the API key: an idempotency key is bound to who sent it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class ReserveStock:
     reference: str | None = None
     idempotency_key: str | None = None
     actor: str | None = None
+    caller: str | None = None  # the API key: an idempotency key is bound to who sent it
     # The sales channel the units are for (its code): feeds that channel's sales velocity.
     channel: str | None = None
 
@@ -73,6 +75,7 @@ class CreateTransfer:
     reference: str | None = None
     idempotency_key: str | None = None
     actor: str | None = None
+    caller: str | None = None  # the API key: an idempotency key is bound to who sent it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +85,4 @@ class ReceiveTransfer:
     close: bool = False
     idempotency_key: str | None = None
     actor: str | None = None
+    caller: str | None = None  # the API key: an idempotency key is bound to who sent it

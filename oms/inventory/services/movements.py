@@ -138,7 +138,7 @@ class MovementUseCases(ServiceCore):
             "reason": reason,
             "reference": reference,
         }
-        prior = self._claim(store, key, "stock.movement", body, now)
+        prior = self._claim(store, key, "stock.movement", body, now, cmd.caller)
         if prior is not None:
             return self._replayed_movement(store, key, prior)
         sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)

@@ -52,7 +52,7 @@ class ReservationUseCases(ServiceCore):
         }
         if channel is not None:  # keys sent before channels existed keep their fingerprint
             body["channel"] = channel
-        fp = fingerprint("reservation.create", body)
+        fp = fingerprint("reservation.create", body, cmd.caller)
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory

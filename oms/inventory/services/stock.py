@@ -70,16 +70,21 @@ class StockUseCases(ServiceCore):
         self,
         sku: str | None = None,
         location: str | None = None,
-        before: str | None = None,
+        cursor: str | None = None,
         limit: int = 100,
+        *,
+        cursor_field: str = "cursor",
     ) -> Page[Movement]:
-        """Movements newest first. `before` is a movement id (the cursor of the last page)."""
+        """Movements newest first. `cursor` is the `next_cursor` of the last page (the id of
+        its last movement); `cursor_field` names it in an error."""
         limit = _clamp_limit(limit)
         before_id: int | None = None
-        if before:
-            if not before.isdigit():
-                raise InvalidInput("before must be a movement id", field="before")
-            before_id = int(before)
+        if cursor:
+            if not cursor.isdigit():
+                raise InvalidInput(
+                    f"{cursor_field} is not a cursor this API returned", field=cursor_field
+                )
+            before_id = int(cursor)
         with self._uow() as uow:
             store = uow.inventory
             sku_id = location_id = None

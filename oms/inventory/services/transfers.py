@@ -33,7 +33,7 @@ class TransferUseCases(ServiceCore):
                     "reference": cmd.reference,
                 }
                 key = self._check_key(cmd.idempotency_key)
-                prior = self._claim(store, key, "transfer.create", body, now)
+                prior = self._claim(store, key, "transfer.create", body, now, cmd.caller)
                 if prior is not None:
                     existing = store.transfer(int(prior["transfer_id"]))
                     if existing is None:
@@ -61,7 +61,11 @@ class TransferUseCases(ServiceCore):
         return transfer
 
     def ship_transfer(
-        self, transfer_id: int, idempotency_key: str | None = None, actor: str | None = None
+        self,
+        transfer_id: int,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        caller: str | None = None,
     ) -> TransferResult:
         """Source on_hand goes down and the destination's in_transit up, in one transaction."""
         now = self._clock()
@@ -69,7 +73,7 @@ class TransferUseCases(ServiceCore):
             store = uow.inventory
             if idempotency_key:
                 key = self._check_key(idempotency_key)
-                prior = self._claim(store, key, "transfer.ship", {"id": transfer_id}, now)
+                prior = self._claim(store, key, "transfer.ship", {"id": transfer_id}, now, caller)
                 if prior is not None:
                     return TransferResult(self._transfer(store, transfer_id), replayed=True)
             transfer = self._transfer(store, transfer_id, lock=True)
@@ -104,7 +108,7 @@ class TransferUseCases(ServiceCore):
                     "lines": sorted([list(x) for x in cmd.lines]),
                     "close": cmd.close,
                 }
-                prior = self._claim(store, key, "transfer.receive", body, now)
+                prior = self._claim(store, key, "transfer.receive", body, now, cmd.caller)
                 if prior is not None:
                     return TransferResult(self._transfer(store, cmd.transfer_id), replayed=True)
             transfer = self._transfer(store, cmd.transfer_id, lock=True)

@@ -108,12 +108,18 @@ class OrderController(Controller):
         return OrderResponse.of(orders.get_order(order_id), personal=_personal(principal))
 
     @get("/{order_id:int}/sourcing", sync_to_thread=True, responses=READ_PROBLEMS)
-    def sourcing(self, order_id: FromPath[int], orders: Orders) -> SourcingResponse:
+    def sourcing(
+        self, order_id: FromPath[int], orders: Orders, principal: Caller
+    ) -> SourcingResponse:
         """Every sourcing decision: for each line, the location chosen and why, and why not
-        each other candidate (no stock, too far, a shipment too many, rejected...)."""
+        each other candidate (no stock, too far, a shipment too many, rejected...). Without
+        the customer's prefecture for `channel_sync`."""
+        personal = _personal(principal)
         return SourcingResponse(
             order_id=order_id,
-            decisions=[DecisionResponse.of(d) for d in orders.sourcing(order_id)],
+            decisions=[
+                DecisionResponse.of(d, personal=personal) for d in orders.sourcing(order_id)
+            ],
         )
 
     @post(

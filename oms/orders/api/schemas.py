@@ -16,6 +16,7 @@ from oms.orders.domain.order import (
     ShipmentStatus,
     ShipTo,
 )
+from oms.orders.domain.sourcing_explain import without_ship_to
 from oms.orders.ports import Decision
 from oms.orders.services.fulfilment import RejectedLine
 from oms.orders.services.placement import PlaceOrder
@@ -209,7 +210,8 @@ class OrderResponse(BaseModel):
             ship_to=ShipToResponse.of(order.ship_to) if personal else None,
             shipping_method=order.shipping_method,
             promised_by=order.promised_by,
-            gift_note=order.gift_note,
+            # Free text from the buyer, often personal: only for who may read the address.
+            gift_note=order.gift_note if personal else None,
             created_at=order.created_at,
         )
 
@@ -222,13 +224,14 @@ class DecisionResponse(BaseModel):
     decision: dict[str, Any] = Field(description="Per line: where from, and why not elsewhere")
 
     @classmethod
-    def of(cls, decision: Decision) -> DecisionResponse:
+    def of(cls, decision: Decision, *, personal: bool = True) -> DecisionResponse:
+        """`personal`: the reader may see the customer's prefecture (see `_personal`)."""
         return cls(
             id=decision.id,
             trigger=decision.trigger,
             engine_version=decision.engine_version,
             decided_at=decision.decided_at,
-            decision=decision.decision,
+            decision=decision.decision if personal else without_ship_to(decision.decision),
         )
 
 

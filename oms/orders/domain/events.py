@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from oms.orders.domain.order import Order
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
 
-def order_event(name: str, order: Order) -> DomainEvent:
+def order_event(name: EventName, order: Order) -> DomainEvent:
     return DomainEvent(
         name,
         f"order:{order.id}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from oms.orders.domain.geography import prefecture
 from oms.orders.domain.sourcing_policy import RankingFactor
@@ -24,6 +25,7 @@ from oms.orders.domain.sourcing_search import (
     SetPlan,
     World,
 )
+from oms.shared.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,34 @@ def _lower(world: World, a: Rank, b: Rank) -> str:
     if factor is RankingFactor.CAPACITY:
         return f"capacity {_capacity(a)} vs {_capacity(b)} at {b.code}"
     return f"same rank as {b.code}, after it by code"
+
+
+# What stands for the customer's prefecture in a trace shown to a reader of no personal data.
+WITHHELD = "(ship-to)"
+
+
+def without_ship_to(decision: dict[str, Any]) -> dict[str, Any]:
+    """A recorded decision as a reader of no personal data (`channel_sync`) may see it: the
+    customer's prefecture is left out, also from the reasons that name it ("closest:
+    Chiba→Tokyo" reads "closest: Chiba→(ship-to)")."""
+    code = decision.get("destination")
+    if not isinstance(code, str):
+        return decision
+    try:
+        arrow: str | None = f"→{prefecture(code).name}"
+    except InvalidInput:  # not a code this build knows: nothing to find in the reasons
+        arrow = None
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items() if k != "destination"}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, str) and arrow is not None:
+            return value.replace(arrow, f"→{WITHHELD}")
+        return value
+
+    return dict(scrub(decision))
 
 
 def _first(world: World, a: Rank, b: Rank) -> str:

@@ -16,6 +16,7 @@ from oms.orders.domain.events import order_event
 from oms.orders.domain.order import Order, OrderLine, Shipment, ShipmentLine, ShipmentStatus
 from oms.orders.ports import OrderUnitOfWork
 from oms.shared.errors import Conflict, InvalidInput, NotFound
+from oms.shared.events import EventName
 
 
 class CancellationUseCases:
@@ -87,7 +88,7 @@ class CancellationUseCases:
                 if units:
                     self._cancel_units(uow, order, order.line(line_id), units, states, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([order_event("OrderCancelled", order)], now)
+            uow.orders.add_events([order_event(EventName.ORDER_CANCELLED, order)], now)
             uow.publish_changes()
             uow.commit()
         return order

@@ -36,7 +36,7 @@ from oms.orders.services.planning import Exclusion
 from oms.orders.services.shortfalls import ShortfallUseCases, busy_orders
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
 MAX_SHIPMENTS_ON_A_LIST = 500
 
@@ -187,7 +187,7 @@ class FulfilmentService(ShortfallUseCases):
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "rejected", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
+            uow.orders.add_events([order_event(EventName.ORDER_RESOURCED, order)], now)
             uow.publish_changes()
             uow.commit()
         return order
@@ -314,7 +314,7 @@ def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> Rejec
 
 def _shipped_event(order: Order, shipment: Shipment, carrier: Carrier) -> DomainEvent:
     return DomainEvent(
-        "ShipmentShipped",
+        EventName.SHIPMENT_SHIPPED,
         f"order:{order.id}",
         {
             "order_id": order.id,

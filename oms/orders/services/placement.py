@@ -39,6 +39,7 @@ from oms.orders.services.planning import Exclusion, PlanOutcome, plan_order
 from oms.orders.services.resourcing import ResourcingUseCases
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
+from oms.shared.events import EventName
 
 MAX_REPLANS = 3
 MAX_PAGE = 200
@@ -121,7 +122,7 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                     order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
                     order.created_at = now
                     self._source(uow, order, facts, "placed", [], actor, now)
-                    uow.orders.add_events([order_event("OrderPlaced", order)], now)
+                    uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
                     uow.publish_changes()
                     uow.commit()
                     return PlacedOrder(order, created=True)
@@ -291,11 +292,16 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         )
 
     def source_backorders(
-        self, skus: Iterable[str] | None = None, limit: int = BACKORDER_BATCH
+        self,
+        skus: Iterable[str] | None = None,
+        limit: int = BACKORDER_BATCH,
+        *,
+        actor: str = "oms backorder sourcing",
     ) -> int:
         """Source waiting units, oldest order first (run when stock arrives): of the orders
         waiting for these SKUs, or for a set containing one of them (None: every order). Each
-        order in its own transaction; returns how many orders got stock."""
+        order in its own transaction; returns how many orders got stock. `actor` is who the
+        ledger names for the reservations made: no person asked for them."""
         with self._uow() as uow:
             wanted = None if skus is None else _with_sets_containing(uow, set(skus))
             order_ids = uow.orders.backordered_order_ids(wanted, limit)
@@ -310,10 +316,10 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                 if facts is None or not facts.active:
                     continue
                 before = sum(s.allocated for s in order.line_states())
-                self._source(uow, order, facts, "backorder", [], None, now)
+                self._source(uow, order, facts, "backorder", [], actor, now)
                 if sum(s.allocated for s in order.line_states()) > before:
                     served += 1
-                    uow.orders.add_events([order_event("OrderAllocated", order)], now)
+                    uow.orders.add_events([order_event(EventName.ORDER_ALLOCATED, order)], now)
                 uow.publish_changes()
                 uow.commit()
         return served

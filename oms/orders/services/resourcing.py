@@ -16,6 +16,7 @@ from oms.orders.domain.order import Order
 from oms.orders.ports import ChannelFacts, OrderUnitOfWork
 from oms.orders.services.planning import Exclusion, PlanOutcome
 from oms.shared.errors import Conflict, NotFound
+from oms.shared.events import EventName
 
 
 class ResourcingUseCases:
@@ -60,7 +61,7 @@ class ResourcingUseCases:
                     field="id",
                 )
             self._source(uow, order, facts, "manual", [], actor, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
+            uow.orders.add_events([order_event(EventName.ORDER_RESOURCED, order)], now)
             uow.publish_changes()
             uow.commit()
         return order

@@ -22,6 +22,7 @@ from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
 from oms.shared.errors import NotFound
+from oms.shared.events import EventName
 
 
 class ShortfallUseCases:
@@ -72,7 +73,7 @@ class ShortfallUseCases:
             if facts is not None and facts.active:
                 self._orders._source(uow, order, facts, "count_shortfall", exclusions, actor, now)
             uow.orders.save_order_state(order, order.status.value, now)
-            uow.orders.add_events([order_event("OrderResourced", order)], now)
+            uow.orders.add_events([order_event(EventName.ORDER_RESOURCED, order)], now)
 
     def _take_cut_off(
         self,

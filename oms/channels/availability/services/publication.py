@@ -44,9 +44,9 @@ from oms.channels.availability.services.inputs import (
 )
 from oms.inventory.domain import SkuKind
 from oms.inventory.ports import InventoryStore, SkuFacts
-from oms.shared.events import DomainEvent
+from oms.shared.events import DomainEvent, EventName
 
-AVAILABILITY_CHANGED = "AvailabilityChanged"
+AVAILABILITY_CHANGED = EventName.AVAILABILITY_CHANGED
 DEFAULT_VELOCITY_WINDOW = VELOCITY_WINDOW
 MAX_PAGE = 500
 
