@@ -33,6 +33,7 @@ from oms.http import (
     EXCEPTION_HANDLERS,
     PROBLEM_TYPE_BASE,
     SECURITY_SCHEMES,
+    answer_options,
     problem,
     problem_responses,
     provide_principal,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=answer_options,
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
         logging_config=None,
         openapi_config=OpenAPIConfig(

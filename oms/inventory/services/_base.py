@@ -23,6 +23,7 @@ from oms.inventory.domain import (
 )
 from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
 from oms.inventory.services.results import MovementResult
+from oms.shared.bounds import MAX_SMALL_ID, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
 from oms.shared.events import DomainEvent
@@ -38,11 +39,8 @@ def _clamp_limit(limit: int) -> int:
 
 
 def _int_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    if not cursor.isdigit():
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return int(cursor)
+    # Locations and SKUs have INTEGER ids.
+    return parse_id(cursor, "cursor", upper=MAX_SMALL_ID) or 0
 
 
 class ServiceCore:

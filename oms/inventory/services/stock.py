@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from oms.inventory.domain import Movement, SkuKind, StockDelta, StockLevel, bundle_units
 from oms.inventory.services._base import ServiceCore, _clamp_limit
@@ -14,6 +14,7 @@ from oms.inventory.services.results import (
     SkuStock,
     VerifyReport,
 )
+from oms.shared.bounds import check_instant, parse_id
 from oms.shared.clock import as_utc
 from oms.shared.errors import InvalidInput, NotFound
 
@@ -75,11 +76,7 @@ class StockUseCases(ServiceCore):
     ) -> Page[Movement]:
         """Movements newest first. `before` is a movement id (the cursor of the last page)."""
         limit = _clamp_limit(limit)
-        before_id: int | None = None
-        if before:
-            if not before.isdigit():
-                raise InvalidInput("before must be a movement id", field="before")
-            before_id = int(before)
+        before_id = parse_id(before, "before")
         with self._uow() as uow:
             store = uow.inventory
             sku_id = location_id = None
@@ -105,8 +102,13 @@ class StockUseCases(ServiceCore):
         return Page(items, str(items[-1].id) if more and items else None)
 
     def stock_as_of(self, code: str, at: datetime) -> SkuStock:
-        """The stock as the ledger says it was at `at` (movements recorded at or before it)."""
-        at = as_utc(at)
+        """The stock as the ledger says it was at `at` (movements recorded at or before it).
+
+        A naive `at` is UTC. It must lie from 2000 to now: the ledger cannot tell the future,
+        and a moment such as year 1 at +09:00 does not exist in UTC."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        at = as_utc(check_instant(at, "at", now=self._clock()))
         with self._uow() as uow:
             store = uow.inventory
             refs = store.sku_refs([code])

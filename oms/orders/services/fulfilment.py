@@ -29,6 +29,7 @@ from oms.orders.domain.pick_list import PickList, build_pick_list
 from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
+from oms.shared.bounds import check_instant
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import DomainEvent
@@ -95,6 +96,8 @@ class FulfilmentService:
         """A packed shipment leaves: its reservation ships, the channel is told."""
         parsed_carrier, number = validate_tracking(carrier, tracking_number)
         now = self._clock()
+        if shipped_at is not None:  # a parcel cannot leave in 2099, nor in 1970
+            check_instant(shipped_at, "shipped_at", now=now)
         with self._uow() as uow:
             shipment = self._locked(uow, shipment_id)
             if shipment.status is ShipmentStatus.SHIPPED:
