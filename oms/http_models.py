@@ -143,10 +143,17 @@ class RequestBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     multi_line_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields of a partial update: left out, they keep their value; null is refused.
+    not_null_fields: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        # Validators run only on the fields that were sent, so an explicit null is caught here.
+        if value is None and info.field_name in cls.not_null_fields:
+            raise PydanticCustomError(
+                "not_null", "must not be null (leave the field out to keep it)"
+            )
         if isinstance(value, BaseModel):  # a nested body checks its own fields
             return value
         found = _first_control(value, info.field_name in cls.multi_line_fields)

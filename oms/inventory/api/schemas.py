@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from oms.http_models import Code, Line, RequestBody, StrictBool, StrictInt
 from oms.inventory.domain import (
@@ -159,19 +159,13 @@ class CreateSkuRequest(RequestBody):
 class UpdateSkuRequest(RequestBody):
     """Only the fields sent change. `barcode: null` removes the barcode."""
 
+    not_null_fields = frozenset({"name", "attributes", "components", "ship_together"})
+
     name: Annotated[Line, Field(max_length=300)] | None = None
     barcode: str | None = Field(default=None, json_schema_extra={"pattern": BARCODE_PATTERN})
     attributes: dict[str, Any] | None = Field(default=None, description="Replaces them all")
     components: list[ComponentBody] | None = Field(default=None, description="Replaces them all")
     ship_together: StrictBool | None = None
-
-    @field_validator("name", "attributes", "components", "ship_together")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Validators only run on fields that were sent: an explicit null is refused here.
-        if value is None:
-            raise ValueError("must not be null (leave the field out to keep it)")
-        return value
 
     def to_command(self, code: str) -> UpdateSku:
         components = self.components

@@ -1,0 +1,84 @@
+"""The OpenAPI states the rules the request bodies enforce, so a generated client sends valid
+requests and a fuzzer (schemathesis) generates requests the server should accept.
+
+Litestar builds the document from the Pydantic models' fields but leaves out what lives in
+their configuration and validators. `state_request_rules` adds it, from the same source the
+validation reads (`oms.http_models.RequestBody`), once, when the app is built:
+- unknown fields are refused: `additionalProperties: false`;
+- no string holds a control character: a `pattern` on every free string;
+- a field that may be left out but not sent as null (`not_null_fields`) is not nullable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from litestar import Litestar
+from litestar.openapi.spec import OpenAPIType, Reference, Schema
+
+from oms.http_models import RequestBody
+from oms.shared.bounds import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
+
+
+def state_request_rules(app: Litestar) -> None:
+    components = app.openapi_schema.components.schemas or {}
+    models = {model.__name__: model for model in _subclasses(RequestBody)}
+    for schema in components.values():
+        model = models.get(schema.title or "")
+        if model is None:
+            continue
+        schema.additional_properties = False
+        for name, prop in (schema.properties or {}).items():
+            if not isinstance(prop, Schema):
+                continue
+            if name in model.not_null_fields:
+                _not_nullable(prop)
+            multi_line = name in model.multi_line_fields
+            _text_pattern(prop, MULTI_LINE_PATTERN if multi_line else SINGLE_LINE_PATTERN)
+
+
+def _subclasses(cls: type[RequestBody]) -> list[type[RequestBody]]:
+    found: list[type[RequestBody]] = []
+    for sub in cls.__subclasses__():
+        found.extend([sub, *_subclasses(sub)])
+    return found
+
+
+def _is_string(schema: Schema | Reference) -> bool:
+    return isinstance(schema, Schema) and schema.type == OpenAPIType.STRING
+
+
+def _text_pattern(prop: Schema, pattern: str) -> None:
+    """A free string (no enum, format or pattern of its own) may not hold control characters.
+
+    On a `oneOf` of a string and null the pattern sits beside `oneOf`, where Litestar puts the
+    length bounds too: JSON Schema applies string keywords to strings only.
+    """
+    if prop.pattern is not None or prop.enum is not None or prop.format is not None:
+        return
+    if _is_string(prop):
+        prop.pattern = pattern
+        return
+    strings = [a for a in prop.one_of or [] if isinstance(a, Schema) and _is_string(a)]
+    if strings and all(a.enum is None and a.format is None and a.pattern is None for a in strings):
+        prop.pattern = pattern
+    if prop.type == OpenAPIType.ARRAY and isinstance(prop.items, Schema):
+        _text_pattern(prop.items, pattern)
+
+
+def _not_nullable(prop: Schema) -> None:
+    """`X | None` whose null the model refuses: only X remains."""
+    alternatives = [
+        a for a in prop.one_of or [] if not (isinstance(a, Schema) and a.type == OpenAPIType.NULL)
+    ]
+    if not prop.one_of or len(alternatives) != 1:
+        return
+    (only,) = alternatives
+    prop.one_of = None
+    if isinstance(only, Reference):
+        prop.all_of = [only]
+        return
+    for spec_field in fields(Schema):
+        value = getattr(only, spec_field.name)
+        if value is not None and getattr(prop, spec_field.name) is None:
+            setattr(prop, spec_field.name, value)
