@@ -101,7 +101,7 @@ class PlaceOrderRequest(RequestBody):
 
 
 class CancelRequest(RequestBody):
-    lines: dict[str, Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]] | None = Field(
+    lines: dict[str, Annotated[StrictInt, Field(ge=0, le=MAX_LINE_QUANTITY)]] | None = Field(
         default=None, description="line_id -> units to cancel; omit to cancel the whole order"
     )
 
