@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.api.conftest import ADMIN_KEY
 from tests.api.http_builders import Client, a_location, a_sku, ok
 
-EXAMPLES = max(2, settings().max_examples // 20)
+EXAMPLES = max(2, settings().max_examples // 4)
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 

@@ -47,7 +47,9 @@ def _digits_as_text(value: Any) -> Any:
 
 Reference = Annotated[Line, Field(max_length=200)]
 Prefecture = Annotated[
-    str, BeforeValidator(_digits_as_text), Field(max_length=2, pattern=r"^[0-9]{1,2}$")
+    str,
+    BeforeValidator(_digits_as_text),
+    Field(max_length=2, json_schema_extra={"pattern": r"^(0?[1-9]|[1-3][0-9]|4[0-7])$"}),
 ]
 # Units of a movement, a reservation or a transfer line; the services refuse 0 and negatives
 # where they make no sense (only an adjustment is signed) and name the field.
@@ -73,7 +75,7 @@ class FromDomain(BaseModel):
 
 class CreateLocationRequest(RequestBody):
     code: Code
-    name: Annotated[Line, Field(max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     kind: LocationKind
     prefecture: Prefecture = Field(description="JIS X 0401 code, 01 to 47")
     postal_code: Annotated[
@@ -131,7 +133,7 @@ class ComponentBody(RequestBody):
 
 class CreateSkuRequest(RequestBody):
     code: Code
-    name: Annotated[Line, Field(max_length=300)]
+    name: Annotated[Line, Field(min_length=1, max_length=300)]
     kind: SkuKind = SkuKind.SIMPLE
     barcode: str | None = Field(
         default=None,
@@ -161,7 +163,7 @@ class UpdateSkuRequest(RequestBody):
 
     not_null_fields = frozenset({"name", "attributes", "components", "ship_together"})
 
-    name: Annotated[Line, Field(max_length=300)] | None = None
+    name: Annotated[Line, Field(min_length=1, max_length=300)] | None = None
     barcode: str | None = Field(default=None, json_schema_extra={"pattern": BARCODE_PATTERN})
     attributes: dict[str, Any] | None = Field(default=None, description="Replaces them all")
     components: list[ComponentBody] | None = Field(default=None, description="Replaces them all")

@@ -33,7 +33,7 @@ from oms.channels.availability.domain.rules import (
 from oms.channels.availability.services.channels import CreateChannel, UpdateChannel
 from oms.http_models import Code, RequestBody, StrictBool, StrictInt, StrictNumber
 
-Name = Annotated[str, Field(max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=100)]
 # Rule quantities (safety stock, pools, buffers, caps), stated here for the OpenAPI; the
 # services check the same bounds (oms.channels.rules) for every caller.
