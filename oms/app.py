@@ -33,6 +33,7 @@ from oms.http import (
     EXCEPTION_HANDLERS,
     PROBLEM_TYPE_BASE,
     SECURITY_SCHEMES,
+    answer_options,
     problem,
     problem_responses,
     provide_principal,
@@ -40,6 +41,7 @@ from oms.http import (
 )
 from oms.inventory.api import routes as inventory_api
 from oms.inventory.services import InventoryService
+from oms.openapi import state_request_rules
 from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, ready, v1],
         state=State(
             {
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=answer_options,
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
         logging_config=None,
         openapi_config=OpenAPIConfig(
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[_start_background],
         on_shutdown=[_stop_background, _dispose_engine],
     )
+    state_request_rules(app)
+    return app
 
 
 # --------------------------------------------------------------------------- lifecycle

@@ -26,12 +26,15 @@ from litestar.exceptions import (
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Reference, SecurityScheme
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Response as ASGIResponse
+from litestar.routes import HTTPRoute
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
+from oms.shared.bounds import MAX_ID, MAX_SMALL_ID
 from oms.shared.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,21 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_LIMIT = 500  # the services refuse larger pages (oms.inventory.services.MAX_PAGE)
 
 _STATUS_BY_KIND = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403}
+# The problem types of errors that come from HTTP itself rather than from a domain rule (those
+# take their type from the error's class: `InsufficientStock` -> `...:insufficient-stock`).
+# Stable: clients branch on them. The README's Errors section lists every type.
+HTTP_PROBLEM_TYPES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "not-ready",
+}
 _PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "field", "errors", "instance"})
 _MISSING_PARAMETER = re.compile(r"^Missing required (?P<where>\w+) parameter '(?P<name>[^']+)'")
 _BODY = "body"
@@ -82,13 +100,13 @@ def problem(
     title: str,
     detail: str | None = None,
     *,
-    type_: str = "about:blank",
+    type_: str | None = None,
     field: str | None = None,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     members: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    body: dict[str, Any] = {"type": type_ or problem_type(status), "title": title, "status": status}
     body["detail"] = detail or title
     if field is not None:
         body["field"] = field
@@ -96,6 +114,11 @@ def problem(
         body["errors"] = errors
     body.update((k, v) for k, v in (members or {}).items() if k not in _PROBLEM_MEMBERS)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_type(status: int) -> str:
+    """The type URI of a problem that no domain error names: one per HTTP status."""
+    return PROBLEM_TYPE_BASE + HTTP_PROBLEM_TYPES.get(status, f"http-{status}")
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -108,6 +131,12 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+# What any operation may answer besides its success: declared in the OpenAPI so a client (and
+# schemathesis' response checks) knows every body it can get. 400: malformed JSON; 422: a field.
+READ_PROBLEMS = problem_responses(400, 401, 403, 404, 422, 500)
+WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 415, 422, 500)
 
 
 def field_path(key: str) -> str:
@@ -205,6 +234,33 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Exception: _internal_error,
 }
 
+# --------------------------------------------------------------------------- methods
+
+
+def allowed_methods(request: Request[Any, Any, Any]) -> set[str]:
+    """The methods the requested path answers, read from the app's routes."""
+    path = request.scope.get("path_template") or request.url.path
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, HTTPRoute) and route.path_format == path:
+            methods.update(route.methods)
+    return methods
+
+
+async def answer_options(request: Request[Any, Any, Any]) -> ASGIResponse[None] | None:
+    """`before_request`: OPTIONS lists every method of the path.
+
+    Litestar 2 builds its automatic OPTIONS handler with the first handler registered for a
+    path, so `OPTIONS /v1/orders` answered `Allow: GET, OPTIONS` without POST (litestar#4169,
+    fixed only in Litestar 3). The routes themselves know all their methods.
+    """
+    if request.method != "OPTIONS":
+        return None
+    return ASGIResponse(
+        None, status_code=204, headers={"Allow": ", ".join(sorted(allowed_methods(request)))}
+    )
+
+
 # --------------------------------------------------------------------------- access
 
 
@@ -254,6 +310,11 @@ def session_factory(state: State) -> sessionmaker[Session]:
 # --------------------------------------------------------------------------- pagination
 
 ItemT = TypeVar("ItemT")
+
+# Ids in paths: BIGINT ids (orders, shipments, reservations, transfers) and INTEGER ones
+# (exclusions). The bounds show in the OpenAPI and are checked before any SQL runs.
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+SmallId = Annotated[int, PathParameter(ge=1, le=MAX_SMALL_ID)]
 
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")

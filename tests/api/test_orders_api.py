@@ -473,7 +473,7 @@ def test_a_channel_taking_no_backorders_refuses_an_order_it_cannot_fill_and_writ
     [
         ({"max_shipments": 0}, "max_shipments"),
         ({"min_shipment_value": -1}, "min_shipment_value"),
-        ({"ranking": ["cheapest"]}, "ranking"),
+        ({"ranking": ["cheapest"]}, "ranking[0]"),
         ({"allow_backorder": "no"}, "allow_backorder"),
         ({"colour": "red"}, "colour"),
     ],

@@ -17,11 +17,13 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from oms.access import INVENTORY_WRITERS, Principal
 from oms.http import (
     IDEMPOTENCY_KEY,
+    READ_PROBLEMS,
     REPLAYED_HEADER,
+    WRITE_PROBLEMS,
     Cursor,
+    Id,
     Limit,
     PageResponse,
-    problem_responses,
 )
 from oms.inventory.api.schemas import (
     CreateLocationRequest,
@@ -49,8 +51,6 @@ Inventory = NamedDependency[InventoryService]
 Caller = NamedDependency[Principal]  # the authenticated API key; its name is the actor
 
 WRITE: dict[str, Any] = {"roles": INVENTORY_WRITERS}
-READ_PROBLEMS = problem_responses(401, 404, 422)
-WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422)
 
 RequiredKey = Annotated[
     str,
@@ -252,9 +252,7 @@ class ReservationController(Controller):
         return _created(ReservationResponse.of(result.reservation), replayed=result.replayed)
 
     @get("/{reservation_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_reservation(
-        self, reservation_id: FromPath[int], inventory: Inventory
-    ) -> ReservationResponse:
+    def get_reservation(self, reservation_id: Id, inventory: Inventory) -> ReservationResponse:
         return ReservationResponse.of(inventory.get_reservation(reservation_id))
 
     @delete(
@@ -265,7 +263,7 @@ class ReservationController(Controller):
         responses=WRITE_PROBLEMS,
     )
     def release(
-        self, reservation_id: FromPath[int], inventory: Inventory, principal: Caller
+        self, reservation_id: Id, inventory: Inventory, principal: Caller
     ) -> ReservationResponse:
         """Give the reserved units back; releasing twice is harmless."""
         return ReservationResponse.of(inventory.release(reservation_id, principal.name))
@@ -296,7 +294,7 @@ class TransferController(Controller):
         return _created(TransferResponse.of(result.transfer), replayed=result.replayed)
 
     @get("/{transfer_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_transfer(self, transfer_id: FromPath[int], inventory: Inventory) -> TransferResponse:
+    def get_transfer(self, transfer_id: Id, inventory: Inventory) -> TransferResponse:
         return TransferResponse.of(inventory.get_transfer(transfer_id))
 
     @post(
@@ -308,7 +306,7 @@ class TransferController(Controller):
     )
     def ship_transfer(
         self,
-        transfer_id: FromPath[int],
+        transfer_id: Id,
         inventory: Inventory,
         principal: Caller,
         idempotency_key: OptionalKey = None,
@@ -328,7 +326,7 @@ class TransferController(Controller):
     )
     def receive_transfer(
         self,
-        transfer_id: FromPath[int],
+        transfer_id: Id,
         data: JSONBody[ReceiveTransferRequest],
         inventory: Inventory,
         principal: Caller,
@@ -346,7 +344,7 @@ class TransferController(Controller):
         status_code=200,
         responses=WRITE_PROBLEMS,
     )
-    def cancel_transfer(self, transfer_id: FromPath[int], inventory: Inventory) -> TransferResponse:
+    def cancel_transfer(self, transfer_id: Id, inventory: Inventory) -> TransferResponse:
         return TransferResponse.of(inventory.cancel_transfer(transfer_id))
 
 

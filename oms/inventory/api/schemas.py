@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from oms.http_models import Code, RequestBody, StrictBool, StrictInt
+from oms.http_models import Code, Line, RequestBody, StrictBool, StrictInt
 from oms.inventory.domain import (
+    MAX_MOVEMENT_QUANTITY,
     DiscrepancyKind,
     Location,
     LocationKind,
@@ -44,8 +45,18 @@ def _digits_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-Reference = Annotated[str, Field(max_length=200)]
-Prefecture = Annotated[str, BeforeValidator(_digits_as_text), Field(max_length=2)]
+Reference = Annotated[Line, Field(max_length=200)]
+Prefecture = Annotated[
+    str,
+    BeforeValidator(_digits_as_text),
+    Field(max_length=2, json_schema_extra={"pattern": r"^(0?[1-9]|[1-3][0-9]|4[0-7])$"}),
+]
+# Units of a movement, a reservation or a transfer line; the services refuse 0 and negatives
+# where they make no sense (only an adjustment is signed) and name the field.
+Units = Annotated[StrictInt, Field(ge=-MAX_MOVEMENT_QUANTITY, le=MAX_MOVEMENT_QUANTITY)]
+PositiveUnits = Annotated[StrictInt, Field(ge=1, le=MAX_MOVEMENT_QUANTITY)]
+POSTAL_CODE_PATTERN = r"^[0-9]{3}-?[0-9]{4}$"
+BARCODE_PATTERN = r"^([0-9]{8}|[0-9]{13})$"
 MovementKind = Literal["receipt", "adjustment", "count", "quarantine", "quarantine_release"]
 
 
@@ -64,10 +75,15 @@ class FromDomain(BaseModel):
 
 class CreateLocationRequest(RequestBody):
     code: Code
-    name: Annotated[str, Field(max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     kind: LocationKind
     prefecture: Prefecture = Field(description="JIS X 0401 code, 01 to 47")
-    postal_code: Annotated[str, Field(max_length=8, examples=["270-0000"])]
+    postal_code: Annotated[
+        str,
+        Field(
+            max_length=8, examples=["270-0000"], json_schema_extra={"pattern": POSTAL_CODE_PATTERN}
+        ),
+    ]
     ships_to_customers: StrictBool = True
     active: StrictBool = True
 
@@ -112,15 +128,17 @@ class LocationResponse(BaseModel):
 
 class ComponentBody(RequestBody):
     sku: Code
-    quantity: StrictInt
+    quantity: PositiveUnits
 
 
 class CreateSkuRequest(RequestBody):
     code: Code
-    name: Annotated[str, Field(max_length=300)]
+    name: Annotated[Line, Field(min_length=1, max_length=300)]
     kind: SkuKind = SkuKind.SIMPLE
     barcode: str | None = Field(
-        default=None, description="JAN/EAN-13 or JAN-8 with its check digit"
+        default=None,
+        description="JAN/EAN-13 or JAN-8 with its check digit",
+        json_schema_extra={"pattern": BARCODE_PATTERN},
     )
     attributes: dict[str, Any] = Field(default_factory=dict)
     components: list[ComponentBody] = Field(
@@ -143,19 +161,13 @@ class CreateSkuRequest(RequestBody):
 class UpdateSkuRequest(RequestBody):
     """Only the fields sent change. `barcode: null` removes the barcode."""
 
-    name: Annotated[str, Field(max_length=300)] | None = None
-    barcode: str | None = None
+    not_null_fields = frozenset({"name", "attributes", "components", "ship_together"})
+
+    name: Annotated[Line, Field(min_length=1, max_length=300)] | None = None
+    barcode: str | None = Field(default=None, json_schema_extra={"pattern": BARCODE_PATTERN})
     attributes: dict[str, Any] | None = Field(default=None, description="Replaces them all")
     components: list[ComponentBody] | None = Field(default=None, description="Replaces them all")
     ship_together: StrictBool | None = None
-
-    @field_validator("name", "attributes", "components", "ship_together")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Validators only run on fields that were sent: an explicit null is refused here.
-        if value is None:
-            raise ValueError("must not be null (leave the field out to keep it)")
-        return value
 
     def to_command(self, code: str) -> UpdateSku:
         components = self.components
@@ -206,10 +218,10 @@ class RecordMovementRequest(RequestBody):
     type: MovementKind
     sku: Code
     location: Code
-    quantity: StrictInt = Field(
+    quantity: Units = Field(
         description="Units; signed for an adjustment, the counted total for a count"
     )
-    reason: Annotated[str, Field(max_length=64)] | None = Field(
+    reason: Annotated[Line, Field(max_length=64)] | None = Field(
         default=None, description="Required for an adjustment (damaged, lost, found, ...)"
     )
     reference: Reference | None = None
@@ -336,7 +348,7 @@ class SkuStockResponse(BaseModel):
 class ReservationLineBody(RequestBody):
     sku: Code
     location: Code
-    quantity: StrictInt
+    quantity: PositiveUnits
 
 
 class ReserveStockRequest(RequestBody):
@@ -394,7 +406,7 @@ class ReservationResponse(BaseModel):
 
 class TransferLineBody(RequestBody):
     sku: Code
-    quantity: StrictInt
+    quantity: PositiveUnits
 
 
 class CreateTransferRequest(RequestBody):

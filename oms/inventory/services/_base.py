@@ -30,6 +30,7 @@ from oms.inventory.ports import (
     ReservationShortfallHandler,
 )
 from oms.inventory.services.results import MovementResult
+from oms.shared.bounds import MAX_SMALL_ID, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
 from oms.shared.events import DomainEvent, EventName
@@ -71,11 +72,8 @@ def _clamp_limit(limit: int) -> int:
 
 
 def _int_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    if not cursor.isdigit():
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return int(cursor)
+    # Locations and SKUs have INTEGER ids.
+    return parse_id(cursor, "cursor", upper=MAX_SMALL_ID) or 0
 
 
 class ServiceCore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from oms.inventory.domain import Movement, SkuKind, StockDelta, StockLevel, bundle_units
 from oms.inventory.services._base import ServiceCore, _clamp_limit
@@ -14,6 +14,7 @@ from oms.inventory.services.results import (
     SkuStock,
     VerifyReport,
 )
+from oms.shared.bounds import check_instant, parse_id
 from oms.shared.clock import as_utc
 from oms.shared.errors import InvalidInput, NotFound
 
@@ -78,13 +79,7 @@ class StockUseCases(ServiceCore):
         """Movements newest first. `cursor` is the `next_cursor` of the last page (the id of
         its last movement); `cursor_field` names it in an error."""
         limit = _clamp_limit(limit)
-        before_id: int | None = None
-        if cursor:
-            if not cursor.isdigit():
-                raise InvalidInput(
-                    f"{cursor_field} is not a cursor this API returned", field=cursor_field
-                )
-            before_id = int(cursor)
+        before_id = parse_id(cursor, cursor_field)
         with self._uow() as uow:
             store = uow.inventory
             sku_id = location_id = None
@@ -110,8 +105,13 @@ class StockUseCases(ServiceCore):
         return Page(items, str(items[-1].id) if more and items else None)
 
     def stock_as_of(self, code: str, at: datetime) -> SkuStock:
-        """The stock as the ledger says it was at `at` (movements recorded at or before it)."""
-        at = as_utc(at)
+        """The stock as the ledger says it was at `at` (movements recorded at or before it).
+
+        A naive `at` is UTC. It must lie from 2000 to now: the ledger cannot tell the future,
+        and a moment such as year 1 at +09:00 does not exist in UTC."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        at = as_utc(check_instant(at, "at", now=self._clock()))
         with self._uow() as uow:
             store = uow.inventory
             refs = store.sku_refs([code])

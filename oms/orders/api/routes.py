@@ -7,15 +7,15 @@ and phone numbers are personal data: `channel_sync` (which sent them) does not r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from oms.access import Principal, Role
-from oms.http import Cursor, PageResponse, problem_responses
+from oms.http import READ_PROBLEMS, WRITE_PROBLEMS, Cursor, Id, PageResponse
 from oms.orders.api.pick_list_render import pick_list_csv, pick_list_html
 from oms.orders.api.schemas import (
     CancelRequest,
@@ -26,10 +26,11 @@ from oms.orders.api.schemas import (
     RejectRequest,
     ShipmentResponse,
     ShipRequest,
+    SourcingProfileRequest,
     SourcingResponse,
 )
 from oms.orders.services.fulfilment import FulfilmentService
-from oms.orders.services.placement import OrderService
+from oms.orders.services.placement import MAX_PAGE, OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.shared.errors import InvalidInput
 
@@ -43,8 +44,6 @@ CANCEL: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE}
 WAREHOUSE: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.WAREHOUSE})}
 ADMIN: dict[str, Any] = {"roles": frozenset({Role.ADMIN})}
 PERSONAL_DATA_READERS = frozenset({Role.ADMIN, Role.WAREHOUSE, Role.CUSTOMER_SERVICE})
-READ_PROBLEMS = problem_responses(401, 404, 422)
-WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422)
 REPLAYED_HEADER = "Oms-Replayed"
 
 
@@ -90,7 +89,7 @@ class OrderController(Controller):
         channel: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         cursor: Cursor = None,
-        limit: FromQuery[int] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Page size")] = 50,
     ) -> PageResponse[OrderResponse]:
         """Oldest first; `status`: pending, backordered, allocated, partially_shipped, shipped,
         cancelled."""
@@ -102,15 +101,11 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_order(
-        self, order_id: FromPath[int], orders: Orders, principal: Caller
-    ) -> OrderResponse:
+    def get_order(self, order_id: Id, orders: Orders, principal: Caller) -> OrderResponse:
         return OrderResponse.of(orders.get_order(order_id), personal=_personal(principal))
 
     @get("/{order_id:int}/sourcing", sync_to_thread=True, responses=READ_PROBLEMS)
-    def sourcing(
-        self, order_id: FromPath[int], orders: Orders, principal: Caller
-    ) -> SourcingResponse:
+    def sourcing(self, order_id: Id, orders: Orders, principal: Caller) -> SourcingResponse:
         """Every sourcing decision: for each line, the location chosen and why, and why not
         each other candidate (no stock, too far, a shipment too many, rejected...). Without
         the customer's prefecture for `channel_sync`."""
@@ -131,7 +126,7 @@ class OrderController(Controller):
     )
     def cancel(
         self,
-        order_id: FromPath[int],
+        order_id: Id,
         data: JSONBody[CancelRequest],
         orders: Orders,
         principal: Caller,
@@ -145,10 +140,10 @@ class OrderController(Controller):
         "/{order_id:int}/resource",
         opt=CANCEL,
         sync_to_thread=True,
-        responses=problem_responses(401, 403, 404, 409, 422),
+        responses=WRITE_PROBLEMS,
         status_code=200,
     )
-    def resource(self, order_id: FromPath[int], orders: Orders, principal: Caller) -> OrderResponse:
+    def resource(self, order_id: Id, orders: Orders, principal: Caller) -> OrderResponse:
         """Source again, now, every unit of the order that waits for stock (backordered): the
         decision is recorded (`GET /v1/orders/{id}/sourcing`) and `OrderResourced` written. 409
         when nothing waits."""
@@ -161,7 +156,7 @@ class ShipmentController(Controller):
     tags = ("shipments",)
 
     @get("/{shipment_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_shipment(self, shipment_id: FromPath[int], fulfilment: Fulfilment) -> ShipmentResponse:
+    def get_shipment(self, shipment_id: Id, fulfilment: Fulfilment) -> ShipmentResponse:
         return ShipmentResponse.of(fulfilment.get_shipment(shipment_id))
 
     @post(
@@ -171,9 +166,7 @@ class ShipmentController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=200,
     )
-    def pick(
-        self, shipment_id: FromPath[int], fulfilment: Fulfilment, principal: Caller
-    ) -> ShipmentResponse:
+    def pick(self, shipment_id: Id, fulfilment: Fulfilment, principal: Caller) -> ShipmentResponse:
         """pending -> picking."""
         return ShipmentResponse.of(fulfilment.pick(shipment_id, principal.name))
 
@@ -184,9 +177,7 @@ class ShipmentController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=200,
     )
-    def pack(
-        self, shipment_id: FromPath[int], fulfilment: Fulfilment, principal: Caller
-    ) -> ShipmentResponse:
+    def pack(self, shipment_id: Id, fulfilment: Fulfilment, principal: Caller) -> ShipmentResponse:
         """picking (or pending) -> packed."""
         return ShipmentResponse.of(fulfilment.pack(shipment_id, principal.name))
 
@@ -199,7 +190,7 @@ class ShipmentController(Controller):
     )
     def ship(
         self,
-        shipment_id: FromPath[int],
+        shipment_id: Id,
         data: JSONBody[ShipRequest],
         fulfilment: Fulfilment,
         principal: Caller,
@@ -220,7 +211,7 @@ class ShipmentController(Controller):
     )
     def reject(
         self,
-        shipment_id: FromPath[int],
+        shipment_id: Id,
         data: JSONBody[RejectRequest],
         fulfilment: Fulfilment,
         principal: Caller,
@@ -291,10 +282,13 @@ class SourcingProfileController(Controller):
 
     @put("/", opt=ADMIN, sync_to_thread=True, responses=WRITE_PROBLEMS)
     def set_profile(
-        self, code: FromPath[str], data: JSONBody[dict[str, Any]], order_settings: OrderSettings
+        self,
+        code: FromPath[str],
+        data: JSONBody[SourcingProfileRequest],
+        order_settings: OrderSettings,
     ) -> dict[str, Any]:
-        """The channel's sourcing guardrails; fields not sent keep their defaults."""
-        return order_settings.set_sourcing_profile(code, data)
+        """The channel's sourcing guardrails; fields not sent keep their values."""
+        return order_settings.set_sourcing_profile(code, data.changes())
 
 
 def _pick_list_json(pick_list: Any) -> dict[str, Any]:

@@ -3,54 +3,87 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from oms.http_models import Code, RequestBody, StrictInt
+from oms.http_models import (
+    Code,
+    Happened,
+    Line,
+    Promised,
+    RequestBody,
+    StrictBool,
+    StrictInt,
+    Text,
+)
+from oms.inventory.domain import MAX_MOVEMENT_QUANTITY
 from oms.orders.domain.order import (
+    MAX_LINE_QUANTITY,
+    MAX_LINES,
+    MAX_UNIT_PRICE,
+    Carrier,
     LineState,
     NewOrderLine,
     Order,
+    RejectReason,
     Shipment,
     ShipmentStatus,
     ShipTo,
 )
 from oms.orders.domain.sourcing_explain import without_ship_to
+from oms.orders.domain.sourcing_policy import (
+    MAX_SHIPMENT_VALUE,
+    MAX_SHIPMENTS_LIMIT,
+    RankingFactor,
+)
 from oms.orders.ports import Decision
 from oms.orders.services.fulfilment import RejectedLine
 from oms.orders.services.placement import PlaceOrder
+from oms.orders.services.settings import MAX_DAILY_CAPACITY, MAX_PRIORITY
 
 # --------------------------------------------------------------------------- requests
 
 
 class OrderLineBody(RequestBody):
-    line_id: str = Field(min_length=1, max_length=64)
+    line_id: Line = Field(min_length=1, max_length=64)
     sku: Code
-    quantity: StrictInt
-    unit_price: StrictInt = Field(description="Integer minor units (yen)")
+    quantity: StrictInt = Field(ge=1, le=MAX_LINE_QUANTITY)
+    unit_price: StrictInt = Field(ge=0, le=MAX_UNIT_PRICE, description="Integer minor units (yen)")
 
 
 class ShipToBody(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
-    postal_code: str = Field(min_length=7, max_length=8, description="123-4567 or 1234567")
-    prefecture: str = Field(description="JIS code, 01 (Hokkaido) to 47 (Okinawa)")
-    city: str = Field(min_length=1, max_length=200)
-    address1: str = Field(min_length=1, max_length=300)
-    address2: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, max_length=20)
+    name: Line = Field(min_length=1, max_length=200)
+    postal_code: str = Field(
+        min_length=7,
+        max_length=8,
+        description="123-4567 or 1234567",
+        json_schema_extra={"pattern": r"^[0-9]{3}-?[0-9]{4}$"},
+    )
+    prefecture: str = Field(
+        description="JIS code, 01 (Hokkaido) to 47 (Okinawa)",
+        json_schema_extra={"pattern": r"^(0?[1-9]|[1-3][0-9]|4[0-7])$"},
+    )
+    city: Line = Field(min_length=1, max_length=200)
+    address1: Line = Field(min_length=1, max_length=300)
+    address2: Line | None = Field(default=None, max_length=300)
+    phone: str | None = Field(
+        default=None, max_length=20, json_schema_extra={"pattern": r"^\+?[0-9][0-9\- ]{5,19}$"}
+    )
 
 
 class PlaceOrderRequest(RequestBody):
+    multi_line_fields = frozenset({"gift_note"})
+
     channel: Code
-    external_id: str = Field(min_length=1, max_length=100)
-    ordered_at: AwareDatetime
-    currency: str = "JPY"
-    lines: list[OrderLineBody] = Field(min_length=1)
+    external_id: Line = Field(min_length=1, max_length=100)
+    ordered_at: Happened
+    currency: Literal["JPY"] = "JPY"
+    lines: list[OrderLineBody] = Field(min_length=1, max_length=MAX_LINES)
     ship_to: ShipToBody
-    shipping_method: str | None = Field(default=None, max_length=64)
-    promised_by: AwareDatetime | None = None
-    gift_note: str | None = Field(default=None, max_length=500)
+    shipping_method: Line | None = Field(default=None, max_length=64)
+    promised_by: Promised | None = None
+    gift_note: Text | None = Field(default=None, max_length=500)
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -69,22 +102,26 @@ class PlaceOrderRequest(RequestBody):
 
 
 class CancelRequest(RequestBody):
-    lines: dict[str, StrictInt] | None = Field(
+    lines: dict[str, Annotated[StrictInt, Field(ge=0, le=MAX_LINE_QUANTITY)]] | None = Field(
         default=None, description="line_id -> units to cancel; omit to cancel the whole order"
     )
 
 
 class ShipRequest(RequestBody):
-    carrier: str = Field(description="yamato, sagawa, japan_post, seino, fukuyama, amazon, other")
-    tracking_number: str = Field(min_length=1, max_length=40)
-    shipped_at: AwareDatetime | None = None
+    carrier: Carrier
+    tracking_number: str = Field(
+        min_length=4, max_length=40, json_schema_extra={"pattern": r"^[A-Za-z0-9\-]{4,40}$"}
+    )
+    shipped_at: Happened | None = None
 
 
 class RejectedLineBody(RequestBody):
     sku: Code
-    quantity: StrictInt
-    reason: str = Field(description="not_found (give `counted`) or damaged")
-    counted: StrictInt | None = Field(default=None, description="not_found: units on the shelf")
+    quantity: StrictInt = Field(ge=1, le=MAX_LINE_QUANTITY)
+    reason: RejectReason = Field(description="not_found (give `counted`) or damaged")
+    counted: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_MOVEMENT_QUANTITY, description="not_found: units on the shelf"
+    )
 
 
 class RejectRequest(RequestBody):
@@ -95,8 +132,35 @@ class RejectRequest(RequestBody):
 
 
 class LocationShippingRequest(RequestBody):
-    priority: StrictInt = Field(default=100, description="Lower ships first")
-    daily_capacity: StrictInt | None = Field(default=None, description="Shipments a day")
+    priority: StrictInt = Field(
+        default=100, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="Lower ships first"
+    )
+    daily_capacity: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_DAILY_CAPACITY, description="Shipments a day"
+    )
+
+
+class SourcingProfileRequest(RequestBody):
+    """A channel's sourcing guardrails; fields left out keep their value."""
+
+    max_shipments: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_SHIPMENTS_LIMIT, description="Parcels an order may split into"
+    )
+    min_shipment_value: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SHIPMENT_VALUE,
+        description="Smallest value (minor units) worth a parcel of its own",
+    )
+    ranking: list[RankingFactor] | None = Field(
+        default=None, description="How candidate locations are ordered, first factor first"
+    )
+    allow_backorder: StrictBool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as the service stores them."""
+        sent = self.model_dump(mode="json", exclude_unset=True)
+        return {k: v for k, v in sent.items() if v is not None}
 
 
 # --------------------------------------------------------------------------- responses

@@ -22,9 +22,11 @@ from enum import StrEnum
 from typing import Any
 
 from oms.inventory.domain import validate_code, validate_postal_code, validate_prefecture
+from oms.shared.bounds import check_text
 from oms.shared.errors import Conflict, InvalidInput
 
 MAX_LINES = 200
+_MULTI_LINE = frozenset({"gift_note"})  # free text that may hold line breaks
 MAX_LINE_QUANTITY = 10_000
 MAX_UNIT_PRICE = 10**10  # ¥10 billion in minor units: anything above is a typo
 CURRENCIES = frozenset({"JPY"})
@@ -88,7 +90,7 @@ def _text(value: Any, field_name: str, limit: int, *, required: bool = True) -> 
     text: str = value.strip()
     if len(text) > limit:
         raise InvalidInput(f"{field_name} must be at most {limit} characters", field=field_name)
-    return text
+    return check_text(text, field_name, multi_line=field_name in _MULTI_LINE)
 
 
 @dataclass(frozen=True, slots=True)

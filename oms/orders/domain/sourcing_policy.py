@@ -15,6 +15,10 @@ from oms.orders.domain.geography import prefecture
 from oms.shared.errors import InvalidInput
 
 LOCATION_KINDS = frozenset({"store", "warehouse", "factory", "marketplace_fc"})
+# Bounds of a profile: beyond them a value is a typo, and it must fit the JSON it is kept in
+# and every integer column it meets (a 2**63 max_shipments was stored as given).
+MAX_SHIPMENTS_LIMIT = 100
+MAX_SHIPMENT_VALUE = 10**10  # yen, as MAX_UNIT_PRICE
 
 
 class RankingFactor(StrEnum):
@@ -36,11 +40,15 @@ DEFAULT_RANKING: tuple[RankingFactor, ...] = (
 )
 
 
-def _whole(value: int, *, field_name: str, minimum: int = 0) -> int:
+def _whole(value: int, *, field_name: str, minimum: int = 0, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field_name} must be a whole number, got {value!r}", field=field_name)
     if value < minimum:
         raise InvalidInput(f"{field_name} must be {minimum} or more, got {value}", field=field_name)
+    if maximum is not None and value > maximum:
+        raise InvalidInput(
+            f"{field_name} must be at most {maximum:,}, got {value:,}", field=field_name
+        )
     return value
 
 
@@ -70,8 +78,12 @@ class SourcingProfile:
 
     def __post_init__(self) -> None:
         _whole(self.version, field_name="version", minimum=1)
-        _whole(self.max_shipments, field_name="max_shipments", minimum=1)
-        _whole(self.min_shipment_value, field_name="min_shipment_value")
+        _whole(
+            self.max_shipments, field_name="max_shipments", minimum=1, maximum=MAX_SHIPMENTS_LIMIT
+        )
+        _whole(self.min_shipment_value, field_name="min_shipment_value", maximum=MAX_SHIPMENT_VALUE)
+        if not isinstance(self.allow_backorder, bool):
+            raise InvalidInput("allow_backorder must be true or false", field="allow_backorder")
         factors = tuple(RankingFactor(f) for f in self.ranking)
         if len(set(factors)) != len(factors):
             raise InvalidInput(f"ranking lists a factor twice: {self.ranking}", field="ranking")

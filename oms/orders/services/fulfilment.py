@@ -34,6 +34,7 @@ from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.placement import OrderService
 from oms.orders.services.planning import Exclusion
 from oms.orders.services.shortfalls import ShortfallUseCases, busy_orders
+from oms.shared.bounds import check_instant
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import DomainEvent, EventName
@@ -100,6 +101,8 @@ class FulfilmentService(ShortfallUseCases):
         """A packed shipment leaves: its reservation ships, the channel is told."""
         parsed_carrier, number = validate_tracking(carrier, tracking_number)
         now = self._clock()
+        if shipped_at is not None:  # a parcel cannot leave in 2099, nor in 1970
+            check_instant(shipped_at, "shipped_at", now=now)
         with self._uow() as uow:
             self._lock_order_of(uow, shipment_id)
             shipment = self._locked(uow, shipment_id)

@@ -37,6 +37,7 @@ from oms.orders.ports import ChannelFacts, Decision, DuplicateOrder, OrderUnitOf
 from oms.orders.services.cancellation import CancellationUseCases
 from oms.orders.services.planning import Exclusion, PlanOutcome, plan_order
 from oms.orders.services.resourcing import ResourcingUseCases
+from oms.shared.bounds import PROMISE_HORIZON, check_instant, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import EventName
@@ -98,8 +99,11 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         ship_to = ShipTo.parse(cmd.ship_to)
         shipping_method = _text(cmd.shipping_method, "shipping_method", 64, required=False)
         gift_note = _text(cmd.gift_note, "gift_note", 500, required=False)
-        fingerprint = _fingerprint(cmd, ship_to, lines)
         now = self._clock()
+        check_instant(cmd.ordered_at, "ordered_at", now=now)
+        if cmd.promised_by is not None:
+            check_instant(cmd.promised_by, "promised_by", now=now, latest=PROMISE_HORIZON)
+        fingerprint = _fingerprint(cmd, ship_to, lines)
         for _ in range(2):  # a concurrent twin: read what it wrote
             try:
                 with self._uow() as uow:
@@ -345,11 +349,7 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         if status is not None and status not in {s.value for s in OrderStatus}:
             known = ", ".join(s.value for s in OrderStatus)
             raise InvalidInput(f"status must be one of {known}", field="status")
-        after = 0
-        if cursor:
-            if not cursor.isdigit():
-                raise InvalidInput("cursor is not one this API returned", field="cursor")
-            after = int(cursor)
+        after = parse_id(cursor, "cursor") or 0
         with self._uow() as uow:
             items = uow.orders.list_orders(
                 channel=channel, status=status, after_id=after, limit=limit + 1

@@ -63,7 +63,11 @@ class PlanOutcome:
         return self.plan.request.profile.allow_backorder
 
     def backorder_reasons(self) -> list[str]:
-        return [f"{s.line_id} {s.quantity} x {s.sku}: {s.reason}" for s in self.plan.shortfalls]
+        # "line 1: 2 x TEE short (...)": the line id alone read as a count ("1 1 x TEE").
+        return [
+            f"line {s.line_id}: {s.quantity} x {s.sku} short ({s.reason})"
+            for s in self.plan.shortfalls
+        ]
 
     def note(self, text: str) -> None:
         self.notes.append(text)

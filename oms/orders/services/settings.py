@@ -14,6 +14,8 @@ from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput, NotFound
 
 PROFILE_FIELDS = ("max_shipments", "min_shipment_value", "ranking", "allow_backorder")
+MAX_PRIORITY = 1_000_000
+MAX_DAILY_CAPACITY = 1_000_000  # shipments a day: columns are 32-bit
 
 
 def profile_from(settings: Mapping[str, Any] | None) -> SourcingProfile:
@@ -77,10 +79,14 @@ class OrderSettingsService:
     def set_location_shipping(
         self, location: str, priority: int, daily_capacity: int | None
     ) -> LocationShipping:
-        if daily_capacity is not None and daily_capacity < 0:
-            raise InvalidInput("daily_capacity must be 0 or more", field="daily_capacity")
-        if abs(priority) > 1_000_000:
-            raise InvalidInput("priority must be between -1000000 and 1000000", field="priority")
+        if daily_capacity is not None and not 0 <= daily_capacity <= MAX_DAILY_CAPACITY:
+            raise InvalidInput(
+                f"daily_capacity must be from 0 to {MAX_DAILY_CAPACITY:,}", field="daily_capacity"
+            )
+        if abs(priority) > MAX_PRIORITY:
+            raise InvalidInput(
+                f"priority must be between -{MAX_PRIORITY} and {MAX_PRIORITY}", field="priority"
+            )
         with self._uow() as uow:
             if uow.inventory.location_by_code(location) is None:
                 raise NotFound(f"no location {location!r}", field="code")

@@ -8,11 +8,11 @@ Admins write; safety stock may also be set by the warehouse; every role reads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from oms.access import INVENTORY_WRITERS, Principal, Role
 from oms.channels.availability.api.availability_schemas import (
@@ -43,10 +43,14 @@ from oms.channels.availability.api.schemas import (
 )
 from oms.channels.availability.domain.model import PIPELINE_VERSION
 from oms.channels.availability.domain.rules import Exclusion
-from oms.channels.availability.services.changes import DEFAULT_CHANGES_PAGE, AvailabilityChanges
+from oms.channels.availability.services.changes import (
+    DEFAULT_CHANGES_PAGE,
+    MAX_CHANGES_PAGE,
+    AvailabilityChanges,
+)
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
-from oms.http import Cursor, Limit, PageResponse, problem_responses
+from oms.http import READ_PROBLEMS, WRITE_PROBLEMS, Cursor, Limit, PageResponse, SmallId
 from oms.shared.errors import InvalidInput
 
 Channels = NamedDependency[ChannelService]
@@ -56,8 +60,6 @@ Caller = NamedDependency[Principal]  # the authenticated API key; its name is th
 
 ADMIN_WRITES: dict[str, Any] = {"roles": frozenset({Role.ADMIN})}
 STOCK_WRITES: dict[str, Any] = {"roles": INVENTORY_WRITERS}
-READ_PROBLEMS = problem_responses(401, 404, 422)
-WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 class ChannelController(Controller):
@@ -134,7 +136,7 @@ class ChannelRulesController(Controller):
     def remove_exclusion(
         self,
         code: FromPath[str],
-        exclusion_id: FromPath[int],
+        exclusion_id: SmallId,
         channels: Channels,
         principal: Caller,
     ) -> ExclusionResponse:
@@ -271,7 +273,9 @@ class ChannelAvailabilityController(Controller):
         changes: Changes,
         sku: FromQuery[list[str] | None] = None,
         changed_since: FromQuery[str | None] = None,
-        limit: FromQuery[int] = DEFAULT_CHANGES_PAGE,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=MAX_CHANGES_PAGE, description="Page size of changes")
+        ] = DEFAULT_CHANGES_PAGE,
     ) -> ChannelAvailabilityResponse | AvailabilityChangesResponse:
         """Either the number the channel is told for each SKU asked (`?sku=A&sku=B`, at most
         100; an unknown SKU is a 422 naming `sku`; an inactive channel is told 0), or, with

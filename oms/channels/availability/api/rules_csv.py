@@ -40,7 +40,7 @@ from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.rules_csv import (
     RulesImport,
 )
-from oms.http import PROBLEM_TYPE_BASE, FieldError, problem, problem_responses
+from oms.http import PROBLEM_TYPE_BASE, WRITE_PROBLEMS, FieldError, problem
 from oms.inventory.services import InventoryService
 
 Channels = NamedDependency[ChannelService]
@@ -154,7 +154,7 @@ class RulesImportController(Controller):
         opt=ADMIN_ONLY,
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(401, 403, 409, 415, 422),
+        responses=WRITE_PROBLEMS,
         exception_handlers=EXCEPTION_HANDLERS,
         operation_class=_CsvUpload,
     )

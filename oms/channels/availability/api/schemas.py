@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from oms.channels.availability.domain.rules import (
     DEFAULT_PUSH_LATENCY_SECONDS,
+    MAX_PUSH_LATENCY_SECONDS,
+    MAX_RULE_QUANTITY,
     Buffer,
     BufferScope,
     Cap,
@@ -31,8 +33,13 @@ from oms.channels.availability.domain.rules import (
 from oms.channels.availability.services.channels import CreateChannel, UpdateChannel
 from oms.http_models import Code, RequestBody, StrictBool, StrictInt, StrictNumber
 
-Name = Annotated[str, Field(max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=100)]
+# Rule quantities (safety stock, pools, buffers, caps), stated here for the OpenAPI; the
+# services check the same bounds (oms.channels.rules) for every caller.
+RuleUnits = Annotated[StrictInt, Field(ge=0, le=MAX_RULE_QUANTITY)]
+Percent = Annotated[StrictNumber, Field(ge=0, le=100)]
+Latency = Annotated[StrictNumber, Field(ge=0, le=MAX_PUSH_LATENCY_SECONDS)]
 LATENCY_DESCRIPTION = (
     "The channel's measured push latency in seconds (>= 0), configurable until the sync "
     "jobs report it; the latency buffer is ceil(velocity x latency)."
@@ -52,7 +59,7 @@ class CreateChannelRequest(RequestBody):
         default_factory=list, description="Codes of the locations whose stock the channel sells"
     )
     auto_buffer: StrictBool = False
-    push_latency_seconds: StrictNumber = Field(
+    push_latency_seconds: Latency = Field(
         default=DEFAULT_PUSH_LATENCY_SECONDS, description=LATENCY_DESCRIPTION
     )
     settings: dict[str, Any] = Field(default_factory=dict, description=SETTINGS_DESCRIPTION)
@@ -73,21 +80,17 @@ class CreateChannelRequest(RequestBody):
 class UpdateChannelRequest(RequestBody):
     """Only the fields sent change; `locations` and `settings` replace the old ones whole."""
 
+    not_null_fields = frozenset(
+        {"name", "kind", "active", "locations", "auto_buffer", "push_latency_seconds", "settings"}
+    )
+
     name: Name | None = None
     kind: ChannelKind | None = None
     active: StrictBool | None = None
     locations: list[Code] | None = None
     auto_buffer: StrictBool | None = None
-    push_latency_seconds: StrictNumber | None = Field(default=None, description=LATENCY_DESCRIPTION)
+    push_latency_seconds: Latency | None = Field(default=None, description=LATENCY_DESCRIPTION)
     settings: dict[str, Any] | None = Field(default=None, description=SETTINGS_DESCRIPTION)
-
-    @field_validator("*")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Validators only run on fields that were sent: an explicit null is refused here.
-        if value is None:
-            raise ValueError("must not be null (leave the field out to keep it)")
-        return value
 
     def to_command(self, code: str) -> UpdateChannel:
         return UpdateChannel(
@@ -136,12 +139,12 @@ class ChannelResponse(BaseModel):
 class SetSafetyStockRequest(RequestBody):
     sku: Code
     location: Code
-    quantity: StrictInt | None = Field(description="Units kept back; null removes the rule")
+    quantity: RuleUnits | None = Field(description="Units kept back; null removes the rule")
 
 
 class SetDefaultSafetyStockRequest(RequestBody):
     location: Code
-    quantity: StrictInt | None = Field(description="Units kept back; null removes the rule")
+    quantity: RuleUnits | None = Field(description="Units kept back; null removes the rule")
 
 
 class SafetyStockResponse(BaseModel):
@@ -195,7 +198,7 @@ class ExclusionResponse(BaseModel):
 
 
 class SetPoolRequest(RequestBody):
-    quantity: StrictInt | None = Field(description="Units ring-fenced; null removes the pool")
+    quantity: RuleUnits | None = Field(description="Units ring-fenced; null removes the pool")
 
 
 class PoolResponse(BaseModel):
@@ -210,7 +213,7 @@ class PoolResponse(BaseModel):
 class SetBufferRequest(RequestBody):
     scope: BufferScope
     key: Text | None = Field(default=None, description="The SKU or category; none for default")
-    units: StrictInt | None = Field(description="Units held back; null removes the buffer")
+    units: RuleUnits | None = Field(description="Units held back; null removes the buffer")
 
 
 class BufferResponse(BaseModel):
@@ -225,7 +228,7 @@ class BufferResponse(BaseModel):
 
 class SetShareRequest(RequestBody):
     sku: Code | None = Field(default=None, description="Leave out for the channel's default")
-    percent: StrictNumber | None = Field(
+    percent: Percent | None = Field(
         description="0 to 100 of the shared remainder; null removes the share"
     )
 
@@ -241,7 +244,7 @@ class ShareResponse(BaseModel):
 
 class SetCapRequest(RequestBody):
     sku: Code | None = Field(default=None, description="Leave out for the channel's default")
-    cap: StrictInt | None = Field(description="At most this many published; null removes it")
+    cap: RuleUnits | None = Field(description="At most this many published; null removes it")
 
 
 class CapResponse(BaseModel):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oms.channels.availability.ports import ChannelUnitOfWork
+from oms.shared.bounds import MAX_ID, MAX_SMALL_ID
 from oms.shared.errors import InvalidInput, NotFound
 
 MAX_CHANGES_PAGE = 1000
@@ -49,7 +50,18 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
         )
     if match.group(1) is None:
         return (0, 0)
-    return (int(match.group(1)), int(match.group(2)))
+    # `\d` also matches other scripts' digits, and 19 digits can exceed a BIGINT: a position
+    # this API never handed out is refused here, not by the database.
+    change_seq, sku_id = match.group(1), match.group(2)
+    if (
+        not (change_seq + sku_id).isascii()
+        or int(change_seq) > MAX_ID
+        or int(sku_id) > MAX_SMALL_ID
+    ):
+        raise InvalidInput(
+            "changed_since must be 0 or a cursor this API returned", field="changed_since"
+        )
+    return (int(change_seq), int(sku_id))
 
 
 def format_cursor(position: tuple[int, int]) -> str:

@@ -42,6 +42,7 @@ from oms.channels.availability.domain.rules import (
 )
 from oms.channels.availability.ports import ChannelStore, ChannelUnitOfWork
 from oms.inventory.services import MAX_PAGE, InventoryService, Page
+from oms.shared.bounds import MAX_ID, MAX_SMALL_ID, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 
@@ -78,12 +79,8 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def _id_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    if not cursor.isdigit():
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return int(cursor)
+def _id_cursor(cursor: str | None, upper: int = MAX_SMALL_ID) -> int | None:
+    return parse_id(cursor, "cursor", upper=upper)
 
 
 class ChannelService:
@@ -413,7 +410,7 @@ class ChannelService:
     ) -> Page[RuleChange]:
         """Newest first; `cursor` is the id of the last change of the previous page."""
         limit = _limit(limit)
-        before_id = _id_cursor(cursor)
+        before_id = _id_cursor(cursor, MAX_ID)  # rule changes have BIGINT ids
         if channel is not None:
             self._channel(channel, "channel")
         with self._uow() as uow:
