@@ -66,7 +66,11 @@ def bootstrap(
     """
     settings = settings or get_settings()
     if engine is None:
-        engine = make_engine(settings.database_url, pool_size=pool_size or settings.db_pool_size)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=pool_size or settings.db_pool_size,
+            synchronous=settings.sqlite_synchronous,
+        )
     sessions = make_session_factory(engine)
     chosen = publisher or PUBLISHER
 

@@ -27,12 +27,13 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Reference, SecurityScheme
 from litestar.params import QueryParameter
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
 from oms.shared.errors import DomainError
+from oms.sqlite import reading
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,23 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 # --------------------------------------------------------------------------- access
+
+
+def reads_take_no_write_lock(app: ASGIApp) -> ASGIApp:
+    """Middleware: GET, HEAD and OPTIONS requests read under `reading()`.
+
+    On SQLite their transactions then begin deferred and never queue behind a writer; a
+    handler of a safe method that tried to write would fail loudly (query_only).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in _SAFE_METHODS:
+            with reading():
+                await app(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return middleware
 
 
 async def require_api_key(

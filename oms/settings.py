@@ -6,13 +6,15 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from oms.sqlite import Synchronous, resolve_sqlite_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "default.toml"
@@ -35,6 +37,17 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1)
     worker_threads: int = Field(default=4, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # FULL: a commit is on disk when acknowledged. NORMAL is faster but a power loss may
+    # drop the last commits (see `make bench`, durability).
+    sqlite_synchronous: Synchronous = Synchronous.FULL
+    # Relative SQLite paths in database_url are taken from here (default: the project root),
+    # never from the folder a command runs in.
+    home: Path = PROJECT_ROOT
+
+    @model_validator(mode="after")
+    def _absolute_database_path(self) -> Settings:
+        self.database_url = resolve_sqlite_path(self.database_url, self.home)
+        return self
 
     @classmethod
     def settings_customise_sources(
