@@ -217,7 +217,7 @@ def reads_take_no_write_lock(app: ASGIApp) -> ASGIApp:
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in _SAFE_METHODS:
+        if scope.get("method") in _SAFE_METHODS:  # HTTP only: websockets have no method
             with reading():
                 await app(scope, receive, send)
         else:

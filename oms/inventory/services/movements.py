@@ -21,6 +21,7 @@ from oms.inventory.services.commands import RecordMovement
 from oms.inventory.services.results import MovementResult
 from oms.shared.errors import DomainError, InvalidInput
 
+MOVEMENT_OPERATION = "stock.movement"
 _PERSON_MOVEMENTS = {
     MovementType.RECEIPT,
     MovementType.ADJUSTMENT,
@@ -91,19 +92,8 @@ class MovementUseCases(ServiceCore):
         now: datetime,
         events: _PendingEvents | None = None,
     ) -> MovementResult:
-        movement_type = _person_movement_type(cmd.type)
-        reason = self._check_movement_input(movement_type, cmd)
-        key = self._check_key(cmd.idempotency_key)
-        reference = _check_text(cmd.reference, "reference", 200)
-        body = {
-            "type": movement_type.value,
-            "sku": cmd.sku,
-            "location": cmd.location,
-            "quantity": cmd.quantity,
-            "reason": reason,
-            "reference": reference,
-        }
-        prior = self._claim(store, key, "stock.movement", body, now)
+        movement_type, reason, key, reference, body = self._movement_body(cmd)
+        prior = self._claim(store, key, MOVEMENT_OPERATION, body, now)
         if prior is not None:
             return self._replayed_movement(store, key, prior)
         sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
@@ -134,6 +124,24 @@ class MovementUseCases(ServiceCore):
         )
         store.store_result(key, {"levels": [_level_json(lv) for lv in result.levels]})
         return result
+
+    def _movement_body(
+        self, cmd: RecordMovement
+    ) -> tuple[MovementType, str | None, str, str | None, dict[str, Any]]:
+        """The checked command: type, reason, key, reference, and the body its key is for."""
+        movement_type = _person_movement_type(cmd.type)
+        reason = self._check_movement_input(movement_type, cmd)
+        key = self._check_key(cmd.idempotency_key)
+        reference = _check_text(cmd.reference, "reference", 200)
+        body = {
+            "type": movement_type.value,
+            "sku": cmd.sku,
+            "location": cmd.location,
+            "quantity": cmd.quantity,
+            "reason": reason,
+            "reference": reference,
+        }
+        return movement_type, reason, key, reference, body
 
     @staticmethod
     def _check_movement_input(movement_type: MovementType, cmd: RecordMovement) -> str | None:
