@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -78,14 +79,16 @@ def _sqlite_engine(url: str, synchronous: Synchronous) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    connection_class = sqlite.connection_class()  # with this engine's queue of writers
     engine = create_engine(
         url,
         connect_args={
             "check_same_thread": False,
             "timeout": sqlite.BUSY_TIMEOUT_SECONDS,
-            "factory": sqlite.connection_class(),  # this engine's queue of writers
+            "factory": connection_class,
         },
     )
+    _WRITERS[engine] = connection_class.writers
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -98,6 +101,14 @@ def _sqlite_engine(url: str, synchronous: Synchronous) -> Engine:
         sqlite.begin(connection.connection.dbapi_connection)
 
     return engine
+
+
+def writer_queue(engine: Engine) -> sqlite.WriterQueue:
+    """The queue in which this SQLite engine's writers wait for their turn."""
+    return _WRITERS[engine]
+
+
+_WRITERS: WeakKeyDictionary[Engine, sqlite.WriterQueue] = WeakKeyDictionary()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
