@@ -61,10 +61,15 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, synchronous: Synchronous = Synchronous.FULL
+    url: str,
+    *,
+    pool_size: int = 10,
+    synchronous: Synchronous = Synchronous.FULL,
+    write_wait_seconds: float = sqlite.BUSY_TIMEOUT_SECONDS,
 ) -> Engine:
+    """`write_wait_seconds`: SQLite only, how long a writer waits for the lock, then fails."""
     if is_sqlite(url):
-        return _sqlite_engine(url, synchronous)
+        return _sqlite_engine(url, synchronous, write_wait_seconds)
     # No pre-ping: it costs a round trip per transaction. A connection that died is
     # detected on use, the pool is invalidated, and the caller retries with its idempotency key.
     return create_engine(
@@ -75,11 +80,12 @@ def make_engine(
     )
 
 
-def _sqlite_engine(url: str, synchronous: Synchronous) -> Engine:
+def _sqlite_engine(url: str, synchronous: Synchronous, write_wait_seconds: float) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    connection_class = sqlite.connection_class()  # with this engine's queue of writers
+    # With this engine's own queue of writers.
+    connection_class = sqlite.connection_class(write_wait_seconds)
     engine = create_engine(
         url,
         connect_args={

@@ -12,7 +12,9 @@ SQLite has one writer at a time. Three things keep it from locking callers out:
   so a writer that arrived late often gets in before one that has been waiting for a second.
   Within a process, writers take a turn in `WriterQueue` before BEGIN IMMEDIATE: first come,
   first served, and the lock is handed to the next writer the moment the previous one
-  committed. The busy timeout only matters between processes (the CLI beside the server).
+  committed. Between processes (the CLI beside the server) the writer whose turn it is polls
+  for SQLite's lock every few milliseconds, so it gets in at the first gap another process
+  leaves (see `oms.inventory.stock_files.import_stock`).
 - **Acknowledged writes are durable.** WAL with `synchronous=NORMAL` may lose the last
   commits on a power loss; `FULL` (the default, settings key `sqlite_synchronous`) syncs the
   WAL at every commit.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +36,7 @@ from typing import Any, ClassVar
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_SECONDS = 30.0
+WRITE_POLL_SECONDS = 0.002
 
 _READING: ContextVar[bool] = ContextVar("oms_reading", default=False)
 
@@ -114,6 +118,7 @@ class QueuedConnection(sqlite3.Connection):
     """
 
     writers: ClassVar[WriterQueue]
+    write_wait_seconds: ClassVar[float]  # for a turn and SQLite's lock, then "locked"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,16 +126,37 @@ class QueuedConnection(sqlite3.Connection):
         self._query_only = False
 
     def begin_write(self) -> None:
-        if not self.writers.acquire(BUSY_TIMEOUT_SECONDS):
+        deadline = time.monotonic() + self.write_wait_seconds
+        if not self.writers.acquire(self.write_wait_seconds):
             raise sqlite3.OperationalError(
-                f"database is locked: no turn to write within {BUSY_TIMEOUT_SECONDS:g} s"
+                f"database is locked: no turn to write within {self.write_wait_seconds:g} s"
             )
         self._has_turn = True
         try:
-            self.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(deadline)
         except BaseException:
             self._end()
             raise
+
+    def _begin_immediate(self, deadline: float) -> None:
+        """BEGIN IMMEDIATE, polling every few milliseconds while another process writes.
+
+        Not SQLite's busy handler: its sleeps grow to 100 ms, so a writer that waits misses
+        the short gaps another process (an import between two batches) leaves it. Only the
+        writer whose turn it is polls, one per process.
+        """
+        self.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    self.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _busy(error) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(WRITE_POLL_SECONDS)
+        finally:
+            self.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
     def begin_read(self) -> None:
         self.execute("PRAGMA query_only=ON")
@@ -172,9 +198,20 @@ class QueuedConnection(sqlite3.Connection):
             self.writers.release()
 
 
-def connection_class() -> type[QueuedConnection]:
+def connection_class(write_wait_seconds: float = BUSY_TIMEOUT_SECONDS) -> type[QueuedConnection]:
     """A `QueuedConnection` subclass with a queue of its own: one per engine."""
-    return type("QueuedConnection", (QueuedConnection,), {"writers": WriterQueue()})
+    return type(
+        "QueuedConnection",
+        (QueuedConnection,),
+        {"writers": WriterQueue(), "write_wait_seconds": write_wait_seconds},
+    )
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def configure(dbapi_connection: QueuedConnection, synchronous: Synchronous) -> None:

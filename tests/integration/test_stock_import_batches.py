@@ -66,9 +66,11 @@ def test_an_interrupted_import_completes_when_run_again_without_doubling_anythin
     stock_file = _receipts_of_two_each(shop)
 
     with pytest.raises(Interrupted):
-        import_stock(shop, stock_file, batch_rows=5, between_batches=_interrupt_after(2))
+        import_stock(
+            shop, stock_file, batch_rows=5, batch_seconds=None, between_batches=_interrupt_after(2)
+        )
     halfway = {sku: level_of(shop, sku, "DC-CHIBA").on_hand for sku in SKUS}
-    again = import_stock(shop, stock_file, batch_rows=5)
+    again = import_stock(shop, stock_file, batch_rows=5, batch_seconds=None)
 
     assert sum(halfway.values()) == 10  # 2 batches of 5 rows of 1 unit: then it stopped
     assert (again.applied, again.already_applied) == (14, 10)

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -440,9 +441,13 @@ class ImportRefused(Exception):
         self.applied = applied
 
 
-BATCH_ROWS = 200
-"""Rows per transaction. On SQLite a transaction holds the one write lock: a batch is short
-enough (tens of milliseconds) that HTTP writers never wait long behind an import."""
+BATCH_ROWS = 500
+"""The most rows in one transaction."""
+BATCH_SECONDS = 0.05
+"""How long a batch should take. On SQLite a transaction holds the one write lock, so batches
+are sized to take about this long (a row costs more with channels to keep current, and on a
+busy machine): writers beside an import never wait long for it."""
+_FIRST_BATCH_ROWS = 20
 
 
 def import_stock(
@@ -453,9 +458,13 @@ def import_stock(
     actor: str | None = None,
     track: RowTracker | None = None,
     batch_rows: int = BATCH_ROWS,
+    batch_seconds: float | None = BATCH_SECONDS,
     between_batches: Callable[[], None] | None = None,
 ) -> ImportOutcome:
-    """Check the whole file, then apply it in batches of `batch_rows`, each its own transaction.
+    """Check the whole file, then apply it in batches, each its own transaction.
+
+    A batch has at most `batch_rows` rows, and as many as take about `batch_seconds`
+    (measured on the batches before; None: always `batch_rows`).
 
     The check is a trial run of every row on the stock as it is now, without writing (see
     `InventoryService.try_movements`): a row it refuses raises `ImportRefused` and nothing is
@@ -481,9 +490,13 @@ def import_stock(
         commands = [c for i, c in enumerate(commands) if i not in dropped]
     done = track(len(commands)) if track else None
     applied = already_applied = 0
-    for start in range(0, len(commands), batch_rows):
-        batch_rows_ = rows[start : start + batch_rows]
-        batch = commands[start : start + batch_rows]
+    size = batch_rows if batch_seconds is None else min(batch_rows, _FIRST_BATCH_ROWS)
+    start = 0
+    while start < len(commands):
+        batch_rows_ = rows[start : start + size]
+        batch = commands[start : start + size]
+        start += size
+        began = time.monotonic()
         while batch:
             try:
                 results = service.record_movements(batch)
@@ -504,7 +517,10 @@ def import_stock(
                 for _ in results:
                     done()
             break
-        if between_batches is not None and start + batch_rows < len(commands):
+        if batch_seconds is not None:
+            took = max(time.monotonic() - began, 1e-3)
+            size = max(1, min(batch_rows, int(size * batch_seconds / took)))
+        if between_batches is not None and start < len(commands):
             between_batches()
     refused.sort(key=lambda e: e.row)
     return ImportOutcome(applied, already_applied, refused)
