@@ -178,7 +178,7 @@ def _make_http_client(
 
 def _samples(folder: Path, tag: str) -> list[tuple[float, float, int]]:
     found: list[tuple[float, float, int]] = []
-    for path in sorted(folder.glob(f"{tag}-*.json")):
+    for path in sorted(folder.glob(f"{tag}-[0-9]*.json")):  # not "orders-baseline-…" for "orders"
         found.extend(tuple(s) for s in json.loads(path.read_text(encoding="utf-8")))
     return found
 
