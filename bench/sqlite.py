@@ -39,7 +39,7 @@ from bench.harness import BenchConfig, BenchReport, Measurement, measure, measur
 from bench.orders import AppServer, start_app
 from oms.access import create_api_key
 from oms.db import make_engine, make_session_factory
-from oms.demo import catalogue
+from oms.demo.brand import catalogue
 from oms.inventory.domain import ReservationLine, SkuKind
 from oms.inventory.services import (
     CreateLocation,
