@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench import availability, orders, publication, reservations
+from bench import availability, orders, publication, reservations, sqlite
 from bench.harness import BenchConfig, BenchReport
 from oms.settings import PROJECT_ROOT
 
@@ -47,7 +47,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         "orders/s placed (sourcing, reservation, outbox) via service and HTTP vs pgbench tps",
         orders.run,
     ),
+    "sqlite": Benchmark(
+        "SQLite: orders p99 (16 HTTP clients), cost of synchronous=FULL, import beside writers",
+        sqlite.run,
+    ),
 }
+# Benchmarks that make their own (SQLite) databases and need no PostgreSQL.
+STANDALONE = frozenset({"sqlite"})
 
 
 def _workers(value: str) -> tuple[int, ...]:
@@ -132,11 +138,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if not args.database_url:
+    if not args.database_url and not set(args.only) <= STANDALONE:
         print(f"bench: set {URL_VARIABLE} or pass --database-url (or use `make bench`)")
         return 2
     config = BenchConfig(
-        database_url=args.database_url,
+        database_url=args.database_url or "",
         seconds=args.seconds,
         warmup=max(0.0, args.warmup),
         workers=args.workers,

@@ -325,8 +325,11 @@ class AppServer:
         self.log.close()
 
 
-def start_app(url: str) -> AppServer:
-    """`oms serve` on a free port, against `url`, with a bootstrap admin key; waits for /ready."""
+def start_app(url: str, preamble: str = "") -> AppServer:
+    """`oms serve` on a free port, against `url`, with a bootstrap admin key; waits for /ready.
+
+    `preamble`: Python run in the server process first (a baseline's stand-in code).
+    """
     port = _free_port()
     api_key = secrets.token_urlsafe(24)
     env = {
@@ -341,7 +344,7 @@ def start_app(url: str) -> AppServer:
         [
             sys.executable,
             "-c",
-            "from oms.cli import main; main()",
+            f"{preamble}\nfrom oms.cli import main; main()",
             "serve",
             "--host",
             "127.0.0.1",

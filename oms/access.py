@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oms.db import UtcDateTime, metadata
 from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput
+from oms.sqlite import reading
 
 api_keys = Table(
     "api_keys",
@@ -119,7 +120,8 @@ def authenticate(
         return Principal("bootstrap-admin", Role.ADMIN)
     if not presented.startswith(KEY_PREFIX):
         return None
-    with factory() as session:
+    # Every request looks its key up: it must never wait for a writer (SQLite).
+    with reading(), factory() as session:
         row = session.execute(
             select(api_keys.c.id, api_keys.c.name, api_keys.c.role).where(
                 api_keys.c.key_hash == hash_key(presented), api_keys.c.revoked_at.is_(None)

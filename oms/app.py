@@ -37,6 +37,7 @@ from oms.http import (
     problem,
     problem_responses,
     provide_principal,
+    reads_take_no_write_lock,
     require_api_key,
 )
 from oms.inventory.api import routes as inventory_api
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=answer_options,
+        middleware=[reads_take_no_write_lock],
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
         logging_config=None,
         openapi_config=OpenAPIConfig(

@@ -26,6 +26,7 @@ from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.settings import Settings, get_settings
 from oms.shared.clock import utcnow
+from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.uow import PUBLISHER, SqlUnitOfWork
 
 
@@ -56,17 +57,24 @@ def bootstrap(
     pool_size: int | None = None,
     clock: Callable[[], datetime] = utcnow,
     publisher: AvailabilityPublisher | None = None,
+    write_wait_seconds: float = BUSY_TIMEOUT_SECONDS,
 ) -> Services:
     """Build the services for `settings` (default: the environment's).
 
     `engine`: use this engine instead of one made from the settings (tests, benchmarks); it is
     then the caller's to dispose of. `pool_size`: connections for an engine made here (the CLI
     needs few, the API `db_pool_size`). `publisher`: a publisher of its own instead of the
-    process's one (tests that inspect its cache).
+    process's one (tests that inspect its cache). `write_wait_seconds`: on SQLite, how long
+    a writer waits for the lock before it fails (the CLI's batch jobs wait longer).
     """
     settings = settings or get_settings()
     if engine is None:
-        engine = make_engine(settings.database_url, pool_size=pool_size or settings.db_pool_size)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=pool_size or settings.db_pool_size,
+            synchronous=settings.sqlite_synchronous,
+            write_wait_seconds=write_wait_seconds,
+        )
     sessions = make_session_factory(engine)
     chosen = publisher or PUBLISHER
 

@@ -11,6 +11,7 @@ import functools
 import getpass
 import io
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -42,7 +43,7 @@ from oms.channels.availability.services.rules_csv import (
     import_rules,
 )
 from oms.channels.sync.domain.model import ChannelKind
-from oms.db import make_engine
+from oms.db import is_sqlite, make_engine
 from oms.inventory.services import InventoryService
 from oms.inventory.services.stock_files import (
     FileEncoding,
@@ -55,6 +56,7 @@ from oms.inventory.services.stock_files import (
 )
 from oms.settings import PROJECT_ROOT, Settings
 from oms.shared.errors import DomainError
+from oms.sqlite import reading
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -127,17 +129,24 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         problems = "; ".join(
             f"OMS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
         )
         _fail(f"configuration: {problems}", code=2)
+    # Every command says which database it works on: a wrong OMS_* or folder shows at once.
+    _err().print(f"database: {_safe_url(settings.database_url)}", markup=False, soft_wrap=True)
+    return settings
+
+
+CLI_WRITE_WAIT_SECONDS = 600.0
 
 
 @contextmanager
 def _runtime() -> Iterator[Services]:
-    services = bootstrap(_settings(), pool_size=2)
+    # A command is a batch job: it may wait longer behind a busy server than an HTTP caller.
+    services = bootstrap(_settings(), pool_size=2, write_wait_seconds=CLI_WRITE_WAIT_SECONDS)
     try:
         yield services
     finally:
@@ -313,7 +322,7 @@ def apikey_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
 @_clean_errors
 def inventory_verify() -> None:
     """Replay the movement ledger and compare it with the stock levels. Exit 1 on a difference."""
-    with _runtime() as rt:
+    with _runtime() as rt, reading():  # a snapshot: writers go on meanwhile
         report = rt.inventory.verify()
     out = _out()
     out.print(f"Checked {report.levels} stock levels against {report.movements} movements.")
@@ -359,6 +368,18 @@ _IMPORT_ENCODING = "utf-8 (with or without a BOM), or shift_jis / cp932 (both re
 _EXPORT_ENCODING = "utf-8, or shift_jis / cp932 (both written as cp932)."
 
 
+def _yield_write_lock() -> None:
+    """Between two batches of an import, leave SQLite's write lock free for a moment.
+
+    A writer of another process (the server) waiting for it polls every few milliseconds:
+    without a pause, the next batch would take the lock again at once.
+    """
+    time.sleep(_IMPORT_PAUSE_SECONDS)
+
+
+_IMPORT_PAUSE_SECONDS = 0.02  # a waiting writer polls every 2 ms (oms.sqlite)
+
+
 @stock_app.command("import")
 @_clean_errors
 def stock_import(
@@ -386,15 +407,18 @@ def stock_import(
     needs a reason), quarantine or quarantine_release. on_hand may stand in for quantity, so an
     export can be edited and imported back as a stock-take.
 
-    All rows are applied in one transaction, or none. Each row is keyed by the file's SHA-256
-    and its row number: importing the same file again changes nothing. An edited file is a new
-    file, so its receipts and adjustments would be applied again.
+    Every row is checked first, and a file with a bad row changes nothing. The rows are then
+    applied in short batches, each its own transaction, so that other writers never wait long.
+    Each row is keyed by the file's SHA-256 and its row number: importing the same file again
+    changes nothing, and an interrupted import completes when the same file is imported again.
+    An edited file is a new file, so its receipts and adjustments would be applied again.
     """
     data = file.read_bytes()
     with _runtime() as rt:
         parsed = parse_stock_file(data, encoding)
         if parsed.rows:
-            parsed = check_catalogue(rt.inventory, parsed)
+            with reading():
+                parsed = check_catalogue(rt.inventory, parsed)
         _report_errors(parsed.errors)
         out = _out()
         if parsed.errors and not (skip_invalid and parsed.rows):
@@ -416,10 +440,18 @@ def stock_import(
                     actor=_actor("oms stock import"),
                     track=track,
                     dry_run=dry_run,
+                    between_batches=_yield_write_lock if is_sqlite(rt.engine) else None,
                 )
             except ImportRefused as refused:
                 _report_errors([refused.error])
-                _fail(f"{file.name}: row {refused.error.row} was refused; nothing was applied")
+                if not refused.applied:
+                    _fail(f"{file.name}: row {refused.error.row} was refused; nothing was applied")
+                _fail(
+                    f"{file.name}: row {refused.error.row} was refused (the stock changed while "
+                    f"the file was applied); the {_rows(refused.applied)} before it were applied. "
+                    f"Import the same file again once the stock allows it: rows already applied "
+                    f"are not applied twice"
+                )
     _report_errors(outcome.refused)
     skipped = parsed.bad_rows + len(outcome.refused)
     if outcome.applied == 0 and outcome.already_applied == 0:
@@ -487,7 +519,7 @@ def stock_export(
     Columns: sku,location,on_hand,reserved,quarantined,in_transit,available. Imported back, an
     export is a stock-take (on_hand read as the counted quantity) that changes nothing.
     """
-    with _runtime() as rt:
+    with _runtime() as rt, reading():
         if output is None:
             stream = io.TextIOWrapper(
                 typer.get_binary_stream("stdout"), encoding=encoding.codec, newline=""
@@ -615,7 +647,7 @@ def rules_export(
 
     Imported back, an export changes nothing.
     """
-    with _channel_runtime() as (channels, _):
+    with _channel_runtime() as (channels, _), reading():
         try:
             if file is None:
                 stream = io.TextIOWrapper(

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from oms import sqlite
+from oms.sqlite import Synchronous
 
 metadata = MetaData(
     naming_convention={
@@ -56,9 +60,16 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    synchronous: Synchronous = Synchronous.FULL,
+    write_wait_seconds: float = sqlite.BUSY_TIMEOUT_SECONDS,
+) -> Engine:
+    """`write_wait_seconds`: SQLite only, how long a writer waits for the lock, then fails."""
     if is_sqlite(url):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, synchronous, write_wait_seconds)
     # No pre-ping: it costs a round trip per transaction. A connection that died is
     # detected on use, the pool is invalidated, and the caller retries with its idempotency key.
     return create_engine(
@@ -69,30 +80,41 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, synchronous: Synchronous, write_wait_seconds: float) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # With this engine's own queue of writers.
+    connection_class = sqlite.connection_class(write_wait_seconds)
+    engine = create_engine(
+        url,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": sqlite.BUSY_TIMEOUT_SECONDS,
+            "factory": connection_class,
+        },
+    )
+    _WRITERS[engine] = connection_class.writers
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not pysqlite, issue BEGIN (see _on_begin).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        sqlite.configure(dbapi_connection, synchronous)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads, then writes, can
-        # fail with SQLITE_BUSY when another writer got there first.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers: BEGIN IMMEDIATE in their turn; under `reading()`: a deferred, read-only
+        # transaction that waits for nobody (see oms.sqlite).
+        sqlite.begin(connection.connection.dbapi_connection)
 
     return engine
+
+
+def writer_queue(engine: Engine) -> sqlite.WriterQueue:
+    """The queue in which this SQLite engine's writers wait for their turn."""
+    return _WRITERS[engine]
+
+
+_WRITERS: WeakKeyDictionary[Engine, sqlite.WriterQueue] = WeakKeyDictionary()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

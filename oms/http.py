@@ -29,13 +29,14 @@ from litestar.openapi.spec import Reference, SecurityScheme
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Response as ASGIResponse
 from litestar.routes import HTTPRoute
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
 from oms.shared.bounds import MAX_ID, MAX_SMALL_ID
 from oms.shared.errors import DomainError
+from oms.sqlite import reading
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,23 @@ async def answer_options(request: Request[Any, Any, Any]) -> ASGIResponse[None] 
 
 
 # --------------------------------------------------------------------------- access
+
+
+def reads_take_no_write_lock(app: ASGIApp) -> ASGIApp:
+    """Middleware: GET, HEAD and OPTIONS requests read under `reading()`.
+
+    On SQLite their transactions then begin deferred and never queue behind a writer; a
+    handler of a safe method that tried to write would fail loudly (query_only).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") in _SAFE_METHODS:  # HTTP only: websockets have no method
+            with reading():
+                await app(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return middleware
 
 
 async def require_api_key(

@@ -7,13 +7,15 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from oms.sqlite import Synchronous, resolve_sqlite_path
 
 # Channels resend what they did not see acknowledged (a sync job retrying a push, an order
 # feed polled with overlapping windows) for a few days at most. An idempotency record must
@@ -63,6 +65,18 @@ class Settings(BaseSettings):
                 "channel's resend window"
             )
         return value
+
+    # FULL: a commit is on disk when acknowledged. NORMAL is faster but a power loss may
+    # drop the last commits (see `make bench`, durability).
+    sqlite_synchronous: Synchronous = Synchronous.FULL
+    # Relative SQLite paths in database_url are taken from here (default: the project root),
+    # never from the folder a command runs in.
+    home: Path = PROJECT_ROOT
+
+    @model_validator(mode="after")
+    def _absolute_database_path(self) -> Settings:
+        self.database_url = resolve_sqlite_path(self.database_url, self.home)
+        return self
 
     @classmethod
     def settings_customise_sources(

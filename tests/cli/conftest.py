@@ -23,3 +23,11 @@ def oms(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> O
         return runner.invoke(app, list(args))
 
     return run
+
+
+def messages(result: Result) -> str:
+    """stderr without the line naming the database, which every command prints first."""
+    lines = result.stderr.strip().splitlines()
+    assert lines, "no output on stderr"
+    assert lines[0].startswith("database: "), lines[0]
+    return "\n".join(lines[1:])

@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 from oms.access import authenticate
 from oms.cli import app
 from oms.db import make_engine, make_session_factory
-from tests.cli.conftest import Oms
+from tests.cli.conftest import Oms, messages
 
 
 def test_db_upgrade_creates_var_and_the_schema_on_a_fresh_checkout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OMS_HOME", str(tmp_path))  # a fresh checkout's project root
     monkeypatch.delenv("OMS_DATABASE_URL", raising=False)  # the default: sqlite:///./var/oms.db
     runner = CliRunner()
 
@@ -33,6 +33,31 @@ def test_db_upgrade_creates_var_and_the_schema_on_a_fresh_checkout(
     finally:
         engine.dispose()
     assert {"skus", "locations", "movements", "stock_levels", "api_keys"} <= tables
+
+
+def test_every_command_uses_the_same_database_whatever_folder_it_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, elsewhere = tmp_path / "oms", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv("OMS_HOME", str(home))
+    monkeypatch.delenv("OMS_DATABASE_URL", raising=False)  # the default: sqlite:///./var/oms.db
+    runner = CliRunner()
+    monkeypatch.chdir(home)
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    created = runner.invoke(app, ["apikey", "create", "--name", "chiba-dc", "--role", "warehouse"])
+
+    monkeypatch.chdir(elsewhere)
+    revoked = runner.invoke(app, ["apikey", "revoke", "1"])
+    verified = runner.invoke(app, ["inventory", "verify"])
+
+    database = f"database: sqlite:///{home / 'var' / 'oms.db'}"
+    for result in (upgraded, created, revoked, verified):
+        assert result.exit_code == 0, result.output
+        assert database in result.stderr  # each command names the database it uses
+    assert "Revoked API key 1" in revoked.stdout  # the key made from the other folder
+    assert not (elsewhere / "var").exists()
 
 
 def test_apikey_create_prints_once_a_key_that_authenticates(oms: Oms, engine: Engine) -> None:
@@ -73,4 +98,4 @@ def test_a_revoked_key_no_longer_authenticates_and_revoking_again_fails(
     assert revoked.exit_code == 0, revoked.output
     assert authenticate(factory, key, bootstrap_admin_key="") is None
     assert again.exit_code == 1
-    assert again.stderr.strip() == f"error: id: no active API key {key_id}"
+    assert messages(again) == f"error: id: no active API key {key_id}"

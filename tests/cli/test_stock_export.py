@@ -7,7 +7,7 @@ from pathlib import Path
 from oms.inventory.domain import ReservationLine
 from oms.inventory.services import InventoryService, ReserveStock
 from tests.builders import a_location, a_sku, receive
-from tests.cli.conftest import Oms
+from tests.cli.conftest import Oms, messages
 
 
 def a_shop(inventory: InventoryService) -> None:
@@ -68,7 +68,7 @@ def test_exporting_an_unknown_location_is_a_one_line_error(
     result = oms("stock", "export", "--location", "STORE-NAGOYA")
 
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: location: no location 'STORE-NAGOYA'"
+    assert messages(result) == "error: location: no location 'STORE-NAGOYA'"
 
 
 def test_an_export_imported_back_as_counts_changes_no_stock(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -40,3 +41,12 @@ class SqlIdempotency(SqlBase):
             .where(idempotency_records.c.key == key)
             .values(result=result)
         )
+
+    def fingerprints(self, keys: Iterable[str]) -> dict[str, str]:
+        """The fingerprint of each of these keys that was claimed (read only, no claim)."""
+        rows = self.session.execute(
+            select(idempotency_records.c.key, idempotency_records.c.fingerprint).where(
+                idempotency_records.c.key.in_(list(keys))
+            )
+        )
+        return {row.key: row.fingerprint for row in rows}

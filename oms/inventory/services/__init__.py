@@ -37,6 +37,7 @@ from oms.inventory.services.results import (
 )
 from oms.inventory.services.stock import StockUseCases
 from oms.inventory.services.transfers import TransferUseCases
+from oms.inventory.services.trial import MovementTrialUseCases
 
 __all__ = [
     "MAX_PAGE",
@@ -65,6 +66,7 @@ __all__ = [
 
 class InventoryService(
     CatalogueUseCases,
+    MovementTrialUseCases,
     MovementUseCases,
     StockUseCases,
     ReservationUseCases,

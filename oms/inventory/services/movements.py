@@ -35,6 +35,7 @@ from oms.inventory.services.commands import RecordMovement
 from oms.inventory.services.results import MovementResult
 from oms.shared.errors import DomainError, InvalidInput
 
+MOVEMENT_OPERATION = "stock.movement"
 _PERSON_MOVEMENTS = {
     MovementType.RECEIPT,
     MovementType.ADJUSTMENT,
@@ -61,23 +62,19 @@ class MovementUseCases(ServiceCore):
                 uow.commit()
         return result
 
-    def record_movements(
-        self, cmds: Sequence[RecordMovement], *, dry_run: bool = False
-    ) -> list[MovementResult]:
+    def record_movements(self, cmds: Sequence[RecordMovement]) -> list[MovementResult]:
         """Several person-entered movements (e.g. a stock file) in ONE transaction: all or none.
 
         Each keeps its own idempotency key, so re-running the same batch changes nothing.
         A refused movement raises with `extra["index"]` naming its position. Rows are applied
         in the writers' lock order (SKU id, location id), and each SKU gets one StockChanged
-        for the whole batch.
-
-        `dry_run` does all of it, every check included, and rolls the transaction back: the
-        answer is what the real run would answer, and nothing is changed.
+        for the whole batch. (A stock file's dry run is `try_movements`, the check that the
+        import itself makes before writing: see oms.inventory.services.trial.)
         """
-        return retry_when_busy(lambda busy: self._record_batch(cmds, busy, dry_run=dry_run))
+        return retry_when_busy(lambda busy: self._record_batch(cmds, busy))
 
     def _record_batch(
-        self, cmds: Sequence[RecordMovement], busy: Sequence[StockBusy], *, dry_run: bool
+        self, cmds: Sequence[RecordMovement], busy: Sequence[StockBusy]
     ) -> list[MovementResult]:
         now = self._clock()
         results: dict[int, MovementResult] = {}
@@ -103,9 +100,8 @@ class MovementUseCases(ServiceCore):
                     error.extra.setdefault("index", index)
                     raise
             events.flush(store, now)
-            uow.publish_changes()  # a dry run too: the same work, then rolled back
-            if not dry_run:
-                uow.commit()
+            uow.publish_changes()
+            uow.commit()
         return [results[i] for i in range(len(cmds))]
 
     def _wait_for(self, uow: InventoryUnitOfWork, busy: Sequence[StockBusy]) -> None:
@@ -126,19 +122,8 @@ class MovementUseCases(ServiceCore):
         events: _PendingEvents | None = None,
     ) -> MovementResult:
         store = uow.inventory
-        movement_type = _person_movement_type(cmd.type)
-        reason = self._check_movement_input(movement_type, cmd)
-        key = self._check_key(cmd.idempotency_key)
-        reference = _check_text(cmd.reference, "reference", 200)
-        body = {
-            "type": movement_type.value,
-            "sku": cmd.sku,
-            "location": cmd.location,
-            "quantity": cmd.quantity,
-            "reason": reason,
-            "reference": reference,
-        }
-        prior = self._claim(store, key, "stock.movement", body, now, cmd.caller)
+        movement_type, reason, key, reference, body = self._movement_body(cmd)
+        prior = self._claim(store, key, MOVEMENT_OPERATION, body, now, cmd.caller)
         if prior is not None:
             return self._replayed_movement(store, key, prior)
         sku_id, location_id = self._resolve_one(store, cmd.sku, cmd.location)
@@ -268,6 +253,24 @@ class MovementUseCases(ServiceCore):
                 StockShortfall(cmd.sku, cmd.location, cmd.quantity, tuple(cuts), cmd.actor, now),
             )
         return MovementResult(movements + result.movements, result.levels)
+
+    def _movement_body(
+        self, cmd: RecordMovement
+    ) -> tuple[MovementType, str | None, str, str | None, dict[str, Any]]:
+        """The checked command: type, reason, key, reference, and the body its key is for."""
+        movement_type = _person_movement_type(cmd.type)
+        reason = self._check_movement_input(movement_type, cmd)
+        key = self._check_key(cmd.idempotency_key)
+        reference = _check_text(cmd.reference, "reference", 200)
+        body = {
+            "type": movement_type.value,
+            "sku": cmd.sku,
+            "location": cmd.location,
+            "quantity": cmd.quantity,
+            "reason": reason,
+            "reference": reference,
+        }
+        return movement_type, reason, key, reference, body
 
     @staticmethod
     def _check_movement_input(movement_type: MovementType, cmd: RecordMovement) -> str | None:

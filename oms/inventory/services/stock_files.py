@@ -14,7 +14,8 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TextIO
@@ -22,6 +23,7 @@ from typing import TextIO
 from oms.inventory.domain import AdjustmentReason, SkuKind, validate_code
 from oms.inventory.services import InventoryService, RecordMovement
 from oms.shared.errors import DomainError, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.sqlite import reading
 
 IMPORT_TYPES = ("count", "receipt", "adjustment", "quarantine", "quarantine_release")
 DEFAULT_TYPE = "count"  # a stock-take: set on_hand to the counted quantity
@@ -430,11 +432,22 @@ class ImportOutcome:
 
 
 class ImportRefused(Exception):
-    """The service refused a row; nothing was applied."""
+    """The service refused a row. `applied` rows before it were applied (0 when the trial run
+    refused it: then nothing was)."""
 
-    def __init__(self, error: RowError) -> None:
+    def __init__(self, error: RowError, applied: int = 0) -> None:
         super().__init__(str(error))
         self.error = error
+        self.applied = applied
+
+
+BATCH_ROWS = 500
+"""The most rows in one transaction."""
+BATCH_SECONDS = 0.05
+"""How long a batch should take. On SQLite a transaction holds the one write lock, so batches
+are sized to take about this long (a row costs more with channels to keep current, and on a
+busy machine): writers beside an import never wait long for it."""
+_FIRST_BATCH_ROWS = 20
 
 
 def import_stock(
@@ -445,47 +458,78 @@ def import_stock(
     actor: str | None = None,
     track: RowTracker | None = None,
     dry_run: bool = False,
+    batch_rows: int = BATCH_ROWS,
+    batch_seconds: float | None = BATCH_SECONDS,
+    between_batches: Callable[[], None] | None = None,
 ) -> ImportOutcome:
-    """Apply the file's valid rows in ONE transaction: all or none.
+    """Check the whole file, then apply it in batches, each its own transaction.
 
-    A row the service refuses (an adjustment below what is available, say) raises
-    `ImportRefused` naming it, and nothing is applied; with `skip_refused` the row is set aside
-    and the rest is tried again. `dry_run` runs exactly the same, then rolls back: the same
-    answer as the real run, nothing changed.
+    A batch has at most `batch_rows` rows, and as many as take about `batch_seconds`
+    (measured on the batches before; None: always `batch_rows`).
+
+    The check is a trial run of every row on the stock as it is now, without writing (see
+    `InventoryService.try_movements`): a row it refuses raises `ImportRefused` and nothing is
+    applied; with `skip_refused` the row is set aside. Each row's idempotency key comes from
+    the file's hash and its row number, so a run that was interrupted completes when the same
+    file is imported again, and no row is applied twice. Should the stock change between the
+    check and a batch so that a row is refused there (a race), the batches before it stay
+    applied and `ImportRefused.applied` says how many rows they held.
+    `between_batches` runs after each committed batch (the CLI lets other processes write).
+    `dry_run` stops after the check: the same answer as the real run (which refuses a file
+    by that same check), nothing written.
     """
     rows = list(stock_file.rows)
+    commands = [stock_file.command(r, actor) for r in rows]
     refused: list[RowError] = []
-    while rows:
-        commands = _Tracked([stock_file.command(r, actor) for r in rows], track)
-        try:
-            results = service.record_movements(commands, dry_run=dry_run)
-        except DomainError as error:
-            index = error.extra.get("index")
-            if not isinstance(index, int) or not 0 <= index < len(rows):
-                raise
-            row_error = _refusal(rows[index], error)
-            if not skip_refused:
-                raise ImportRefused(row_error) from error
-            refused.append(row_error)
-            del rows[index]
-            continue
-        replayed = sum(1 for r in results if r.replayed)
-        return ImportOutcome(len(results) - replayed, replayed, refused)
-    return ImportOutcome(refused=refused)
-
-
-class _Tracked(list[RecordMovement]):
-    """A list that reports each command as the service moves on from it (a progress bar)."""
-
-    def __init__(self, commands: Iterable[RecordMovement], track: RowTracker | None) -> None:
-        super().__init__(commands)
-        self._done = track(len(self)) if track else None
-
-    def __iter__(self) -> Iterator[RecordMovement]:
-        for command in super().__iter__():
-            yield command
-            if self._done:
-                self._done()
+    with reading():  # waits for no writer, takes no lock
+        trial, replays = service.try_movements(commands)
+    if trial:
+        if not skip_refused:
+            index, error = trial[0]
+            raise ImportRefused(_refusal(rows[index], error))
+        dropped = {index for index, _ in trial}
+        refused = [_refusal(rows[index], error) for index, error in trial]
+        rows = [r for i, r in enumerate(rows) if i not in dropped]
+        commands = [c for i, c in enumerate(commands) if i not in dropped]
+    if dry_run:
+        replayed = len(replays - {index for index, _ in trial})
+        return ImportOutcome(len(commands) - replayed, replayed, refused)
+    done = track(len(commands)) if track else None
+    applied = already_applied = 0
+    size = batch_rows if batch_seconds is None else min(batch_rows, _FIRST_BATCH_ROWS)
+    start = 0
+    while start < len(commands):
+        batch_rows_ = rows[start : start + size]
+        batch = commands[start : start + size]
+        start += size
+        began = time.monotonic()
+        while batch:
+            try:
+                results = service.record_movements(batch)
+            except DomainError as error:
+                at = error.extra.get("index")
+                if not isinstance(at, int) or not 0 <= at < len(batch):
+                    raise
+                row_error = _refusal(batch_rows_[at], error)
+                if not skip_refused:
+                    raise ImportRefused(row_error, applied + already_applied) from error
+                refused.append(row_error)
+                del batch[at], batch_rows_[at]
+                continue
+            replayed = sum(1 for r in results if r.replayed)
+            applied += len(results) - replayed
+            already_applied += replayed
+            if done:
+                for _ in results:
+                    done()
+            break
+        if batch_seconds is not None:
+            took = max(time.monotonic() - began, 1e-3)
+            size = max(1, min(batch_rows, int(size * batch_seconds / took)))
+        if between_batches is not None and start < len(commands):
+            between_batches()
+    refused.sort(key=lambda e: e.row)
+    return ImportOutcome(applied, already_applied, refused)
 
 
 def _refusal(row: StockRow, error: DomainError) -> RowError:
