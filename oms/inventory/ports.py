@@ -89,6 +89,12 @@ class RingFence(Protocol):
         """The reservation was released: what it drew is held again."""
         ...
 
+    def cut(self, reservation_id: int, sku: str, units: int) -> None:
+        """A count took `units` of `sku` off the reservation (they are gone from the shelf):
+        as far as it drew them from a pool, the pool holds them again, so the order that
+        loses them can draw them anew wherever they are sourced from."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ReservationHold:

@@ -20,10 +20,11 @@ from oms.channels.availability.services.read_path import ChannelAvailabilityServ
 from oms.db import make_session_factory
 from oms.inventory.domain import InsufficientStock, ReservationLine
 from oms.inventory.orm import skus
-from oms.inventory.services import ReserveStock
+from oms.inventory.services import RecordMovement, ReserveStock
 from oms.orders.domain.order import Order, OrderStatus
 from oms.shared.errors import Conflict
 from oms.uow import SqlUnitOfWork
+from tests.builders import a_key, receive
 from tests.order_builders import CHANNEL, DC, TEE, Shop, an_order, carried, open_shipments
 
 AMAZON, RAKUTEN = "amazon", "rakuten"
@@ -250,3 +251,24 @@ def test_a_released_reservation_of_the_pools_channel_holds_its_units_for_it_agai
     assert published(shop)[RAKUTEN] == 20
     with pytest.raises(InsufficientStock):
         reserve_for(shop, AMAZON, 13)
+
+
+def test_units_a_count_cut_off_a_pool_order_are_held_for_its_channel_again(
+    engine: Engine,
+) -> None:
+    shop = a_shop(engine)
+    rakuten = order_of(shop, RAKUTEN, 8)  # the whole pool
+    assert published(shop)[AMAZON] == 12
+
+    # The shelf holds 5: 3 of Rakuten's units are gone, and its order waits for 3.
+    shop.inventory.record_movement(
+        RecordMovement(type="count", sku=TEE, location=DC, quantity=5, idempotency_key=a_key())
+    )
+    rakuten = shop.orders.get_order(rakuten.id or 0)
+    assert (allocated(rakuten), backordered(rakuten)) == (5, 3)
+
+    # When 10 arrive, 3 of them are Rakuten's pool again: Amazon is told 7 and may take 7.
+    receive(shop.inventory, TEE, DC, 10)
+    assert published(shop)[AMAZON] == 7
+    assert allocated(order_of(shop, AMAZON, 10)) == 7
+    assert_told_what_is_computed_and_books_balance(shop)

@@ -184,6 +184,8 @@ class MovementUseCases(ServiceCore):
         for reservation_id, units in plan.cuts:
             hold = holds[reservation_id]
             remaining = store.cut_reservation(reservation_id, sku_id, location_id, units, now)
+            if store.fence is not None:
+                store.fence.cut(reservation_id, cmd.sku, units)
             cuts.append(
                 ReservationCut(
                     reservation_id, hold.reference, cmd.sku, cmd.location, units, remaining

@@ -394,23 +394,35 @@ class SqlChannels(SqlPublished):
             )
         )
 
-    def return_pool_draws(self, reservation_id: int) -> None:
+    def return_pool_draws(
+        self, reservation_id: int, sku: str | None = None, units: int | None = None
+    ) -> None:
         """A released reservation gives back what it drew from pools (a pool set again since
-        then starts afresh and is not topped up beyond its quantity: drawn stays >= 0)."""
+        then starts afresh and is not topped up beyond its quantity: drawn stays >= 0).
+        With `sku` and `units`: only up to `units` of what it drew of that SKU (a count cut
+        them off the reservation)."""
         d, c = channel_pool_draws.c, channel_pools.c
-        draws = self.session.execute(
-            select(d.channel_id, d.sku, d.units).where(d.reservation_id == reservation_id)
-        ).all()
-        for draw in draws:
+        query = select(d.channel_id, d.sku, d.units).where(d.reservation_id == reservation_id)
+        if sku is not None:
+            query = query.where(d.sku == sku)
+        for draw in self.session.execute(query).all():
+            back = draw.units if units is None else min(units, draw.units)
+            if back <= 0:
+                continue
             self.session.execute(
                 update(channel_pools)
                 .where(c.channel_id == draw.channel_id, c.sku == draw.sku)
-                .values(drawn=case((c.drawn > draw.units, c.drawn - draw.units), else_=0))
+                .values(drawn=case((c.drawn > back, c.drawn - back), else_=0))
             )
-        if draws:
-            self.session.execute(
-                delete(channel_pool_draws).where(d.reservation_id == reservation_id)
-            )
+            mine = (d.reservation_id == reservation_id) & (d.sku == draw.sku)
+            if back == draw.units:
+                self.session.execute(delete(channel_pool_draws).where(mine))
+            else:
+                self.session.execute(
+                    update(channel_pool_draws).where(mine).values(units=d.units - back)
+                )
+            if units is not None:
+                units -= back
 
     # ------------------------------------------------------------------ buffers
 

@@ -101,3 +101,6 @@ class PoolFence:
 
     def released(self, reservation_id: int) -> None:
         self._channels.return_pool_draws(reservation_id)
+
+    def cut(self, reservation_id: int, sku: str, units: int) -> None:
+        self._channels.return_pool_draws(reservation_id, sku=sku, units=units)
