@@ -1,0 +1,18 @@
+"""The `oms` command: serve, worker, database migrations, API keys, stock files, demo data.
+
+Every command reads `Settings()` (OMS_* environment variables, config/default.toml) and wires
+the implementations itself. A refused command (a `DomainError`) prints one line naming the
+field and exits with 1; a usage error exits with 2.
+"""
+
+from __future__ import annotations
+
+# Importing the command modules registers their commands on `app`.
+from oms.cli import operations, rules, stock
+from oms.cli.common import app
+
+__all__ = ["app", "main", "operations", "rules", "stock"]
+
+
+def main() -> None:
+    app()
