@@ -1,0 +1,96 @@
+"""Inventory rules: locations, SKUs, stock levels and the movements that change them, transfers.
+
+Pure: no I/O. The database enforces the same stock rules again (conditional UPDATE and
+CHECK constraints) because concurrent writers never see each other's Python objects.
+`catalogue`, `stock` and `transfers` hold the rules; import them from here.
+"""
+
+from __future__ import annotations
+
+from oms.inventory.domain.catalogue import (
+    MAX_MOVEMENT_QUANTITY,
+    BundleComponent,
+    Location,
+    LocationKind,
+    Sku,
+    SkuKind,
+    bundle_units,
+    check_bundle_components,
+    check_no_bundle_cycle,
+    gtin_check_digit,
+    validate_barcode,
+    validate_code,
+    validate_postal_code,
+    validate_prefecture,
+    validate_quantity,
+)
+from oms.inventory.domain.stock import (
+    COUNT_SHORTFALL,
+    AdjustmentReason,
+    CountShortfall,
+    InsufficientStock,
+    Movement,
+    MovementRequest,
+    MovementType,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    StockBusy,
+    StockDelta,
+    StockLevel,
+    StockRuleBroken,
+    count_shortfall,
+    delta_for,
+    merge_reservation_lines,
+    replay,
+)
+from oms.inventory.domain.transfers import (
+    Discrepancy,
+    DiscrepancyKind,
+    ReceiptEffect,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
+
+__all__ = [
+    "COUNT_SHORTFALL",
+    "MAX_MOVEMENT_QUANTITY",
+    "AdjustmentReason",
+    "BundleComponent",
+    "CountShortfall",
+    "Discrepancy",
+    "DiscrepancyKind",
+    "InsufficientStock",
+    "Location",
+    "LocationKind",
+    "Movement",
+    "MovementRequest",
+    "MovementType",
+    "ReceiptEffect",
+    "Reservation",
+    "ReservationLine",
+    "ReservationStatus",
+    "Sku",
+    "SkuKind",
+    "StockBusy",
+    "StockDelta",
+    "StockLevel",
+    "StockRuleBroken",
+    "Transfer",
+    "TransferLine",
+    "TransferStatus",
+    "bundle_units",
+    "check_bundle_components",
+    "check_no_bundle_cycle",
+    "count_shortfall",
+    "delta_for",
+    "gtin_check_digit",
+    "merge_reservation_lines",
+    "replay",
+    "validate_barcode",
+    "validate_code",
+    "validate_postal_code",
+    "validate_prefecture",
+    "validate_quantity",
+]
