@@ -40,7 +40,7 @@ from oms.cli.common import (
     stdout,
 )
 from oms.inventory.services import InventoryService
-from oms.inventory.services.stock_files import (
+from oms.inventory.services.stock_file_format import (
     FileEncoding,
 )
 from oms.sqlite import reading

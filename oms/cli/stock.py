@@ -27,14 +27,16 @@ from oms.cli.common import (
     stock_app,
 )
 from oms.db import is_sqlite
-from oms.inventory.services.stock_files import (
+from oms.inventory.services.stock_file_format import (
     FileEncoding,
-    ImportRefused,
     RowError,
+    parse_stock_file,
+)
+from oms.inventory.services.stock_files import (
+    ImportRefused,
     check_catalogue,
     export_stock,
     import_stock,
-    parse_stock_file,
 )
 from oms.sqlite import reading
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import codecs
 
-from oms.inventory.services.stock_files import FileEncoding, RowError, StockRow, parse_stock_file
+from oms.inventory.services.stock_file_format import (
+    FileEncoding,
+    RowError,
+    StockRow,
+    parse_stock_file,
+)
 
 # Written as escapes: ruff flags the look-alike characters themselves.
 TWELVE = "\uff11\uff12"  # full-width "12", as a Japanese input method types it

@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.inventory.services import InventoryService
+from oms.inventory.services.stock_file_format import (
+    StockFile,
+    parse_stock_file,
+)
 from oms.inventory.services.stock_files import (
     ImportRefused,
-    StockFile,
     check_catalogue,
     import_stock,
-    parse_stock_file,
 )
 from tests.builders import a_location, a_sku, database_state, level_of, receive
 
