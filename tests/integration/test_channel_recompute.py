@@ -13,7 +13,16 @@ from oms.channels.availability.services.read_path import ChannelAvailabilityServ
 from oms.db import make_session_factory
 from oms.inventory.services import InventoryService
 from oms.uow import SqlUnitOfWork
-from tests.builders import SteppingClock, a_bundle, a_location, a_service, a_sku, receive, reserve
+from tests.builders import (
+    SteppingClock,
+    a_bundle,
+    a_location,
+    a_movement,
+    a_service,
+    a_sku,
+    receive,
+    reserve,
+)
 
 DC, FC, STORE, STORE_2, CLOSED = "DC-CHIBA", "FBA-NRT", "STORE-SHIBUYA", "STORE-UMEDA", "STORE-OLD"
 ADMIN = "admin"
@@ -146,7 +155,8 @@ def test_recomputing_follows_stock_and_rule_changes(
     before = service.recompute_all()
 
     reserve(stock, ("TEE-WHT-M", DC, 10))
-    reserve(stock, ("SOCK-GRY", DC, 20))  # rakuten's pool of SOCK-GRY shrinks
+    # A stock loss shrinks rakuten's pool of SOCK-GRY (a reservation may not take pooled units).
+    stock.record_movement(a_movement("adjustment", "SOCK-GRY", DC, -20))
     channels.set_cap("rakuten", "TEE-BLK-M", 1, ADMIN)
     channels.set_default_safety_stock(DC, 3, ADMIN)
 
