@@ -28,19 +28,21 @@ from oms.http import (
 from oms.inventory.api.schemas import (
     CreateLocationRequest,
     CreateSkuRequest,
-    CreateTransferRequest,
     LocationResponse,
+    SkuResponse,
+    UpdateSkuRequest,
+)
+from oms.inventory.api.stock_schemas import (
+    CreateTransferRequest,
     MovementResponse,
     MovementResultResponse,
     ReceiveTransferRequest,
     RecordMovementRequest,
     ReservationResponse,
     ReserveStockRequest,
-    SkuResponse,
     SkuStockResponse,
     StockLevelResponse,
     TransferResponse,
-    UpdateSkuRequest,
 )
 from oms.inventory.domain import SkuKind
 from oms.inventory.services import InventoryService
