@@ -24,8 +24,10 @@ class SqlLedger(SqlBase):
         reference: str | None,
         actor: str | None,
         now: datetime,
+        first_seq: int = 0,
     ) -> list[int]:
-        """Append ledger rows; `seq` numbers the lines of one idempotent command."""
+        """Append ledger rows; `seq` numbers the lines of one idempotent command (from
+        `first_seq`, when the command appends its rows in several calls)."""
         if not entries:
             return []
         rows = [
@@ -39,7 +41,7 @@ class SqlLedger(SqlBase):
                 actor=actor,
                 now=now,
             )
-            for seq, (request, sku_id, location_id) in enumerate(entries)
+            for seq, (request, sku_id, location_id) in enumerate(entries, start=first_seq)
         ]
         result = self.session.execute(
             insert(movements).returning(movements.c.id, sort_by_parameter_order=True), rows
