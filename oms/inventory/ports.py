@@ -240,6 +240,7 @@ class InventoryStore(Protocol):
         reference: str | None,
         actor: str | None,
         now: datetime,
+        first_seq: int = 0,
     ) -> list[int]: ...
     def movement_rows_for_key(self, key: str) -> list[Movement]: ...
     def ledger(

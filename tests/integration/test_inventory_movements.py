@@ -7,9 +7,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from oms.inventory.domain import InsufficientStock, MovementType, StockDelta, StockRuleBroken
+from oms.inventory.domain import (
+    InsufficientStock,
+    MovementType,
+    ReservationStatus,
+    StockDelta,
+    StockRuleBroken,
+)
 from oms.inventory.services import InventoryService
-from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput
+from oms.shared.errors import IdempotencyKeyReused, InvalidInput
 from tests.builders import (
     a_location,
     a_movement,
@@ -129,17 +135,27 @@ def test_a_count_of_zero_at_a_new_location_is_recorded(stocked: InventoryService
     assert stocked.verify().clean
 
 
-def test_a_count_below_what_is_reserved_is_refused_and_changes_nothing(
-    stocked: InventoryService, engine: Engine
+def test_a_count_below_what_is_reserved_is_recorded_and_cuts_the_newest_reservation_first(
+    stocked: InventoryService,
 ) -> None:
-    reserve(stocked, (SKU, DC, 6))
-    before = database_state(engine)
-    with pytest.raises(Conflict) as refused:
-        record(stocked, "count", SKU, DC, 5)
-    assert refused.value.extra == {"reserved": 6, "quarantined": 0}
-    assert database_state(engine) == before
-    record(stocked, "count", SKU, DC, 6)
-    assert buckets(level_of(stocked, SKU, DC)) == (6, 6, 0, 0)
+    older = reserve(stocked, (SKU, DC, 4))
+    newer = reserve(stocked, (SKU, DC, 2))
+    command = a_movement("count", SKU, DC, 3)
+
+    result = stocked.record_movement(command)
+
+    assert buckets(level_of(stocked, SKU, DC)) == (3, 3, 0, 0)
+    assert stocked.get_reservation(newer).status is ReservationStatus.RELEASED
+    assert [ln.quantity for ln in stocked.get_reservation(older).lines] == [3]
+    assert [(m.type, m.quantity, m.reason) for m in result.movements] == [
+        (MovementType.RELEASE, 2, "count_shortfall"),
+        (MovementType.RELEASE, 1, "count_shortfall"),
+        (MovementType.COUNT, -7, None),
+    ]
+    replayed = stocked.record_movement(command)
+    assert replayed.replayed
+    assert replayed.movements == result.movements
+    assert stocked.verify().clean
 
 
 def test_a_negative_count_is_refused(stocked: InventoryService) -> None:

@@ -92,20 +92,46 @@ class InventoryMachine(RuleBasedStateMachine):
     def expect(self, cmd: RecordMovement) -> tuple[type[Exception] | None, int, int]:
         """What the model says a movement does: (refusal, on_hand change, quarantined change)."""
         pair = (cmd.sku, cmd.location)
-        on_hand, reserved, quarantined = self.model[pair]
+        on_hand, _, quarantined = self.model[pair]
         q = cmd.quantity
         match cmd.type:
             case "receipt":
                 return None, q, 0
             case "adjustment":
                 return (InsufficientStock if -q > self.available(pair) else None), q, 0
-            case "count":
-                return (Conflict if q < reserved + quarantined else None), q - on_hand, 0
+            case "count":  # always recorded; see cut_for_count for what it takes
+                return None, q - on_hand, 0
             case "quarantine":
                 return (InsufficientStock if q > self.available(pair) else None), 0, q
             case "quarantine_release":
                 return (StockRuleBroken if q > quarantined else None), 0, -q
         raise AssertionError(cmd.type)
+
+    def cut_for_count(self, pair: Pair, counted: int) -> None:
+        """The count policy on the model: what is missing comes off the newest reservations
+        holding the pair first (their lines shrink, a reservation left with none is
+        released), then off the quarantine."""
+        _, reserved, quarantined = self.model[pair]
+        missing = max(0, reserved + quarantined - counted)
+        from_reservations = min(missing, reserved)
+        self.model[pair][1] -= from_reservations
+        self.model[pair][2] -= missing - from_reservations
+        for reservation_id in sorted(self.lines, reverse=True):
+            if from_reservations == 0:
+                break
+            if self.status[reservation_id] is not ReservationStatus.ACTIVE:
+                continue
+            kept: list[ReservationLine] = []
+            for line in self.lines[reservation_id]:
+                taken = 0
+                if (line.sku, line.location) == pair:
+                    taken = min(line.quantity, from_reservations)
+                    from_reservations -= taken
+                if line.quantity > taken:
+                    kept.append(ReservationLine(line.sku, line.location, line.quantity - taken))
+            self.lines[reservation_id] = kept
+            if not kept:
+                self.status[reservation_id] = ReservationStatus.RELEASED
 
     def send(self, cmd: RecordMovement) -> None:
         refusal, d_on_hand, d_quarantined = self.expect(cmd)
@@ -116,6 +142,8 @@ class InventoryMachine(RuleBasedStateMachine):
             return
         result = self.inventory.record_movement(cmd)
         assert not result.replayed
+        if cmd.type == "count":
+            self.cut_for_count((cmd.sku, cmd.location), cmd.quantity)
         self.model[(cmd.sku, cmd.location)][0] += d_on_hand
         self.model[(cmd.sku, cmd.location)][2] += d_quarantined
         self.accepted.append((cmd, result))

@@ -25,8 +25,10 @@ class SqlLedger(SqlBase):
         reference: str | None,
         actor: str | None,
         now: datetime,
+        first_seq: int = 0,
     ) -> list[int]:
-        """Append ledger rows; `seq` numbers the lines of one idempotent command."""
+        """Append ledger rows; `seq` numbers the lines of one idempotent command (from
+        `first_seq`, when the command appends its rows in several calls)."""
         if not entries:
             return []
         rows = [
@@ -40,7 +42,7 @@ class SqlLedger(SqlBase):
                 actor=actor,
                 now=now,
             )
-            for seq, (request, sku_id, location_id) in enumerate(entries)
+            for seq, (request, sku_id, location_id) in enumerate(entries, start=first_seq)
         ]
         try:
             result = self.session.execute(

@@ -167,6 +167,7 @@ class ServiceCore:
         actor: str | None,
         now: datetime,
         events: _PendingEvents | None = None,
+        first_seq: int = 0,
     ) -> MovementResult:
         """Append the ledger rows, update the projection, and write one StockChanged per SKU.
 
@@ -176,7 +177,9 @@ class ServiceCore:
         Locks are taken in one fixed order, stock rows by (sku_id, location_id) then SKU rows
         by id, so concurrent multi-line commands cannot deadlock.
         """
-        ids = store.add_movements(requests, key=key, reference=reference, actor=actor, now=now)
+        ids = store.add_movements(
+            requests, key=key, reference=reference, actor=actor, now=now, first_seq=first_seq
+        )
         totals: dict[tuple[int, int], StockDelta] = {}
         codes: dict[tuple[int, int], tuple[str, str]] = {}
         for request, sku_id, location_id in requests:

@@ -9,6 +9,7 @@ from typing import Any
 from oms.inventory.domain import (
     COUNT_SHORTFALL,
     AdjustmentReason,
+    Movement,
     MovementRequest,
     MovementType,
     StockBusy,
@@ -179,7 +180,7 @@ class MovementUseCases(ServiceCore):
             level, cmd.quantity, [(h.reservation_id, h.quantity) for h in holds.values()]
         )
         pending = events if events is not None else _PendingEvents()
-        movements = []
+        movements: list[Movement] = []
         cuts: list[ReservationCut] = []
         for reservation_id, units in plan.cuts:
             hold = holds[reservation_id]
@@ -202,11 +203,12 @@ class MovementUseCases(ServiceCore):
             movements += self._apply(
                 store,
                 [(release, sku_id, location_id)],
-                key=f"{key}:cut:{reservation_id}",
+                key=key,  # the count's key: a replay answers with every row it wrote
                 reference=_reservation_ref(reservation_id, hold.reference),
                 actor=cmd.actor,
                 now=now,
                 events=pending,
+                first_seq=len(movements),
             ).movements
         if plan.quarantine:
             unheld = MovementRequest(
@@ -220,11 +222,12 @@ class MovementUseCases(ServiceCore):
             movements += self._apply(
                 store,
                 [(unheld, sku_id, location_id)],
-                key=f"{key}:quarantine",
+                key=key,
                 reference=reference,
                 actor=cmd.actor,
                 now=now,
                 events=pending,
+                first_seq=len(movements),
             ).movements
         delta = delta_for(MovementType.COUNT, cmd.quantity, level=level)
         count = MovementRequest(
@@ -244,6 +247,7 @@ class MovementUseCases(ServiceCore):
             actor=cmd.actor,
             now=now,
             events=pending,
+            first_seq=len(movements),
         )
         if events is None or (cuts and handler is not None):
             # Before the handler writes: its events must be numbered after these, or a
