@@ -31,6 +31,7 @@ from litestar.response import Response as ASGIResponse
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
@@ -222,6 +223,24 @@ def _serialization_error(
     return _internal_error(request, exc)
 
 
+def _out_of_range(request: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
+    """Every input is bounded on its own, but a sum may still pass what a column holds (stock
+    levels are 32-bit: 2,147,483,647 units at one location). The transaction rolled back."""
+    log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc.orig)
+    detail = (
+        "the result would be beyond what the database can hold (a stock level holds at most "
+        "2,147,483,647 units); nothing was changed"
+    )
+    return problem(
+        422,
+        "Out of range",
+        detail,
+        type_=PROBLEM_TYPE_BASE + "out-of-range",
+        field="quantity",
+        errors=[{"field": "quantity", "message": detail}],
+    )
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal Server Error", "the server could not complete the request")
@@ -232,6 +251,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     SerializationException: _serialization_error,
     HTTPException: _http_error,
+    DataError: _out_of_range,
     Exception: _internal_error,
 }
 

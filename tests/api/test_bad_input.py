@@ -459,3 +459,26 @@ def test_a_sku_can_still_be_made_and_found(client: Client) -> None:
     receive(client, "TEE", "DC-CHIBA", 2)
 
     assert ok(client.get("/v1/skus/TEE"))["name"] == "Tシャツ"
+
+
+def test_receipts_adding_up_past_what_a_stock_level_holds_are_a_422_and_change_nothing(
+    client: Client, engine: Engine
+) -> None:
+    a_location(client, DC)
+    a_sku(client, TOP)
+    receive(client, TOP, DC, 1_000_000_000)
+    receive(client, TOP, DC, 1_000_000_000)
+    before = _writes(client, engine)
+
+    response = client.post(
+        "/v1/stock/movements",
+        json={"type": "receipt", "sku": TOP, "location": DC, "quantity": 1_000_000_000},
+        headers={"Idempotency-Key": "third-billion"},
+    )
+
+    if engine.dialect.name == "sqlite":  # 64-bit integers: it fits
+        assert response.status_code == 201, response.text
+        return
+    assert_problem(response, 422, "quantity")
+    assert response.json()["type"] == PROBLEM + "out-of-range"
+    assert _writes(client, engine) == before
