@@ -90,6 +90,7 @@ shipments = Table(
 )
 Index("ix_shipments_location_status", shipments.c.location, shipments.c.status, shipments.c.id)
 Index("ix_shipments_order_id", shipments.c.order_id)
+Index("ix_shipments_reservation_id", shipments.c.reservation_id)
 Index("ix_shipments_location_created_at", shipments.c.location, shipments.c.created_at)
 
 shipment_lines = Table(
