@@ -1,0 +1,1 @@
+"""The Amazon SP-API emulator (see app.py)."""
