@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from litestar import Litestar, Request, Response, get, post, put, route
+from litestar import HttpMethod, Litestar, Request, Response, get, post, put, route
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 
 from oms.channels.emulators.amazon import auth, feeds, listings, orders, shipping
@@ -51,7 +51,9 @@ async def _fault(world: AmazonWorld) -> str | None:
     return fault
 
 
-async def _serve(request: Request[Any, Any, Any], operation: str, operate: Operate) -> Response[Any]:
+async def _serve(
+    request: Request[Any, Any, Any], operation: str, operate: Operate
+) -> Response[Any]:
     world = _world(request)
     world.calls[operation] += 1
     rate = None if world.settings.limits_lifted else world.settings.plan(operation)[0]
@@ -64,9 +66,13 @@ async def _serve(request: Request[Any, Any, Any], operation: str, operate: Opera
         if fault == "auth":
             raise ApiError(403, "Unauthorized", auth.DENIED, "The access token is invalid.")
         if not request.headers.get("user-agent") or len(request.headers["user-agent"]) > 500:
-            raise ApiError(400, "InvalidInput", "A user-agent of at most 500 characters is required.")
+            raise ApiError(
+                400, "InvalidInput", "A user-agent of at most 500 characters is required."
+            )
         path = request.url.path
-        restricted = auth.authorize(world, request.headers.get("x-amz-access-token"), request.method, path)
+        restricted = auth.authorize(
+            world, request.headers.get("x-amz-access-token"), request.method, path
+        )
         if not world.admit(operation):
             raise ApiError(429, "QuotaExceeded", QUOTA)
         feeds.process_due(world)
@@ -86,54 +92,67 @@ async def _serve(request: Request[Any, Any, Any], operation: str, operate: Opera
         return error_answer(error, None if error.status == 429 else rate)
 
 
-def _operation(method: str, path: str, operation: str, operate: Operate) -> Any:
+def _operation(method: HttpMethod, path: str, operation: str, operate: Operate) -> Any:
     async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
         return await _serve(request, operation, operate)
 
     handle.__name__ = handle.__qualname__ = operation
-    return route(path, http_method=[method], status_code=200)(handle)
+    return route(path, http_method=method, status_code=200)(handle)
 
 
 OPERATIONS = [
-    _operation("GET", "/orders/v0/orders", "getOrders", orders.get_orders),
-    _operation("GET", "/orders/v0/orders/{orderId:str}", "getOrder", orders.get_order),
+    _operation(HttpMethod.GET, "/orders/v0/orders", "getOrders", orders.get_orders),
+    _operation(HttpMethod.GET, "/orders/v0/orders/{orderId:str}", "getOrder", orders.get_order),
     _operation(
-        "GET", "/orders/v0/orders/{orderId:str}/orderItems", "getOrderItems", orders.get_order_items
+        HttpMethod.GET,
+        "/orders/v0/orders/{orderId:str}/orderItems",
+        "getOrderItems",
+        orders.get_order_items,
     ),
     _operation(
-        "POST",
+        HttpMethod.POST,
         "/orders/v0/orders/{orderId:str}/shipmentConfirmation",
         "confirmShipment",
         shipping.confirm_shipment,
     ),
-    _operation("GET", "/orders/2026-01-01/orders", "searchOrders", orders.search_orders),
+    _operation(HttpMethod.GET, "/orders/2026-01-01/orders", "searchOrders", orders.search_orders),
     _operation(
-        "GET", "/orders/2026-01-01/orders/{orderId:str}", "getOrder2026", orders.get_order_2026
+        HttpMethod.GET,
+        "/orders/2026-01-01/orders/{orderId:str}",
+        "getOrder2026",
+        orders.get_order_2026,
     ),
     _operation(
-        "PATCH",
+        HttpMethod.PATCH,
         "/listings/2021-08-01/items/{sellerId:str}/{sku:str}",
         "patchListingsItem",
         listings.patch_listings_item,
     ),
     _operation(
-        "GET",
+        HttpMethod.GET,
         "/listings/2021-08-01/items/{sellerId:str}/{sku:str}",
         "getListingsItem",
         listings.get_listings_item,
     ),
-    _operation("POST", "/feeds/2021-06-30/documents", "createFeedDocument", feeds.create_feed_document),
-    _operation("POST", "/feeds/2021-06-30/feeds", "createFeed", feeds.create_feed),
-    _operation("GET", "/feeds/2021-06-30/feeds/{feedId:str}", "getFeed", feeds.get_feed),
-    _operation("DELETE", "/feeds/2021-06-30/feeds/{feedId:str}", "cancelFeed", feeds.cancel_feed),
     _operation(
-        "GET",
+        HttpMethod.POST,
+        "/feeds/2021-06-30/documents",
+        "createFeedDocument",
+        feeds.create_feed_document,
+    ),
+    _operation(HttpMethod.POST, "/feeds/2021-06-30/feeds", "createFeed", feeds.create_feed),
+    _operation(HttpMethod.GET, "/feeds/2021-06-30/feeds/{feedId:str}", "getFeed", feeds.get_feed),
+    _operation(
+        HttpMethod.DELETE, "/feeds/2021-06-30/feeds/{feedId:str}", "cancelFeed", feeds.cancel_feed
+    ),
+    _operation(
+        HttpMethod.GET,
         "/feeds/2021-06-30/documents/{feedDocumentId:str}",
         "getFeedDocument",
         feeds.get_feed_document,
     ),
     _operation(
-        "POST",
+        HttpMethod.POST,
         "/tokens/2021-03-01/restrictedDataToken",
         "createRestrictedDataToken",
         lambda world, call: (200, auth.restricted_data_token(world, call.body)),
@@ -167,7 +186,11 @@ async def s3_upload(request: Request[Any, Any, Any], document_id: str) -> Respon
     signature = dict(parse_qsl(request.url.query)).get("X-Amz-Signature")
     try:
         feeds.upload(
-            world, document_id, signature, request.headers.get("content-type", ""), await request.body()
+            world,
+            document_id,
+            signature,
+            request.headers.get("content-type", ""),
+            await request.body(),
         )
     except feeds.S3Error as error:
         return Response(content=error.xml, status_code=error.status, media_type="application/xml")

@@ -175,7 +175,13 @@ def _message_issues(
 
     def issue(code: str, text: str) -> list[dict[str, Any]]:
         return [
-            {"messageId": message_id, "sku": sku, "code": code, "severity": "ERROR", "message": text}
+            {
+                "messageId": message_id,
+                "sku": sku,
+                "code": code,
+                "severity": "ERROR",
+                "message": text,
+            }
         ]
 
     if schema_error:

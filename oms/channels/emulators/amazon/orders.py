@@ -178,11 +178,17 @@ def get_orders(world: AmazonWorld, call: Call) -> tuple[int, Any]:
         if "OrderStatuses" in query:
             statuses = set(query["OrderStatuses"].split(","))
             if not statuses <= V0_STATUSES:
-                raise invalid(f"Invalid OrderStatuses: {', '.join(sorted(statuses - V0_STATUSES))}.")
+                raise invalid(
+                    f"Invalid OrderStatuses: {', '.join(sorted(statuses - V0_STATUSES))}."
+                )
         size = _page_size(query.get("MaxResultsPerPage"))
         echo_name = "CreatedBefore" if by == "created" else "LastUpdatedBefore"
         expires = world.now() + timedelta(hours=PAGE_TOKEN_HOURS)
-        fresh = (_select(world, by, after, before, statuses), size, {echo_name: iso(before), "expires": expires})
+        fresh = (
+            _select(world, by, after, before, statuses),
+            size,
+            {echo_name: iso(before), "expires": expires},
+        )
     ids, following, echo = _page(world, token, fresh)
     payload: dict[str, Any] = {
         "Orders": [_order_v0(world, world.orders[i], call.restricted) for i in ids],
@@ -278,7 +284,10 @@ def _order_2026(world: AmazonWorld, order: Order, included: set[str]) -> dict[st
             }
         body["recipient"] = {"deliveryAddress": delivery}
     if "BUYER" in included and shown and world.settings.pii_roles:
-        body["buyer"] = {"buyerName": order.buyer["BuyerName"], "buyerEmail": order.buyer["BuyerEmail"]}
+        body["buyer"] = {
+            "buyerName": order.buyer["BuyerName"],
+            "buyerEmail": order.buyer["BuyerEmail"],
+        }
     if "PACKAGES" in included:
         body["packages"] = [dict(p) for p in order.packages]
     return body
@@ -307,7 +316,8 @@ def search_orders(world: AmazonWorld, call: Call) -> tuple[int, Any]:
         fresh = (_select(world, by, after, before, statuses), size, echo)
     ids, following, echo = _page(world, token, fresh)
     # A page token keeps the first request's includedData, as it keeps its filters.
-    shown = set(echo.get("included", included))
+    kept = echo.get("included")
+    shown = set(kept) if isinstance(kept, list) else included
     body: dict[str, Any] = {
         "orders": [_order_2026(world, world.orders[i], shown) for i in ids],
         **{k: v for k, v in echo.items() if k not in ("expires", "included")},
@@ -321,4 +331,3 @@ def get_order_2026(world: AmazonWorld, call: Call) -> tuple[int, Any]:
     check_query("orders_2026-01-01.json", "getOrder", call.query)
     included = set(call.query.get("includedData", "").split(",")) - {""}
     return 200, {"order": _order_2026(world, _order(world, call), included)}
-

@@ -159,7 +159,9 @@ class AmazonWorld:
         return False
 
     # -- tokens --------------------------------------------------------------------------------
-    def issue_token(self, prefix: str, seconds: int, restricted: list[dict[str, Any]] | None) -> str:
+    def issue_token(
+        self, prefix: str, seconds: int, restricted: list[dict[str, Any]] | None
+    ) -> str:
         token = f"{prefix}{secrets.token_urlsafe(24)}"
         self.tokens[token] = IssuedToken(self.now() + timedelta(seconds=seconds), restricted)
         return token
@@ -262,7 +264,9 @@ class Emulator:
         world.seed(self.seed_orders)
         return world
 
-    def reset(self, settings: EmulatorSettings | None = None, seed_orders: int | None = None) -> None:
+    def reset(
+        self, settings: EmulatorSettings | None = None, seed_orders: int | None = None
+    ) -> None:
         if seed_orders is not None:
             self.seed_orders = seed_orders
         self.world = self._fresh(settings or self.world.settings)

@@ -1,0 +1,1 @@
+"""The Amazon SP-API adapter (see gateway.py)."""
