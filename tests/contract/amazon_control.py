@@ -67,7 +67,9 @@ class AmazonControl:
         )
         return ListingRef(sku, seller_sku)
 
-    def seed_order(self, lines: list[tuple[ListingRef, int, int]], status: str = "Unshipped") -> str:
+    def seed_order(
+        self, lines: list[tuple[ListingRef, int, int]], status: str = "Unshipped"
+    ) -> str:
         body = {
             "lines": [
                 {"sku": listing.remote_id, "quantity": quantity, "unit_price": price}
@@ -118,7 +120,9 @@ class AmazonControl:
         }
         return str(self._ok(self.http.post("/auth/o2/token", data=form))["access_token"])
 
-    def sp_api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    def sp_api(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """A raw SP-API call, to check what the emulator itself accepts and refuses."""
         headers = {"x-amz-access-token": token} if token else {}
         return self.http.request(method, path, headers=headers, **kwargs)

@@ -133,7 +133,7 @@ def test_the_emulator_refuses_a_missing_or_expired_token_with_403_unauthorized(
 def test_a_refused_refresh_token_is_authentication_failed_and_names_no_secret(
     base_url: str, emulator: AmazonControl
 ) -> None:
-    gateway = a_gateway(base_url, refresh_token="Atzr|revoked-by-the-seller")
+    gateway = a_gateway(base_url, refresh_token="Atzr|revoked-by-the-seller")  # noqa: S106
     with pytest.raises(AuthenticationFailed) as raised:
         gateway.remote_quantities([emulator.listing("TEE-1")])
     assert "revoked-by-the-seller" not in str(raised.value)
@@ -452,7 +452,9 @@ def test_no_credential_reaches_a_log_line_or_an_error(
         assert secret not in logged
         assert secret not in str(raised.value)
     signature_values = [
-        line.split("X-Amz-Signature=")[1][:8] for line in logged.splitlines() if "Signature=" in line
+        line.split("X-Amz-Signature=")[1][:8]
+        for line in logged.splitlines()
+        if "Signature=" in line
     ]
     assert set(signature_values) == {"REDACTED"}  # ...without their signatures
 

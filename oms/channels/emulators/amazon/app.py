@@ -180,7 +180,8 @@ async def lwa_token(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @put("/_s3/feed-documents/{document_id:str}", status_code=200)
-async def s3_upload(request: Request[Any, Any, Any], document_id: str) -> Response[Any]:
+async def s3_upload(request: Request[Any, Any, Any]) -> Response[Any]:
+    document_id = str(request.path_params["document_id"])
     world = _world(request)
     world.calls["s3:PUT"] += 1
     signature = dict(parse_qsl(request.url.query)).get("X-Amz-Signature")
@@ -198,7 +199,8 @@ async def s3_upload(request: Request[Any, Any, Any], document_id: str) -> Respon
 
 
 @get("/_s3/feed-documents/{document_id:str}")
-async def s3_download(request: Request[Any, Any, Any], document_id: str) -> Response[Any]:
+async def s3_download(request: Request[Any, Any, Any]) -> Response[Any]:
+    document_id = str(request.path_params["document_id"])
     world = _world(request)
     world.calls["s3:GET"] += 1
     signature = dict(parse_qsl(request.url.query)).get("X-Amz-Signature")

@@ -105,7 +105,8 @@ async def seed_listing(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @get("/_emulator/listings/{sku:str}")
-async def read_listing(request: Request[Any, Any, Any], sku: str) -> dict[str, Any]:
+async def read_listing(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    sku = str(request.path_params["sku"])
     world = _emulator(request).world
     listing = world.listings.get(sku)
     if listing is None:
@@ -142,7 +143,8 @@ async def seed_order(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @post("/_emulator/orders/{order_id:str}/status", status_code=200)
-async def move_order(request: Request[Any, Any, Any], order_id: str) -> dict[str, Any]:
+async def move_order(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    order_id = str(request.path_params["order_id"])
     body = await _json(request)
     world = _emulator(request).world
     status = body.get("status")
@@ -154,14 +156,16 @@ async def move_order(request: Request[Any, Any, Any], order_id: str) -> dict[str
 
 
 @post("/_emulator/orders/{order_id:str}/cancel", status_code=200)
-async def cancel_order(request: Request[Any, Any, Any], order_id: str) -> dict[str, Any]:
+async def cancel_order(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    order_id = str(request.path_params["order_id"])
     world = _emulator(request).world
     world.touch(_order(world, order_id), "Canceled")
     return {"AmazonOrderId": order_id, "OrderStatus": "Canceled"}
 
 
 @get("/_emulator/orders/{order_id:str}/shipments")
-async def read_shipments(request: Request[Any, Any, Any], order_id: str) -> list[dict[str, Any]]:
+async def read_shipments(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    order_id = str(request.path_params["order_id"])
     return [dict(p) for p in _order(_emulator(request).world, order_id).packages]
 
 
