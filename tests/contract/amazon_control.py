@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 
+from oms.channels.adapters.amazon.gateway import AmazonGateway
+from oms.channels.adapters.amazon.settings import AMAZON_LIMITS, AmazonSettings
+from oms.channels.sync.adapters.rate_limits import SharedRateLimiter
 from oms.channels.sync.domain.connections import AmazonConnection
 from oms.channels.sync.domain.model import ListingRef
 
@@ -133,3 +136,26 @@ class NoLimiter:
 
     def acquire(self, operation: str, cost: int = 1) -> None:
         return None
+
+
+# The contract places an order and pulls it at once: the 2-minute rule is 0 on both sides there.
+FAST = AmazonSettings(
+    orders_lag=timedelta(0),
+    clock_margin=timedelta(0),
+    feed_poll_interval=timedelta(seconds=0.05),
+)
+EMULATOR_FAST = {"before_lag_seconds": 0, "feed_processing_seconds": 0.2}
+
+
+def a_gateway(base_url: str, settings: AmazonSettings = FAST, **changes: object) -> AmazonGateway:
+    """The adapter on the emulator; `changes`: connection fields, or clock/limiter/timeout."""
+    clock = changes.pop("clock", MovableClock())
+    limiter = changes.pop("limiter", None) or SharedRateLimiter("test", AMAZON_LIMITS)
+    timeout = changes.pop("timeout", 10.0)
+    return AmazonGateway(
+        a_connection(base_url, **changes),
+        limiter,  # type: ignore[arg-type]
+        clock=clock,  # type: ignore[arg-type]
+        timeout=timeout,  # type: ignore[arg-type]
+        settings=settings,
+    )

@@ -10,6 +10,8 @@ operation itself, whose request is validated against Amazon's model. Where it an
   /feeds/2021-06-30/...  and  /_s3/...      Feeds and their presigned documents
   /tokens/2021-03-01/restrictedDataToken    RDTs
   /_emulator/...                            control (see control.py)
+Injected faults hit SP-API and LWA calls, not the presigned document URLs (S3 is not Amazon's
+SP-API and fails rarely; a feed's own partial failure is the "feed_partial" fault).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post, put
 
+from oms.channels.emulators.amazon.feeds import process_due
 from oms.channels.emulators.amazon.orders import V0_STATUSES
 from oms.channels.emulators.amazon.settings import FAULTS, EmulatorSettings
 from oms.channels.emulators.amazon.state import AmazonWorld, Emulator, Order
@@ -108,6 +109,7 @@ async def seed_listing(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def read_listing(request: Request[Any, Any, Any]) -> dict[str, Any]:
     sku = str(request.path_params["sku"])
     world = _emulator(request).world
+    process_due(world)  # a feed due by now has changed its listings, asked or not
     listing = world.listings.get(sku)
     if listing is None:
         return {"sku": sku, "known": False, "quantity": None}

@@ -289,7 +289,14 @@ def _order_2026(world: AmazonWorld, order: Order, included: set[str]) -> dict[st
             "buyerEmail": order.buyer["BuyerEmail"],
         }
     if "PACKAGES" in included:
-        body["packages"] = [dict(p) for p in order.packages]
+        shown_fields = (
+            "packageReferenceId",
+            "carrier",
+            "trackingNumber",
+            "shipTime",
+            "packageStatus",
+        )
+        body["packages"] = [{k: p[k] for k in shown_fields if p.get(k)} for p in order.packages]
     return body
 
 
