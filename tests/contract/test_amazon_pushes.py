@@ -91,6 +91,21 @@ def test_many_skus_go_in_one_listings_feed_with_per_sku_outcomes(
     assert emulator.calls("getFeedDocument") == 1
 
 
+def test_listings_are_read_twenty_skus_a_call_and_their_product_types_remembered(
+    base_url: str, emulator: AmazonControl
+) -> None:
+    gateway = a_gateway(base_url, replace(FAST, feed_threshold=3))
+    listings = [emulator.listing(f"MANY-{i:02d}", product_type="SHIRT") for i in range(25)]
+    gateway.push_quantities([QuantityUpdate(x, 3, version=1) for x in listings])
+    assert emulator.calls("searchListingsItems") == 2  # 25 SKUs: 20 + 5
+    gateway.push_quantities([QuantityUpdate(x, 4, version=2) for x in listings])
+    assert emulator.calls("searchListingsItems") == 2  # the product types were remembered
+    read = gateway.remote_quantities(listings)
+    assert [r.quantity for r in read] == [4] * 25
+    assert emulator.calls("searchListingsItems") == 4
+    assert emulator.calls("getListingsItem") == 0
+
+
 def test_a_partly_failed_feed_retries_only_the_skus_that_failed(
     base_url: str, emulator: AmazonControl
 ) -> None:

@@ -38,6 +38,8 @@ from oms.channels.sync.domain.model import (
 AVAILABILITY = "/attributes/fulfillment_availability"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 UNKNOWN = "the channel does not know this listing"
+INCLUDED = "fulfillmentAvailability,productTypes"
+SEARCH_PAGE = 20  # searchListingsItems: at most 20 identifiers, 20 a page [V]
 
 
 class Inventory:
@@ -59,25 +61,53 @@ class Inventory:
         self._product_types: dict[str, str] = {}
 
     # -- reading -------------------------------------------------------------------------------
-    def _item(self, sku: str, included: str) -> dict[str, Any] | None:
+    def _learn(self, item: dict[str, Any]) -> None:
+        for entry in item.get("productTypes") or []:
+            if entry.get("marketplaceId") == self._connection.marketplace_id:
+                self._product_types[str(item["sku"])] = str(entry["productType"])
+
+    def _get(self, sku: str) -> dict[str, Any] | None:
         path = f"/listings/2021-08-01/items/{self._connection.seller_id}/{quote(sku, safe='')}"
-        params = {"marketplaceIds": self._connection.marketplace_id, "includedData": included}
+        params = {"marketplaceIds": self._connection.marketplace_id, "includedData": INCLUDED}
         answer = self._api.send("getListingsItem", "GET", path, params=params, accept=(404,))
         if answer.status_code == 404:
             return None
-        item = json_of("getListingsItem", answer)
-        for entry in item.get("productTypes") or []:
-            if entry.get("marketplaceId") == self._connection.marketplace_id:
-                self._product_types[sku] = str(entry["productType"])
-        return item
+        return json_of("getListingsItem", answer)
+
+    def _listings(self, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The listings among `skus` the channel has, by SKU: 20 a call by searchListingsItems
+        (getListingsItem would take one call each); a SKU with a comma, which the csv of
+        `identifiers` cannot carry, by getListingsItem."""
+        found: dict[str, dict[str, Any]] = {}
+        plain = sorted({sku for sku in skus if "," not in sku})
+        path = f"/listings/2021-08-01/items/{self._connection.seller_id}"
+        for start in range(0, len(plain), SEARCH_PAGE):
+            params = {
+                "marketplaceIds": self._connection.marketplace_id,
+                "identifiers": ",".join(plain[start : start + SEARCH_PAGE]),
+                "identifiersType": "SKU",
+                "includedData": INCLUDED,
+                "pageSize": str(SEARCH_PAGE),
+            }
+            answer = self._api.send("searchListingsItems", "GET", path, params=params)
+            for item in json_of("searchListingsItems", answer).get("items") or []:
+                found[str(item.get("sku"))] = item
+        for sku in {sku for sku in skus if "," in sku}:
+            item = self._get(sku)
+            if item is not None:
+                found[sku] = item
+        for item in found.values():
+            self._learn(item)
+        return found
 
     def remote_quantities(self, listings: Sequence[ListingRef]) -> list[RemoteQuantity]:
+        found = self._listings([listing.remote_id for listing in listings])
+        code = self._settings.fulfillment_channel_code
         read = []
         for listing in listings:
-            item = self._item(listing.remote_id, "fulfillmentAvailability,productTypes")
+            item = found.get(listing.remote_id)
             quantity: int | None = None
             if item is not None:
-                code = self._settings.fulfillment_channel_code
                 quantity = next(
                     (
                         int(entry.get("quantity") or 0)
@@ -89,13 +119,15 @@ class Inventory:
             read.append(RemoteQuantity(listing, quantity))
         return read
 
-    def _product_type(self, sku: str) -> str | None:
-        """The listing's product type (a patch must name it); None: no such listing."""
+    def _product_types_of(self, skus: Sequence[str]) -> dict[str, str]:
+        """Each known listing's product type (a patch must name it); a SKU missing from the
+        answer is a listing the channel does not have."""
         if self._settings.product_type is not None:
-            return self._settings.product_type
-        if sku not in self._product_types and self._item(sku, "productTypes") is None:
-            return None
-        return self._product_types.get(sku)
+            return dict.fromkeys(skus, self._settings.product_type)
+        missing = [sku for sku in skus if sku not in self._product_types]
+        if missing:
+            self._listings(missing)
+        return {sku: self._product_types[sku] for sku in skus if sku in self._product_types}
 
     # -- pushing -------------------------------------------------------------------------------
     def push(self, updates: Sequence[QuantityUpdate]) -> list[PushOutcome]:
@@ -119,8 +151,16 @@ class Inventory:
             elif id(update) not in queued:
                 queued.add(id(update))
                 sending.append(update)
-        by_feed = len(sending) >= self._settings.feed_from(self._limits)
-        sent = self._by_feed(sending) if by_feed else self._by_patch(sending)
+        types = self._product_types_of([u.listing.remote_id for u in sending])
+        known = [(u, types[u.listing.remote_id]) for u in sending if u.listing.remote_id in types]
+        sent = [
+            PushOutcome(u, PushStatus.REJECTED, UNKNOWN)
+            for u in sending
+            if u.listing.remote_id not in types
+        ]
+        if known:
+            by_feed = len(known) >= self._settings.feed_from(self._limits)
+            sent += self._by_feed(known) if by_feed else self._by_patch(known)
         done = {id(outcome.update): outcome for outcome in sent}
         return [outcomes.get(i) or done[id(update)] for i, update in enumerate(updates)]
 
@@ -133,11 +173,11 @@ class Inventory:
         ]
         return [{"op": "merge", "path": AVAILABILITY, "value": value}]
 
-    def _by_patch(self, updates: Sequence[QuantityUpdate]) -> list[PushOutcome]:
+    def _by_patch(self, updates: Sequence[tuple[QuantityUpdate, str]]) -> list[PushOutcome]:
         outcomes: list[PushOutcome] = []
-        for update in updates:
+        for update, product_type in updates:
             try:
-                outcomes.append(self._patch(update))
+                outcomes.append(self._patch(update, product_type))
             except AuthenticationFailed:
                 raise
             except ChannelError as error:
@@ -148,15 +188,12 @@ class Inventory:
                     raise  # nothing went out: the whole push waits and retries
                 # Some went out: keep their outcomes; the rest is pushed again later.
                 rest = updates[len(outcomes) :]
-                outcomes.extend(PushOutcome(u, PushStatus.RETRY, error.message) for u in rest)
+                outcomes.extend(PushOutcome(u, PushStatus.RETRY, error.message) for u, _ in rest)
                 return outcomes
         return outcomes
 
-    def _patch(self, update: QuantityUpdate) -> PushOutcome:
+    def _patch(self, update: QuantityUpdate, product_type: str) -> PushOutcome:
         sku = update.listing.remote_id
-        product_type = self._product_type(sku)
-        if product_type is None:
-            return PushOutcome(update, PushStatus.REJECTED, UNKNOWN)
         path = f"/listings/2021-08-01/items/{self._connection.seller_id}/{quote(sku, safe='')}"
         body = {"productType": product_type, "patches": self._patches(update.quantity)}
         params = {"marketplaceIds": self._connection.marketplace_id}
@@ -174,20 +211,8 @@ class Inventory:
         retry = all(str(i.get("code")) in self._settings.retryable_issue_codes for i in issues)
         return PushOutcome(update, PushStatus.RETRY if retry else PushStatus.REJECTED, said)
 
-    def _by_feed(self, updates: Sequence[QuantityUpdate]) -> list[PushOutcome]:
-        known: list[tuple[QuantityUpdate, str]] = []
-        outcomes: dict[int, PushOutcome] = {}
-        for update in updates:
-            product_type = self._product_type(update.listing.remote_id)
-            if product_type is None:
-                outcomes[id(update)] = PushOutcome(update, PushStatus.REJECTED, UNKNOWN)
-            else:
-                known.append((update, product_type))
-        if known:
-            report = self._submit_feed(known)
-            for outcome in self._report_outcomes(known, report):
-                outcomes[id(outcome.update)] = outcome
-        return [outcomes[id(update)] for update in updates]
+    def _by_feed(self, messages: list[tuple[QuantityUpdate, str]]) -> list[PushOutcome]:
+        return self._report_outcomes(messages, self._submit_feed(messages))
 
     def _submit_feed(self, messages: list[tuple[QuantityUpdate, str]]) -> dict[str, Any] | str:
         """The processing report, or the terminal status when there is none (FATAL, CANCELLED)."""

@@ -25,6 +25,7 @@ AMAZON_LIMITS = ChannelLimits(
         RateLimit("confirmShipment", 2.0, 10),
         RateLimit("patchListingsItem", 5.0, 5),
         RateLimit("getListingsItem", 5.0, 10),
+        RateLimit("searchListingsItems", 5.0, 5),
         RateLimit("createFeedDocument", 0.5, 15),
         RateLimit("feedDocumentUpload", 10.0, 10),  # S3, no SP-API plan
         RateLimit("createFeed", 0.0083, 15),
@@ -54,7 +55,8 @@ class AmazonSettings:
     # Refresh the LWA token this long before Amazon says it expires.
     token_margin: timedelta = timedelta(seconds=60)
     # The product type every patch must name [U: a wrong one is refused]; None reads each
-    # listing's own (getListingsItem includedData=productTypes) once and remembers it.
+    # listing's own (searchListingsItems includedData=productTypes, 20 SKUs a call) once and
+    # remembers it.
     product_type: str | None = None
     fulfillment_channel_code: str = "DEFAULT"  # the seller's own stock (FBM) [U]
     # Push by feed when patching at patchListingsItem's rate would take longer than a feed's

@@ -137,6 +137,12 @@ OPERATIONS = [
         listings.get_listings_item,
     ),
     _operation(
+        HttpMethod.GET,
+        "/listings/2021-08-01/items/{sellerId:str}",
+        "searchListingsItems",
+        listings.search_listings_items,
+    ),
+    _operation(
         HttpMethod.POST,
         "/feeds/2021-06-30/documents",
         "createFeedDocument",

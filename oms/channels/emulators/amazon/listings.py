@@ -1,4 +1,4 @@
-"""Listings Items API 2021-08-01: patchListingsItem and getListingsItem.
+"""Listings Items API 2021-08-01: patchListingsItem, getListingsItem, searchListingsItems.
 
 A PATCH answers 200 whether or not it was taken: `status` says (ACCEPTED, INVALID, or VALID for
 `mode=VALIDATION_PREVIEW`), with issues. An accepted quantity is applied `listing_apply_seconds`
@@ -112,8 +112,45 @@ def get_listings_item(world: AmazonWorld, call: Call) -> tuple[int, Any]:
     listing = world.listings.get(sku)
     if listing is None:
         raise not_found(f"SKU '{sku}' not found in marketplace {world.settings.marketplace_id}.")
-    world.settle(listing)
     included = set(call.query.get("includedData", "summaries").split(","))
+    return 200, _item(world, listing, included)
+
+
+def search_listings_items(world: AmazonWorld, call: Call) -> tuple[int, Any]:
+    """GET .../items/{sellerId}: here by `identifiers` (up to 20) of `identifiersType=SKU`."""
+    _seller_and_market(world, call, "searchListingsItems")
+    query = call.query
+    if ("identifiers" in query) != ("identifiersType" in query):
+        raise invalid("identifiers and identifiersType go together.")
+    if "identifiers" in query and query["identifiersType"] != "SKU":
+        raise invalid("Only identifiersType=SKU is served by this emulator.")
+    wanted = query["identifiers"].split(",") if "identifiers" in query else None
+    size = int(query.get("pageSize", "10"))
+    if size < 1:
+        raise invalid("pageSize must be at least 1.")
+    found = sorted(
+        (x for x in world.listings.values() if wanted is None or x.sku in wanted),
+        key=lambda x: x.sku,
+    )
+    start = 0
+    if "pageToken" in query:
+        if not query["pageToken"].isdigit():
+            raise invalid("Invalid pageToken.")
+        start = int(query["pageToken"])
+    included = set(query.get("includedData", "summaries").split(","))
+    page = found[start : start + size]
+    body: dict[str, Any] = {
+        "numberOfResults": len(found),
+        "items": [_item(world, listing, included) for listing in page],
+    }
+    if start + size < len(found):
+        body["pagination"] = {"nextToken": str(start + size)}
+    return 200, body
+
+
+def _item(world: AmazonWorld, listing: Listing, included: set[str]) -> dict[str, Any]:
+    world.settle(listing)
+    sku = listing.sku
     market = world.settings.marketplace_id
     body: dict[str, Any] = {"sku": sku}
     if "summaries" in included:
@@ -137,4 +174,4 @@ def get_listings_item(world: AmazonWorld, call: Call) -> tuple[int, Any]:
         )
     if "issues" in included:
         body["issues"] = []
-    return 200, body
+    return body

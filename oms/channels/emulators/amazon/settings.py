@@ -23,6 +23,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getOrder2026": (0.5, 30),  # Orders API 2026-01-01 getOrder (its own bucket)
     "patchListingsItem": (5.0, 5),
     "getListingsItem": (5.0, 10),
+    "searchListingsItems": (5.0, 5),
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),
     # JSON_LISTINGS_FEED's own limit: 5 submissions per 5 minutes per region (2025-05-06).
