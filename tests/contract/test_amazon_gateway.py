@@ -105,6 +105,22 @@ def test_the_emulator_refuses_a_missing_or_expired_token_with_403_unauthorized(
     assert expired.headers["x-amzn-RequestId"]
 
 
+def test_the_emulator_answers_past_its_bucket_with_429_quota_exceeded_and_no_rate(
+    emulator: AmazonControl,
+) -> None:
+    emulator.settings(usage_plans={"getListingsItem": [0.001, 1]})
+    path = f"/listings/2021-08-01/items/A2OMSEMULATOR/{emulator.listing('TEE-1').remote_id}"
+    token, params = emulator.token(), {"marketplaceIds": MARKETPLACE_ID}
+    served = emulator.sp_api("GET", path, token, params=params)
+    assert served.status_code == 200
+    assert served.headers["x-amzn-RateLimit-Limit"] == "0.001"
+    refused = emulator.sp_api("GET", path, token, params=params)
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["code"] == "QuotaExceeded"
+    assert "x-amzn-RateLimit-Limit" not in refused.headers
+    assert emulator.throttled_calls() == 1
+
+
 def test_a_refused_refresh_token_is_authentication_failed_and_names_no_secret(
     base_url: str, emulator: AmazonControl
 ) -> None:
@@ -201,6 +217,15 @@ def test_without_restricted_data_an_order_carries_no_personal_data(
     assert ship_to.prefecture
     assert (ship_to.name, ship_to.address1, ship_to.phone) == ("", "", None)
     assert emulator.calls("createRestrictedDataToken") == 0
+
+
+def test_a_cursor_this_adapter_did_not_make_is_rejected(
+    base_url: str, emulator: AmazonControl
+) -> None:
+    gateway = a_gateway(base_url)
+    with pytest.raises(ChannelRejected):
+        gateway.pull_orders("not-a-cursor", datetime.now(UTC))
+    assert emulator.calls("getOrders") == 0
 
 
 def test_amazon_amounts_become_exact_minor_units() -> None:
