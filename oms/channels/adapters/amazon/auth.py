@@ -16,7 +16,6 @@ import httpx
 from oms.channels.adapters.amazon.http import (
     CHANNEL,
     SpApi,
-    TokenSource,
     failure,
     json_of,
     transport_failure,
@@ -26,7 +25,7 @@ from oms.channels.sync.domain.errors import AuthenticationFailed, ChannelUnavail
 from oms.channels.sync.ports import RateLimiter
 
 
-class LoginWithAmazon(TokenSource):
+class LoginWithAmazon:
     def __init__(
         self,
         connection: AmazonConnection,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -99,14 +99,13 @@ def json_of(operation: str, response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-class TokenSource:
-    """What SpApi needs from auth.py (kept as a protocol-like base to avoid an import cycle)."""
+class TokenSource(Protocol):
+    """What SpApi needs from auth.py's LoginWithAmazon (which itself sends through SpApi's
+    failure mapping: a protocol here keeps the two modules from importing each other)."""
 
-    def access_token(self) -> str:
-        raise NotImplementedError
+    def access_token(self) -> str: ...
 
-    def forget(self) -> None:
-        raise NotImplementedError
+    def forget(self) -> None: ...
 
 
 class SpApi:
@@ -133,10 +132,10 @@ class SpApi:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         token: str | None = None,
-        expect: tuple[int, ...] = (200,),
         accept: tuple[int, ...] = (),
     ) -> httpx.Response:
-        """The answer when its status is in `expect` or `accept`; otherwise the sync error.
+        """The answer when it is a success (2xx) or its status is in `accept`; otherwise the
+        sync error for it.
 
         `token`: a Restricted Data Token for this call instead of the LWA access token.
         """
@@ -149,7 +148,7 @@ class SpApi:
             )
         except httpx.HTTPError as exc:
             raise transport_failure(operation, exc) from None
-        if response.status_code in expect or response.status_code in accept:
+        if response.is_success or response.status_code in accept:
             return response
         if response.status_code == 403 and token is None:
             # Refused: fetch a new token next time, whatever the cause (a revoked

@@ -240,7 +240,6 @@ class Inventory:
                 "POST",
                 "/feeds/2021-06-30/documents",
                 json={"contentType": FEED_CONTENT_TYPE},
-                expect=(201,),
             ),
         )
         content = json.dumps(document, ensure_ascii=False).encode()
@@ -260,9 +259,7 @@ class Inventory:
         self._api.limiter.acquire("createFeed:JSON_LISTINGS_FEED")
         feed = json_of(
             "createFeed",
-            self._api.send(
-                "createFeed", "POST", "/feeds/2021-06-30/feeds", json=spec, expect=(202,)
-            ),
+            self._api.send("createFeed", "POST", "/feeds/2021-06-30/feeds", json=spec),
         )
         status = self._await_feed(str(feed["feedId"]))
         if status["processingStatus"] != "DONE":

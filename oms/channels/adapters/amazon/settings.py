@@ -64,7 +64,9 @@ class AmazonSettings:
     feed_turnaround: timedelta = timedelta(minutes=3)
     feed_threshold: int | None = None  # a fixed number of SKUs instead of the estimate
     feed_poll_interval: timedelta = timedelta(seconds=15)
-    feed_max_wait: timedelta = timedelta(minutes=30)
+    # Past this, the push is ChannelUnavailable (pushed again later; the feed may still land).
+    # The worker running the push must be allowed longer than this (Dramatiq's time limit).
+    feed_max_wait: timedelta = timedelta(minutes=20)
     # Processing-report issue codes that are passing failures: the SKU is pushed again [U].
     retryable_issue_codes: frozenset[str] = frozenset({"InternalFailure", "InternalError"})
     # confirmShipment's answer for a package already confirmed [U]: a 400 whose message

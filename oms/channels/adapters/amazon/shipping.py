@@ -65,9 +65,7 @@ class Shipping:
             },
         }
         path = f"/orders/v0/orders/{confirmation.external_order_id}/shipmentConfirmation"
-        answer = self._api.send(
-            "confirmShipment", "POST", path, json=body, expect=(204, 200), accept=(400,)
-        )
+        answer = self._api.send("confirmShipment", "POST", path, json=body, accept=(400,))
         if answer.status_code != 400:
             return
         error = failure("confirmShipment", answer)

@@ -125,6 +125,9 @@ def _page(
     page, rest = ids[:size], ids[size:]
     following = None
     if rest:
+        now = world.now()
+        for stale in [t for t, (_, _, e) in world.pages.items() if e["expires"] <= now]:
+            del world.pages[stale]  # abandoned paging: tokens live 24 hours
         following = secrets.token_urlsafe(18)
         world.pages[following] = (rest, size, echo)
     return page, following, echo
