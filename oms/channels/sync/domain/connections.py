@@ -7,7 +7,7 @@ logged, and returned masked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from oms.channels.sync.domain.model import Carrier, ChannelKind
@@ -18,8 +18,8 @@ class AmazonConnection:
     endpoint: str  # e.g. https://sellingpartnerapi-fe.amazon.com (Japan: the Far East region)
     token_url: str  # LWA: https://api.amazon.com/auth/o2/token
     client_id: str
-    client_secret: str
-    refresh_token: str
+    client_secret: str = field(repr=False)  # a secret: never in a repr or a log line
+    refresh_token: str = field(repr=False)  # a secret: never in a repr or a log line
     seller_id: str
     marketplace_id: str  # Japan: A1VC38T7YXB528
     orders_api: str = "v0"  # "v0" | "2026-01-01" (v0 retires 2027-03-27)
@@ -37,8 +37,8 @@ class AmazonConnection:
 @dataclass(frozen=True, slots=True)
 class RakutenConnection:
     endpoint: str  # e.g. https://api.rms.rakuten.co.jp
-    service_secret: str
-    license_key: str
+    service_secret: str = field(repr=False)  # a secret: never in a repr or a log line
+    license_key: str = field(repr=False)  # a secret: never in a repr or a log line
     # oms carrier -> Rakuten deliveryCompany code.
     carrier_codes: tuple[tuple[Carrier, str], ...] = (
         (Carrier.YAMATO, "1001"),
@@ -56,8 +56,8 @@ class StorefrontConnection:
     endpoint: (
         str  # the Admin GraphQL URL: https://{shop}.myshopify.com/admin/api/2025-07/graphql.json
     )
-    access_token: str
-    webhook_secret: str
+    access_token: str = field(repr=False)  # a secret: never in a repr or a log line
+    webhook_secret: str = field(repr=False)  # a secret: never in a repr or a log line
     location_id: str  # gid://shopify/Location/...
 
     kind: ClassVar[ChannelKind] = ChannelKind.STOREFRONT
