@@ -1,4 +1,4 @@
-"""A connection's secrets never show: not in its repr (a log line, a traceback), masked when shown."""
+"""A connection's secrets never show: not in its repr (log lines, tracebacks), masked when shown."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from oms.channels.sync.domain.connections import (
     masked,
 )
 
-SECRET = "s3cr3t-value"
+SECRET = "s3cr3t-value"  # noqa: S105 (a test value)
 
 
 def test_no_secret_appears_in_a_connections_repr_or_its_shown_form() -> None:
