@@ -33,7 +33,7 @@ from oms.http import (
     EXCEPTION_HANDLERS,
     PROBLEM_TYPE_BASE,
     SECURITY_SCHEMES,
-    answer_options,
+    before_request,
     problem,
     problem_responses,
     provide_principal,
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=answer_options,
+        before_request=before_request,
         middleware=[reads_take_no_write_lock],
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
         logging_config=None,

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
-from oms.shared.bounds import MAX_ID, MAX_SMALL_ID
+from oms.shared.bounds import MAX_ID, MAX_SMALL_ID, check_text
 from oms.shared.errors import DomainError
 from oms.sqlite import reading
 
@@ -246,6 +246,27 @@ def allowed_methods(request: Request[Any, Any, Any]) -> set[str]:
         if isinstance(route, HTTPRoute) and route.path_format == path:
             methods.update(route.methods)
     return methods
+
+
+def refuse_control_characters(request: Request[Any, Any, Any]) -> None:
+    """Text in the path or the query holds no control character, as text in a body does.
+
+    The handlers pass codes from the URL straight to SQL, and PostgreSQL cannot hold a NUL
+    in text at all (`GET /v1/skus/T%00` was a driver error, a 500). Integer parameters are
+    bounded by their types; every string is checked here, once, for every route.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(value, name)
+    for name, values in request.query_params.dict().items():
+        for value in values:
+            check_text(value, name)
+
+
+async def before_request(request: Request[Any, Any, Any]) -> ASGIResponse[None] | None:
+    """`before_request` of the app: URL text is checked, then OPTIONS is answered."""
+    refuse_control_characters(request)
+    return await answer_options(request)
 
 
 async def answer_options(request: Request[Any, Any, Any]) -> ASGIResponse[None] | None:
