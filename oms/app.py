@@ -48,13 +48,17 @@ from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
+from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.worker import Background, start_background
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    services = bootstrap(settings or get_settings())
+def create_app(
+    settings: Settings | None = None, *, write_wait_seconds: float = BUSY_TIMEOUT_SECONDS
+) -> Litestar:
+    """`write_wait_seconds`: on SQLite, how long a request waits for the write lock (tests)."""
+    services = bootstrap(settings or get_settings(), write_wait_seconds=write_wait_seconds)
     v1 = Router(
         path="/v1",
         route_handlers=[

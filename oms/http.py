@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from http import HTTPStatus
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 import msgspec
+import sqlalchemy.exc
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
@@ -227,8 +229,30 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     return problem(500, "Internal Server Error", "the server could not complete the request")
 
 
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """SQLite's write lock not had in time (another process held it): 503, try again.
+
+    The request changed nothing (its transaction never began), so the answer is the client's
+    to retry, not a fault of ours. Any other database error stays a 500.
+    """
+    if "database is locked" not in str(exc):
+        return _internal_error(request, exc)
+    log.warning("write lock not had in time on %s %s", request.method, request.url.path)
+    return problem(
+        503,
+        "Database busy",
+        "another writer held the database for too long; nothing was changed, try again",
+        type_=PROBLEM_TYPE_BASE + "database-busy",
+        headers={"Retry-After": "1"},
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain_error,
+    # Raised by oms.sqlite when a writer's turn does not come (not wrapped by SQLAlchemy:
+    # it comes from the begin event), or by the driver inside a statement (wrapped).
+    sqlite3.OperationalError: _database_error,
+    sqlalchemy.exc.OperationalError: _database_error,
     ValidationException: _validation_error,
     SerializationException: _serialization_error,
     HTTPException: _http_error,
