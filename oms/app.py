@@ -33,7 +33,7 @@ from oms.http import (
     EXCEPTION_HANDLERS,
     PROBLEM_TYPE_BASE,
     SECURITY_SCHEMES,
-    answer_options,
+    before_request,
     problem,
     problem_responses,
     provide_principal,
@@ -48,13 +48,17 @@ from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
+from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.worker import Background, start_background
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    services = bootstrap(settings or get_settings())
+def create_app(
+    settings: Settings | None = None, *, write_wait_seconds: float = BUSY_TIMEOUT_SECONDS
+) -> Litestar:
+    """`write_wait_seconds`: on SQLite, how long a request waits for the write lock (tests)."""
+    services = bootstrap(settings or get_settings(), write_wait_seconds=write_wait_seconds)
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -94,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=answer_options,
+        before_request=before_request,
         middleware=[reads_take_no_write_lock],
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
         logging_config=None,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from http import HTTPStatus
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 import msgspec
+import sqlalchemy.exc
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
@@ -35,7 +37,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.access import ALL_ROLES, Principal, Role, authenticate
-from oms.shared.bounds import MAX_ID, MAX_SMALL_ID
+from oms.shared.bounds import MAX_ID, MAX_SMALL_ID, check_text
 from oms.shared.errors import DomainError
 from oms.sqlite import reading
 
@@ -246,8 +248,30 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     return problem(500, "Internal Server Error", "the server could not complete the request")
 
 
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """SQLite's write lock not had in time (another process held it): 503, try again.
+
+    The request changed nothing (its transaction never began), so the answer is the client's
+    to retry, not a fault of ours. Any other database error stays a 500.
+    """
+    if "database is locked" not in str(exc):
+        return _internal_error(request, exc)
+    log.warning("write lock not had in time on %s %s", request.method, request.url.path)
+    return problem(
+        503,
+        "Database busy",
+        "another writer held the database for too long; nothing was changed, try again",
+        type_=PROBLEM_TYPE_BASE + "database-busy",
+        headers={"Retry-After": "1"},
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain_error,
+    # Raised by oms.sqlite when a writer's turn does not come (not wrapped by SQLAlchemy:
+    # it comes from the begin event), or by the driver inside a statement (wrapped).
+    sqlite3.OperationalError: _database_error,
+    sqlalchemy.exc.OperationalError: _database_error,
     ValidationException: _validation_error,
     SerializationException: _serialization_error,
     HTTPException: _http_error,
@@ -266,6 +290,27 @@ def allowed_methods(request: Request[Any, Any, Any]) -> set[str]:
         if isinstance(route, HTTPRoute) and route.path_format == path:
             methods.update(route.methods)
     return methods
+
+
+def refuse_control_characters(request: Request[Any, Any, Any]) -> None:
+    """Text in the path or the query holds no control character, as text in a body does.
+
+    The handlers pass codes from the URL straight to SQL, and PostgreSQL cannot hold a NUL
+    in text at all (`GET /v1/skus/T%00` was a driver error, a 500). Integer parameters are
+    bounded by their types; every string is checked here, once, for every route.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(value, name)
+    for name, values in request.query_params.dict().items():
+        for value in values:
+            check_text(value, name)
+
+
+async def before_request(request: Request[Any, Any, Any]) -> ASGIResponse[None] | None:
+    """`before_request` of the app: URL text is checked, then OPTIONS is answered."""
+    refuse_control_characters(request)
+    return await answer_options(request)
 
 
 async def answer_options(request: Request[Any, Any, Any]) -> ASGIResponse[None] | None:

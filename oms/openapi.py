@@ -5,7 +5,8 @@ Litestar builds the document from the Pydantic models' fields but leaves out wha
 their configuration and validators. `state_request_rules` adds it, from the same source the
 validation reads (`oms.http_models.RequestBody`), once, when the app is built:
 - unknown fields are refused: `additionalProperties: false`;
-- no string holds a control character: a `pattern` on every free string;
+- no string holds a control character: a `pattern` on every free string, in a body, a path or
+  a query;
 - a field that may be left out but not sent as null (`not_null_fields`) is not nullable;
 - bounds that Litestar drops: those of a type inside `X | None`, and a bound of 0;
 - integer bounds of path and query parameters as integers: Litestar writes them as floats, and
@@ -50,6 +51,9 @@ def state_request_rules(app: Litestar) -> None:
                 for parameter in operation.parameters or []:
                     if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
                         _integral_bounds(parameter.schema)
+                        if parameter.param_in in ("path", "query"):
+                            # oms.http.refuse_control_characters checks every one.
+                            _text_pattern(parameter.schema, SINGLE_LINE_PATTERN)
     components = openapi.components.schemas or {}
     models = {model.__name__: model for model in _subclasses(RequestBody)}
     for schema in components.values():

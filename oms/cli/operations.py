@@ -28,6 +28,7 @@ from oms.cli.common import (
 )
 from oms.db import make_engine
 from oms.settings import PROJECT_ROOT
+from oms.shared.bounds import MAX_SMALL_ID
 from oms.sqlite import reading
 
 # --------------------------------------------------------------------------- serve, worker
@@ -171,7 +172,10 @@ def apikey_create(
 
 @apikey_app.command("revoke")
 @clean_errors
-def apikey_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+def apikey_revoke(
+    # api_keys.id is an INTEGER: a larger id reached the driver as a traceback.
+    key_id: Annotated[int, typer.Argument(metavar="ID", min=1, max=MAX_SMALL_ID)],
+) -> None:
     """Revoke an API key by its id; requests with it are refused from now on."""
     with runtime() as rt:
         revoked = access.revoke_api_key(rt.sessions, key_id)

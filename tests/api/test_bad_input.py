@@ -482,3 +482,38 @@ def test_receipts_adding_up_past_what_a_stock_level_holds_are_a_422_and_change_n
     assert_problem(response, 422, "quantity")
     assert response.json()["type"] == PROBLEM + "out-of-range"
     assert _writes(client, engine) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", "/v1/skus/T%00", "code"),
+        ("GET", "/v1/stock/T%00", "sku"),
+        ("GET", "/v1/orders?channel=%00", "channel"),
+        ("GET", "/v1/stock?location=DC%00", "location"),
+        ("GET", "/v1/stock/ledger?sku=%01", "sku"),
+        ("GET", f"/v1/channels/{RAKUTEN}/availability?sku=%00", "sku"),
+        ("PUT", f"/v1/channels/{RAKUTEN}/rules/pools/T%00", "sku"),
+    ],
+)
+def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(
+    client: Client, engine: Engine, method: str, path: str, field: str
+) -> None:
+    """Text in the URL reaches SQL as much as text in a body (a 500 on PostgreSQL before)."""
+    a_world(client, {(TOP, DC): 3})
+    before = _writes(client, engine)
+    body = {"quantity": 1} if method == "PUT" else None
+
+    assert_problem(client.request(method, path, json=body), 422, field)
+
+    assert _writes(client, engine) == before
+
+
+def test_the_openapi_says_path_and_query_text_holds_no_control_character(client: Client) -> None:
+    document = ok(client.get("/schema/openapi.json"))
+    [code] = document["paths"]["/v1/skus/{code}"]["get"]["parameters"]
+    ledger_parameters = document["paths"]["/v1/stock/ledger"]["get"]["parameters"]
+    [sku] = [p for p in ledger_parameters if p["name"] == "sku"]
+
+    assert code["schema"]["pattern"]
+    assert "pattern" in str(sku["schema"])

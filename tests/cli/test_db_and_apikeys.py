@@ -99,3 +99,13 @@ def test_a_revoked_key_no_longer_authenticates_and_revoking_again_fails(
     assert authenticate(factory, key, bootstrap_admin_key="") is None
     assert again.exit_code == 1
     assert messages(again) == f"error: id: no active API key {key_id}"
+
+
+@pytest.mark.parametrize("key_id", ["0", str(2**31), str(2**63)])
+def test_revoking_an_id_no_key_can_have_exits_2_naming_it(oms: Oms, key_id: str) -> None:
+    """An id beyond the column (INTEGER) was an OverflowError (SQLite) or DataError traceback."""
+    result = oms("apikey", "revoke", key_id)
+
+    assert result.exit_code == 2, result.output
+    assert "ID" in result.output
+    assert "Traceback" not in result.output

@@ -172,3 +172,31 @@ def test_commits_are_synced_to_disk_by_default_and_relaxing_it_is_a_setting(
     monkeypatch.setenv("OMS_SQLITE_SYNCHRONOUS", "normal")
     relaxed = Settings().sqlite_synchronous
     assert _synchronous(scratch_engines(relaxed)) == normal
+
+
+@sqlite_only
+def test_a_writer_that_cannot_get_the_lock_in_time_is_told_to_retry_not_a_500(
+    factory: sessionmaker[Session], database_url: str
+) -> None:
+    """Another process holding SQLite's write lock past the wait was a 500 internal-error."""
+    issued = create_api_key(factory, "writer", "admin")
+    app = create_app(Settings(database_url=database_url), write_wait_seconds=0.05)
+    headers = {"Authorization": f"Bearer {issued.key}"}
+    body = {
+        "code": "STORE-UMEDA",
+        "name": "梅田店",
+        "kind": "store",
+        "prefecture": "27",
+        "postal_code": "530-0001",
+    }
+
+    with TestClient(app) as client:
+        with _OpenWrite(factory):
+            refused = client.post("/v1/locations", json=body, headers=headers)
+        locations = client.get("/v1/locations", headers=headers).json()["items"]
+
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"] == "urn:oms:problem:database-busy"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert locations == []
