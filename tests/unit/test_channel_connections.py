@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from oms.channels.sync.domain.connections import (
     AmazonConnection,
+    Connection,
     RakutenConnection,
     StorefrontConnection,
     masked,
@@ -13,7 +14,7 @@ SECRET = "s3cr3t-value"  # noqa: S105 (a test value)
 
 
 def test_no_secret_appears_in_a_connections_repr_or_its_shown_form() -> None:
-    connections = [
+    connections: list[Connection] = [
         AmazonConnection("https://a", "https://t", "cid", SECRET, SECRET, "seller", "mkt"),
         RakutenConnection("https://r", SECRET, SECRET),
         StorefrontConnection("https://s", SECRET, SECRET, "gid://shopify/Location/1"),
