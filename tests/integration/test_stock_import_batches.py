@@ -107,7 +107,7 @@ def test_rows_are_tried_in_file_order_with_the_effect_of_the_rows_before_them(
         [
             f"{SKUS[0]},DC-CHIBA,4,receipt,",
             f"{SKUS[0]},DC-CHIBA,3,quarantine,",
-            f"{SKUS[0]},DC-CHIBA,2,count,",  # below the 3 quarantined: refused
+            f"{SKUS[0]},DC-CHIBA,-2,adjustment,lost",  # only 1 left to lose after row 3
         ],
     )
     before = database_state(engine)

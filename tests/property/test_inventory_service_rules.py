@@ -257,7 +257,8 @@ class InventoryMachine(RuleBasedStateMachine):
         again = self.inventory.reserve(cmd)
         assert again.replayed
         assert again.reservation.id == first.reservation.id
-        assert again.reservation.lines == first.reservation.lines
+        # A replay answers with the reservation as it is now: a count may have cut its lines.
+        assert again.reservation.lines == self.lines[first.reservation.id]
         assert again.reservation.status is self.status[first.reservation.id]
         assert database_state(self.engine) == before
 
