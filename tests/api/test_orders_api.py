@@ -770,6 +770,7 @@ def test_a_rejected_top_of_a_set_shipped_apart_is_resourced_without_booking_the_
         (rejected(TOP, 1, "stolen"), "lines[0].reason"),
         (rejected(TOP, 1, "not_found"), "lines[0].counted"),
         (rejected(TOP, 1, "not_found", counted=-1), "lines[0].counted"),
+        (rejected(TOP, 1, "damaged", counted=3), "lines[0].counted"),
     ],
 )
 def test_a_bad_rejection_is_a_422_naming_the_field_and_changes_nothing(

@@ -312,6 +312,11 @@ def _check(rejected: RejectedLine, carried: dict[str, int], index: int) -> Rejec
                 "not_found needs `counted`: how many are on the shelf now",
                 field=f"{where}.counted",
             )
+    elif rejected.counted is not None:  # silently dropping what a picker counted would mislead
+        raise InvalidInput(
+            "`counted` goes with not_found only: damaged units are quarantined, not counted",
+            field=f"{where}.counted",
+        )
     return reason
 
 

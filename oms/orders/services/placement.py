@@ -1,8 +1,10 @@
-"""Order use cases, shared by the HTTP API, the CLI and the workers.
+"""Order use cases, shared by the HTTP API, the CLI and the workers (a little over 400 lines:
+ingest, replay checks and backorder sourcing share their helpers and read best together).
 
 Placing an order is one transaction: the order and its lines, the sourcing decision, the
 reservation of every shipment's stock (all or none, through the inventory's primitive), the
-outbox events, and, at commit, the channel numbers the reservation moved. If a concurrent order
+outbox events, and, as its last step before commit (`publish_changes`), the channel numbers the
+reservation moved. If a concurrent order
 took the stock between planning and reserving, the reservation is rolled back to a savepoint and
 the order re-planned on fresh stock, a bounded number of times; what still cannot be sourced
 waits as a backorder (or the order is refused, if its channel's profile says so).
