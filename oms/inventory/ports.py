@@ -69,6 +69,10 @@ class RingFence(Protocol):
     someone else (the channels' ring-fenced pools). The inventory asks; it does not know why.
     Called in the reserving transaction, after the stock rows of the fenced SKUs are locked."""
 
+    def knows(self, channel: str) -> bool:
+        """Whether `channel` is a channel's code (a reservation may only name one)."""
+        ...
+
     def fenced_skus(self, skus: Iterable[str]) -> set[str]:
         """Those of `skus` that anything is held back of; only they need `claim`."""
         ...

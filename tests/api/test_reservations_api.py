@@ -115,3 +115,24 @@ def test_reusing_a_reservation_key_for_other_lines_is_a_409(client: Client) -> N
     response = client.post("/v1/reservations", json=lines((sku, location, 5)), headers=headers)
     assert_problem(response, 409, "Idempotency-Key")
     assert level(client)["reserved"] == 4
+
+
+def test_a_reservation_naming_a_channel_that_does_not_exist_is_a_422_and_changes_nothing(
+    client: Client,
+) -> None:
+    a_location(client, "DC-CHIBA")
+    a_sku(client, "TEE")
+    receive(client, "TEE", "DC-CHIBA", 5)
+    before = ok(client.get("/v1/stock", params={"sku": "TEE"}))
+
+    response = client.post(
+        "/v1/reservations",
+        json={
+            "channel": "nochan",
+            "lines": [{"sku": "TEE", "location": "DC-CHIBA", "quantity": 1}],
+        },
+        headers={"Idempotency-Key": "reserve-for-nobody"},
+    )
+
+    assert_problem(response, 422, "channel")
+    assert ok(client.get("/v1/stock", params={"sku": "TEE"})) == before

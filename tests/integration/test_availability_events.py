@@ -333,6 +333,7 @@ def test_auto_buffer_holds_back_what_sells_between_two_pushes(engine: Engine) ->
     assert any("0.05 units/min" in note for note in explained.notes), explained.notes
     assert world.availability.recompute_all()["storefront"]["TEE"] == 6
     # Units reserved for another channel do not count towards the storefront's velocity.
+    world.channel("amazon", [DC], kind="amazon")
     world.inventory.reserve(
         ReserveStock([ReservationLine("CAP", DC, 1)], idempotency_key=a_key(), channel="amazon")
     )

@@ -56,6 +56,9 @@ class ReservationUseCases(ServiceCore):
         now = self._clock()
         with self._uow() as uow:
             store = uow.inventory
+            if channel is not None and store.fence is not None and not store.fence.knows(channel):
+                # Another channel's code would draw on its pool and count in its velocity.
+                raise InvalidInput(f"there is no channel {channel!r}", field="channel")
             # A ring-fenced SKU takes the Python path: what a pool holds is the pipeline's
             # allocation, computed in Python, and the check of it must not have a twin in SQL.
             one_call = store.reserves_in_one_statement and not _fenced(store, lines)

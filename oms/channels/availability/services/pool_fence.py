@@ -51,6 +51,9 @@ class PoolFence:
         self._inventory = inventory
         self._publisher = publisher
 
+    def knows(self, channel: str) -> bool:
+        return self._channels.channel_by_code(channel) is not None
+
     def fenced_skus(self, skus: Iterable[str]) -> set[str]:
         return self._channels.pooled_skus(sorted(set(skus)))
 
