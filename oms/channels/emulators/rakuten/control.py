@@ -1,0 +1,239 @@
+"""`/_emulator/...`: what a test or the demo does to the emulated shop besides calling RMS.
+
+Seed items and orders, cancel or move an order, read stock and recorded shipments, inject faults,
+change or lift the rate limits, read the counters. Errors are RFC 9457 problem details naming the
+field; these endpoints take no credentials (they are not Rakuten's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+
+from oms.channels.emulators.rakuten.config import FunctionLimit
+from oms.channels.emulators.rakuten.gate import json_body, json_response
+from oms.channels.emulators.rakuten.inventory import MANAGE_NUMBER, MAX_ID_BYTES
+from oms.channels.emulators.rakuten.orders import PROGRESS_CODES, render_order
+from oms.channels.emulators.rakuten.state import FAULTS, Order, PendingFault, ShopState
+
+
+def problem(status: int, title: str, field: str | None = None) -> Response[bytes]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if field is not None:
+        body["invalid_params"] = [{"name": field, "reason": title}]
+    response = json_response(body, status)
+    response.media_type = "application/problem+json"
+    return response
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _id_problem(value: object, field: str, manage: bool) -> Response[bytes] | None:
+    if not isinstance(value, str) or not value or len(value.encode()) > MAX_ID_BYTES:
+        return problem(400, f"{field} must be 1 to 32 bytes", field)
+    if manage and not MANAGE_NUMBER.match(value):
+        return problem(400, f"{field} allows only a-z, A-Z, 0-9, _ and -", field)
+    return None
+
+
+@post("/reset")
+async def reset(shop: ShopState) -> Response[bytes]:
+    shop.reset()
+    return Response(content=b"", status_code=204)
+
+
+@post("/listings", status_code=201)
+async def register_listing(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        return problem(400, "a JSON object is required")
+    manage, variant, quantity = body.get("manage_number"), body.get("variant_id"), body.get("quantity", 0)
+    for value, field, is_manage in ((manage, "manage_number", True), (variant, "variant_id", False)):
+        refused = _id_problem(value, field, is_manage)
+        if refused is not None:
+            return refused
+    if not _is_int(quantity) or not 0 <= quantity <= shop.config.max_quantity:
+        return problem(400, "quantity must be an integer from 0 to 99999", "quantity")
+    shop.register(manage, variant, quantity)
+    return json_response({"manage_number": manage.lower(), "variant_id": variant}, 201)
+
+
+@get("/listings/{manage_number:str}/{variant_id:str}")
+async def listing_quantity(shop: ShopState, manage_number: str, variant_id: str) -> Response[bytes]:
+    stock = shop.visible_stock(manage_number, variant_id)
+    return json_response({"quantity": None if stock is None else stock.quantity}, 200)
+
+
+@post("/orders", status_code=201)
+async def place_order(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+    body = await json_body(request)
+    lines = body.get("lines") if isinstance(body, dict) else None
+    if not isinstance(lines, list) or not lines:
+        return problem(400, "lines must be a non-empty list", "lines")
+    parsed = []
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            return problem(400, "a line is an object", f"lines[{i}]")
+        for field, is_manage in (("manage_number", True), ("variant_id", False)):
+            refused = _id_problem(line.get(field), f"lines[{i}].{field}", is_manage)
+            if refused is not None:
+                return refused
+        units, price = line.get("units"), line.get("price")
+        if not _is_int(units) or units < 1:
+            return problem(400, "units must be a positive integer", f"lines[{i}].units")
+        if not _is_int(price) or price < 0:
+            return problem(400, "price must be a non-negative integer", f"lines[{i}].price")
+        parsed.append((line["manage_number"], line["variant_id"], units, price))
+    progress = body.get("order_progress") if isinstance(body, dict) else None
+    if progress is not None and progress not in PROGRESS_CODES:
+        return problem(400, "order_progress is not a Rakuten progress code", "order_progress")
+    order = shop.place_order(parsed, progress=progress)
+    return json_response({"order_number": order.order_number}, 201)
+
+
+def _order(shop: ShopState, number: str) -> Order | Response[bytes]:
+    order = shop.orders.get(number)
+    return order if order is not None else problem(404, "no such order", "order_number")
+
+
+@post("/orders/{order_number:str}/cancel", status_code=200)
+async def cancel_order(shop: ShopState, order_number: str) -> Response[bytes]:
+    order = _order(shop, order_number)
+    if isinstance(order, Response):
+        return order
+    shop.cancel(order)
+    return json_response({"order_number": order.order_number, "order_progress": 900}, 200)
+
+
+@post("/orders/{order_number:str}/progress", status_code=200)
+async def move_order(
+    request: Request[Any, Any, Any], shop: ShopState, order_number: str
+) -> Response[bytes]:
+    order = _order(shop, order_number)
+    if isinstance(order, Response):
+        return order
+    body = await json_body(request)
+    progress = body.get("order_progress") if isinstance(body, dict) else None
+    if progress not in PROGRESS_CODES:
+        return problem(400, "order_progress is not a Rakuten progress code", "order_progress")
+    if progress in (800, 900):
+        shop.cancel(order)
+        order.progress = progress
+    else:
+        order.progress = progress
+        if progress >= 200 and order.confirmed_at is None:
+            order.confirmed_at = shop.now()
+    return json_response({"order_number": order.order_number, "order_progress": progress}, 200)
+
+
+@get("/orders/{order_number:str}")
+async def read_order(shop: ShopState, order_number: str) -> Response[bytes]:
+    order = _order(shop, order_number)
+    if isinstance(order, Response):
+        return order
+    return json_response(render_order(order, version=7), 200)
+
+
+@get("/orders/{order_number:str}/shipments")
+async def shipments(shop: ShopState, order_number: str) -> Response[bytes]:
+    order = _order(shop, order_number)
+    if isinstance(order, Response):
+        return order
+    recorded = [
+        {
+            "basket_id": package.basket_id,
+            "shipping_detail_id": s.shipping_detail_id,
+            "delivery_company": s.delivery_company,
+            "shipping_number": s.shipping_number,
+            "shipping_date": s.shipping_date,
+        }
+        for package in order.packages
+        for s in package.shippings
+    ]
+    return json_response(recorded, 200)
+
+
+@post("/faults")
+async def inject(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        return problem(400, "a JSON object is required")
+    fault, count, operation = body.get("fault"), body.get("count", 1), body.get("operation")
+    if fault not in FAULTS:
+        return problem(400, f"fault must be one of {sorted(FAULTS)}", "fault")
+    if not _is_int(count) or count < 1:
+        return problem(400, "count must be a positive integer", "count")
+    if operation is not None and operation not in shop.config.limits:
+        return problem(400, f"operation must be one of {sorted(shop.config.limits)}", "operation")
+    shop.faults.append(PendingFault(fault, count, operation))
+    return Response(content=b"", status_code=204)
+
+
+@delete("/faults", status_code=204)
+async def clear_faults(shop: ShopState) -> None:
+    shop.faults.clear()
+
+
+@post("/limits", status_code=200)
+async def set_limits(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+    """`{"function": {"per_second": r, "burst": b} | null}`; null lifts that function's limit."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        return problem(400, "a JSON object is required")
+    changed: dict[str, FunctionLimit | None] = {}
+    for function, limit in body.items():
+        if limit is None:
+            changed[function] = None
+            continue
+        rate = limit.get("per_second") if isinstance(limit, dict) else None
+        burst = limit.get("burst") if isinstance(limit, dict) else None
+        if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
+            return problem(400, "per_second must be a positive number", f"{function}.per_second")
+        if not _is_int(burst) or burst < 1:
+            return problem(400, "burst must be a positive integer", f"{function}.burst")
+        changed[function] = FunctionLimit(float(rate), burst)
+    for function, new in changed.items():
+        if new is None:
+            shop.config.limits.pop(function, None)
+        else:
+            shop.config.limits[function] = new
+    return json_response(
+        {f: {"per_second": x.per_second, "burst": x.burst} for f, x in shop.config.limits.items()},
+        200,
+    )
+
+
+@get("/counters")
+async def counters(shop: ShopState) -> Response[bytes]:
+    return json_response(
+        {
+            "calls": dict(shop.calls),
+            "throttled": dict(shop.throttled),
+            "throttled_total": sum(shop.throttled.values()),
+            "injected": dict(shop.injected),
+        },
+        200,
+    )
+
+
+def control_router() -> Router:
+    return Router(
+        path="/_emulator",
+        route_handlers=[
+            reset,
+            register_listing,
+            listing_quantity,
+            place_order,
+            cancel_order,
+            move_order,
+            read_order,
+            shipments,
+            inject,
+            clear_faults,
+            set_limits,
+            counters,
+        ],
+    )
