@@ -52,7 +52,7 @@ def _utc_now() -> datetime:
 class EmulatorConfig:
     shop_id: str = "123456"
     # The credentials the emulated shop was issued; anything else is refused.
-    service_secret: str = "SP123456_emulated_service_secret"
+    service_secret: str = "SP123456_emulated_service_secret"  # noqa: S105 - a stand-in's
     license_key: str = "SL123456_emulated_license_key"
     limits: dict[str, FunctionLimit] = field(default_factory=_default_limits)
     # Arrivals jitter by a few milliseconds against the client's own clock; a bucket with no

@@ -7,12 +7,14 @@ field; these endpoints take no credentials (they are not Rakuten's).
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeGuard
 
 from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath
 
-from oms.channels.emulators.rakuten.config import FunctionLimit
-from oms.channels.emulators.rakuten.gate import json_body, json_response
+from oms.channels.emulators.rakuten.config import JST, FunctionLimit
+from oms.channels.emulators.rakuten.gate import Shop, json_body, json_response
 from oms.channels.emulators.rakuten.inventory import MANAGE_NUMBER, MAX_ID_BYTES
 from oms.channels.emulators.rakuten.orders import PROGRESS_CODES, render_order
 from oms.channels.emulators.rakuten.state import FAULTS, Order, PendingFault, ShopState
@@ -27,34 +29,37 @@ def problem(status: int, title: str, field: str | None = None) -> Response[bytes
     return response
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _id_problem(value: object, field: str, manage: bool) -> Response[bytes] | None:
+def _identifier(value: object, field: str, manage: bool) -> str | Response[bytes]:
+    """The manage number or variant id, or the problem with it."""
     if not isinstance(value, str) or not value or len(value.encode()) > MAX_ID_BYTES:
         return problem(400, f"{field} must be 1 to 32 bytes", field)
     if manage and not MANAGE_NUMBER.match(value):
         return problem(400, f"{field} allows only a-z, A-Z, 0-9, _ and -", field)
-    return None
+    return value
 
 
 @post("/reset")
-async def reset(shop: ShopState) -> Response[bytes]:
+async def reset(shop: Shop) -> Response[bytes]:
     shop.reset()
     return Response(content=b"", status_code=204)
 
 
 @post("/listings", status_code=201)
-async def register_listing(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def register_listing(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     body = await json_body(request)
     if not isinstance(body, dict):
         return problem(400, "a JSON object is required")
-    manage, variant, quantity = body.get("manage_number"), body.get("variant_id"), body.get("quantity", 0)
-    for value, field, is_manage in ((manage, "manage_number", True), (variant, "variant_id", False)):
-        refused = _id_problem(value, field, is_manage)
-        if refused is not None:
-            return refused
+    manage = _identifier(body.get("manage_number"), "manage_number", True)
+    if isinstance(manage, Response):
+        return manage
+    variant = _identifier(body.get("variant_id"), "variant_id", False)
+    if isinstance(variant, Response):
+        return variant
+    quantity = body.get("quantity", 0)
     if not _is_int(quantity) or not 0 <= quantity <= shop.config.max_quantity:
         return problem(400, "quantity must be an integer from 0 to 99999", "quantity")
     shop.register(manage, variant, quantity)
@@ -62,35 +67,49 @@ async def register_listing(request: Request[Any, Any, Any], shop: ShopState) -> 
 
 
 @get("/listings/{manage_number:str}/{variant_id:str}")
-async def listing_quantity(shop: ShopState, manage_number: str, variant_id: str) -> Response[bytes]:
+async def listing_quantity(
+    shop: Shop, manage_number: FromPath[str], variant_id: FromPath[str]
+) -> Response[bytes]:
     stock = shop.visible_stock(manage_number, variant_id)
     return json_response({"quantity": None if stock is None else stock.quantity}, 200)
 
 
 @post("/orders", status_code=201)
-async def place_order(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def place_order(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     body = await json_body(request)
     lines = body.get("lines") if isinstance(body, dict) else None
     if not isinstance(lines, list) or not lines:
         return problem(400, "lines must be a non-empty list", "lines")
-    parsed = []
+    parsed: list[tuple[str, str, int, int]] = []
     for i, line in enumerate(lines):
         if not isinstance(line, dict):
             return problem(400, "a line is an object", f"lines[{i}]")
-        for field, is_manage in (("manage_number", True), ("variant_id", False)):
-            refused = _id_problem(line.get(field), f"lines[{i}].{field}", is_manage)
-            if refused is not None:
-                return refused
+        manage = _identifier(line.get("manage_number"), f"lines[{i}].manage_number", True)
+        if isinstance(manage, Response):
+            return manage
+        variant = _identifier(line.get("variant_id"), f"lines[{i}].variant_id", False)
+        if isinstance(variant, Response):
+            return variant
         units, price = line.get("units"), line.get("price")
         if not _is_int(units) or units < 1:
             return problem(400, "units must be a positive integer", f"lines[{i}].units")
         if not _is_int(price) or price < 0:
             return problem(400, "price must be a non-negative integer", f"lines[{i}].price")
-        parsed.append((line["manage_number"], line["variant_id"], units, price))
+        parsed.append((manage, variant, units, price))
     progress = body.get("order_progress") if isinstance(body, dict) else None
-    if progress is not None and progress not in PROGRESS_CODES:
+    if progress is not None and (not _is_int(progress) or progress not in PROGRESS_CODES):
         return problem(400, "order_progress is not a Rakuten progress code", "order_progress")
-    order = shop.place_order(parsed, progress=progress)
+    ordered_at = body.get("ordered_at") if isinstance(body, dict) else None
+    when = None
+    if ordered_at is not None:
+        try:
+            given: datetime | None = datetime.fromisoformat(str(ordered_at))
+        except ValueError:
+            given = None
+        if given is None or given.tzinfo is None:
+            return problem(400, "ordered_at must be an ISO 8601 time with an offset", "ordered_at")
+        when = given.astimezone(JST).replace(microsecond=0)
+    order = shop.place_order(parsed, ordered_at=when, progress=progress)
     return json_response({"order_number": order.order_number}, 201)
 
 
@@ -100,7 +119,7 @@ def _order(shop: ShopState, number: str) -> Order | Response[bytes]:
 
 
 @post("/orders/{order_number:str}/cancel", status_code=200)
-async def cancel_order(shop: ShopState, order_number: str) -> Response[bytes]:
+async def cancel_order(shop: Shop, order_number: FromPath[str]) -> Response[bytes]:
     order = _order(shop, order_number)
     if isinstance(order, Response):
         return order
@@ -110,7 +129,7 @@ async def cancel_order(shop: ShopState, order_number: str) -> Response[bytes]:
 
 @post("/orders/{order_number:str}/progress", status_code=200)
 async def move_order(
-    request: Request[Any, Any, Any], shop: ShopState, order_number: str
+    request: Request[Any, Any, Any], shop: Shop, order_number: FromPath[str]
 ) -> Response[bytes]:
     order = _order(shop, order_number)
     if isinstance(order, Response):
@@ -130,7 +149,7 @@ async def move_order(
 
 
 @get("/orders/{order_number:str}")
-async def read_order(shop: ShopState, order_number: str) -> Response[bytes]:
+async def read_order(shop: Shop, order_number: FromPath[str]) -> Response[bytes]:
     order = _order(shop, order_number)
     if isinstance(order, Response):
         return order
@@ -138,7 +157,7 @@ async def read_order(shop: ShopState, order_number: str) -> Response[bytes]:
 
 
 @get("/orders/{order_number:str}/shipments")
-async def shipments(shop: ShopState, order_number: str) -> Response[bytes]:
+async def shipments(shop: Shop, order_number: FromPath[str]) -> Response[bytes]:
     order = _order(shop, order_number)
     if isinstance(order, Response):
         return order
@@ -157,7 +176,7 @@ async def shipments(shop: ShopState, order_number: str) -> Response[bytes]:
 
 
 @post("/faults")
-async def inject(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def inject(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     body = await json_body(request)
     if not isinstance(body, dict):
         return problem(400, "a JSON object is required")
@@ -173,12 +192,12 @@ async def inject(request: Request[Any, Any, Any], shop: ShopState) -> Response[b
 
 
 @delete("/faults", status_code=204)
-async def clear_faults(shop: ShopState) -> None:
+async def clear_faults(shop: Shop) -> None:
     shop.faults.clear()
 
 
 @post("/limits", status_code=200)
-async def set_limits(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def set_limits(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     """`{"function": {"per_second": r, "burst": b} | null}`; null lifts that function's limit."""
     body = await json_body(request)
     if not isinstance(body, dict):
@@ -207,7 +226,7 @@ async def set_limits(request: Request[Any, Any, Any], shop: ShopState) -> Respon
 
 
 @get("/counters")
-async def counters(shop: ShopState) -> Response[bytes]:
+async def counters(shop: Shop) -> Response[bytes]:
     return json_response(
         {
             "calls": dict(shop.calls),

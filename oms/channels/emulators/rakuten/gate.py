@@ -15,8 +15,12 @@ import time
 from typing import Any
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
 
 from oms.channels.emulators.rakuten.state import ShopState
+
+# Handlers name the shop this way: Litestar injects the one `create_app` built.
+Shop = NamedDependency[ShopState]
 
 
 def json_response(body: Any, status: int) -> Response[bytes]:
@@ -46,7 +50,9 @@ def credentials_match(header: str | None, shop: ShopState) -> bool:
     return hmac.compare_digest(decoded.encode(), expected.encode())
 
 
-async def admit(request: Request[Any, Any, Any], shop: ShopState, function: str) -> Response[bytes] | None:
+async def admit(
+    request: Request[Any, Any, Any], shop: ShopState, function: str
+) -> Response[bytes] | None:
     """None: the call goes on to its function; else the answer that ends it."""
     config = shop.config
     shop.calls[function] += 1
@@ -73,7 +79,9 @@ async def admit(request: Request[Any, Any, Any], shop: ShopState, function: str)
 
 def throttled(shop: ShopState) -> Response[bytes]:
     config = shop.config
-    return gateway_error(config.throttle_status, config.throttle_error_code, config.throttle_message)
+    return gateway_error(
+        config.throttle_status, config.throttle_error_code, config.throttle_message
+    )
 
 
 async def json_body(request: Request[Any, Any, Any]) -> Any:

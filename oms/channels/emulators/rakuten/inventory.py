@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response, Router, get, post, put
+from litestar.params import FromPath
 
 from oms.channels.emulators.rakuten.config import (
     BULK_GET,
@@ -21,7 +22,7 @@ from oms.channels.emulators.rakuten.config import (
     VARIANT_GET,
     VARIANT_UPSERT,
 )
-from oms.channels.emulators.rakuten.gate import admit, json_body, json_response
+from oms.channels.emulators.rakuten.gate import Shop, admit, json_body, json_response
 from oms.channels.emulators.rakuten.state import ShopState, Stock
 
 MANAGE_NUMBER = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -117,7 +118,7 @@ def _current(shop: ShopState, manage: str, variant: str) -> int | None:
 
 
 @post("/inventories/bulk-upsert")
-async def bulk_upsert(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def bulk_upsert(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, BULK_UPSERT)
     if refusal is not None:
         return refusal
@@ -142,7 +143,7 @@ async def bulk_upsert(request: Request[Any, Any, Any], shop: ShopState) -> Respo
 
 
 @post("/inventories/bulk-get", status_code=200)
-async def bulk_get(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def bulk_get(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, BULK_GET)
     if refusal is not None:
         return refusal
@@ -163,9 +164,7 @@ async def bulk_get(request: Request[Any, Any, Any], shop: ShopState) -> Response
 
 
 @get("/inventories/bulk-get/range")
-async def bulk_get_range(
-    request: Request[Any, Any, Any], shop: ShopState
-) -> Response[bytes]:
+async def bulk_get_range(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
     refusal = await admit(request, shop, BULK_GET_RANGE)
     if refusal is not None:
         return refusal
@@ -184,9 +183,7 @@ async def bulk_get_range(
     if errors.errors:
         return errors.response()
     low, high = bounds.get("minQuantity", 0), bounds.get("maxQuantity", shop.config.max_quantity)
-    matching = [
-        (key, stock) for key, stock in shop.stock.items() if low <= stock.quantity <= high
-    ]
+    matching = [(key, stock) for key, stock in shop.stock.items() if low <= stock.quantity <= high]
     if len(matching) > shop.config.max_bulk_get:
         errors.add("IE0003", "Too many inventories match the range.", "minQuantity")
         return errors.response()
@@ -201,7 +198,10 @@ _ONE = "/inventories/manage-numbers/{manage_number:str}/variants/{variant_id:str
 
 @get(_ONE)
 async def variant_get(
-    request: Request[Any, Any, Any], shop: ShopState, manage_number: str, variant_id: str
+    request: Request[Any, Any, Any],
+    shop: Shop,
+    manage_number: FromPath[str],
+    variant_id: FromPath[str],
 ) -> Response[bytes]:
     refusal = await admit(request, shop, VARIANT_GET)
     if refusal is not None:
@@ -216,7 +216,10 @@ async def variant_get(
 
 @put(_ONE)
 async def variant_upsert(
-    request: Request[Any, Any, Any], shop: ShopState, manage_number: str, variant_id: str
+    request: Request[Any, Any, Any],
+    shop: Shop,
+    manage_number: FromPath[str],
+    variant_id: FromPath[str],
 ) -> Response[bytes]:
     refusal = await admit(request, shop, VARIANT_UPSERT)
     if refusal is not None:

@@ -14,8 +14,8 @@ from typing import Any
 from litestar import Request, Response, post
 
 from oms.channels.emulators.rakuten.config import GET_ORDER, JST, SEARCH_ORDER
-from oms.channels.emulators.rakuten.gate import admit, json_body, json_response
-from oms.channels.emulators.rakuten.state import Order, ShopState
+from oms.channels.emulators.rakuten.gate import Shop, admit, json_body, json_response
+from oms.channels.emulators.rakuten.state import Order
 
 ORDER_NUMBER = re.compile(r"^\d+-\d{8}-\d{8,10}$")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")  # +0900, no colon
@@ -67,7 +67,7 @@ def _int(value: object) -> int | None:
 
 
 @post("/es/2.0/order/searchOrder/")
-async def search_order(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def search_order(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, SEARCH_ORDER)
     if refusal is not None:
         return refusal
@@ -78,7 +78,7 @@ async def search_order(request: Request[Any, Any, Any], shop: ShopState) -> Resp
     if "dateType" not in body or body["dateType"] is None:
         return _search_error("009", "期間検索種別が指定されていません。")
     date_type = _int(body["dateType"])
-    if date_type not in range(1, 7):
+    if date_type is None or not 1 <= date_type <= 6:
         return _search_error("012", "期間検索種別の値が不正です。")  # [U] code
     if not body.get("startDatetime") or not body.get("endDatetime"):
         return _search_error("010", "期間の値が指定されていません。")
@@ -142,7 +142,9 @@ async def search_order(request: Request[Any, Any, Any], shop: ShopState) -> Resp
     return json_response(
         {
             "orderNumberList": [o.order_number for o in shown],
-            "MessageModelList": [message("INFO", f"{_SEARCH}_INFO_101", "注文検索に成功しました。")],
+            "MessageModelList": [
+                message("INFO", f"{_SEARCH}_INFO_101", "注文検索に成功しました。")
+            ],
             "PaginationResponseModel": {
                 "totalRecordsAmount": total,
                 "totalPages": math.ceil(total / amount),
@@ -155,13 +157,16 @@ async def search_order(request: Request[Any, Any, Any], shop: ShopState) -> Resp
 
 def _get_error(code: str, text: str) -> Response[bytes]:
     return json_response(
-        {"MessageModelList": [message("ERROR", f"{_GET}_ERROR_{code}", text)], "OrderModelList": []},
+        {
+            "MessageModelList": [message("ERROR", f"{_GET}_ERROR_{code}", text)],
+            "OrderModelList": [],
+        },
         400,
     )
 
 
 @post("/es/2.0/order/getOrder/")
-async def get_order(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def get_order(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, GET_ORDER)
     if refusal is not None:
         return refusal

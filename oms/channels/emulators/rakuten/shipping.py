@@ -104,7 +104,11 @@ def _apply(record: dict[str, Any], package: Package, shop: ShopState) -> tuple[s
     return "102", shipping.shipping_detail_id
 
 
-_DONE = {"101": "発送情報の追加設定が完了しました。", "102": "発送情報の更新が完了しました。", "103": "発送情報の削除が完了しました。"}
+_DONE = {
+    "101": "発送情報の追加設定が完了しました。",
+    "102": "発送情報の更新が完了しました。",
+    "103": "発送情報の削除が完了しました。",
+}
 
 
 def _baskets(body: dict[str, Any], order: Order) -> list[tuple[Package, list[Any]]] | str:
