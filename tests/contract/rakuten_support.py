@@ -32,6 +32,12 @@ class RakutenEmulatorControl:
         self._ok(self.http.post("/listings", json={"manage_number": manage, "variant_id": "std"}))
         return ListingRef(sku, manage, "std")
 
+    def listings(self, skus: list[str]) -> list[ListingRef]:
+        """Many listings in one control call."""
+        body = [{"manage_number": sku.lower(), "variant_id": "std"} for sku in skus]
+        self._ok(self.http.post("/listings", json=body))
+        return [ListingRef(sku, sku.lower(), "std") for sku in skus]
+
     def seed_order(
         self,
         lines: list[tuple[ListingRef, int, int]],
@@ -72,10 +78,15 @@ class RakutenEmulatorControl:
             list[dict[str, object]], self._ok(self.http.get(f"/orders/{external_id}/shipments"))
         )
 
-    def inject(self, fault: str, count: int = 1, operation: str | None = None) -> None:
-        self._ok(
-            self.http.post("/faults", json={"fault": fault, "count": count, "operation": operation})
-        )
+    def inject(
+        self,
+        fault: str,
+        count: int = 1,
+        operation: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        body = {"fault": fault, "count": count, "operation": operation, "seconds": seconds}
+        self._ok(self.http.post("/faults", json=body))
 
     def counters(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._ok(self.http.get("/counters")))

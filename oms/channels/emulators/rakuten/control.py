@@ -49,21 +49,29 @@ async def reset(shop: Shop) -> Response[bytes]:
 
 
 @post("/listings", status_code=201)
-async def register_listing(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
+async def register_listings(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
+    """One listing `{"manage_number", "variant_id", "quantity"?}` or a list of them."""
     body = await json_body(request)
-    if not isinstance(body, dict):
-        return problem(400, "a JSON object is required")
-    manage = _identifier(body.get("manage_number"), "manage_number", True)
-    if isinstance(manage, Response):
-        return manage
-    variant = _identifier(body.get("variant_id"), "variant_id", False)
-    if isinstance(variant, Response):
-        return variant
-    quantity = body.get("quantity", 0)
-    if not _is_int(quantity) or not 0 <= quantity <= shop.config.max_quantity:
-        return problem(400, "quantity must be an integer from 0 to 99999", "quantity")
-    shop.register(manage, variant, quantity)
-    return json_response({"manage_number": manage.lower(), "variant_id": variant}, 201)
+    entries = body if isinstance(body, list) else [body]
+    parsed: list[tuple[str, str, int]] = []
+    for i, entry in enumerate(entries):
+        at = f"[{i}]." if isinstance(body, list) else ""
+        if not isinstance(entry, dict):
+            return problem(400, "a listing is a JSON object", at.rstrip(".") or None)
+        manage = _identifier(entry.get("manage_number"), f"{at}manage_number", True)
+        if isinstance(manage, Response):
+            return manage
+        variant = _identifier(entry.get("variant_id"), f"{at}variant_id", False)
+        if isinstance(variant, Response):
+            return variant
+        quantity = entry.get("quantity", 0)
+        if not _is_int(quantity) or not 0 <= quantity <= shop.config.max_quantity:
+            return problem(400, "quantity must be an integer from 0 to 99999", f"{at}quantity")
+        parsed.append((manage, variant, quantity))
+    for manage, variant, quantity in parsed:  # all or nothing
+        shop.register(manage, variant, quantity)
+    registered = [{"manage_number": m.lower(), "variant_id": v} for m, v, _ in parsed]
+    return json_response(registered if isinstance(body, list) else registered[0], 201)
 
 
 @get("/listings/{manage_number:str}/{variant_id:str}")
@@ -181,13 +189,18 @@ async def inject(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]
     if not isinstance(body, dict):
         return problem(400, "a JSON object is required")
     fault, count, operation = body.get("fault"), body.get("count", 1), body.get("operation")
+    seconds = body.get("seconds")
+    if seconds is not None and (
+        not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0
+    ):
+        return problem(400, "seconds must be a positive number", "seconds")
     if fault not in FAULTS:
         return problem(400, f"fault must be one of {sorted(FAULTS)}", "fault")
     if not _is_int(count) or count < 1:
         return problem(400, "count must be a positive integer", "count")
     if operation is not None and operation not in shop.config.limits:
         return problem(400, f"operation must be one of {sorted(shop.config.limits)}", "operation")
-    shop.faults.append(PendingFault(fault, count, operation))
+    shop.faults.append(PendingFault(fault, count, operation, seconds))
     return Response(content=b"", status_code=204)
 
 
@@ -243,7 +256,7 @@ def control_router() -> Router:
         path="/_emulator",
         route_handlers=[
             reset,
-            register_listing,
+            register_listings,
             listing_quantity,
             place_order,
             cancel_order,

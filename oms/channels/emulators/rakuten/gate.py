@@ -56,12 +56,13 @@ async def admit(
     """None: the call goes on to its function; else the answer that ends it."""
     config = shop.config
     shop.calls[function] += 1
-    fault = shop.take_fault(function)
-    if fault == "timeout":
-        await asyncio.sleep(config.timeout_seconds)
+    pending = shop.take_fault(function)
+    fault = pending.fault if pending is not None else None
+    if pending is not None and fault == "timeout":
+        await asyncio.sleep(pending.seconds or config.timeout_seconds)
         return gateway_error(504, config.unavailable_error_code, "Gateway Timeout")
-    if fault == "slow":
-        await asyncio.sleep(config.slow_seconds)
+    if pending is not None and fault == "slow":
+        await asyncio.sleep(pending.seconds or config.slow_seconds)
     if fault == "5xx":
         return gateway_error(
             config.unavailable_status, config.unavailable_error_code, "Service Unavailable"

@@ -164,7 +164,7 @@ async def bulk_get(request: Request[Any, Any, Any], shop: Shop) -> Response[byte
 
 
 @get("/inventories/bulk-get/range")
-async def bulk_get_range(request: Request[Any, Any, Any], shop: ShopState) -> Response[bytes]:
+async def bulk_get_range(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, BULK_GET_RANGE)
     if refusal is not None:
         return refusal

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, Response, post
 
 from oms.channels.emulators.rakuten.config import UPDATE_ORDER_SHIPPING
-from oms.channels.emulators.rakuten.gate import admit, json_body, json_response
+from oms.channels.emulators.rakuten.gate import Shop, admit, json_body, json_response
 from oms.channels.emulators.rakuten.orders import ORDER_NUMBER, message
 from oms.channels.emulators.rakuten.state import Order, Package, Shipping, ShopState
 
@@ -128,9 +128,7 @@ def _baskets(body: dict[str, Any], order: Order) -> list[tuple[Package, list[Any
 
 
 @post("/es/2.0/order/updateOrderShipping/")
-async def update_order_shipping(
-    request: Request[Any, Any, Any], shop: ShopState
-) -> Response[bytes]:
+async def update_order_shipping(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]:
     refusal = await admit(request, shop, UPDATE_ORDER_SHIPPING)
     if refusal is not None:
         return refusal

@@ -81,6 +81,7 @@ class PendingFault:
     fault: str
     remaining: int
     operation: str | None  # None: whatever API call comes next
+    seconds: float | None = None  # "timeout"/"slow": how long, else the config's
 
 
 _BUYERS = (
@@ -98,9 +99,11 @@ _SEED_ITEMS = (
 class ShopState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
+        self._initial_limits = dict(config.limits)
         self.reset()
 
     def reset(self) -> None:
+        self.config.limits = dict(self._initial_limits)
         # Registered items: manage number -> variant ids. Stock of unregistered SKUs is kept
         # apart: Rakuten stores such records orphaned and invisible (and drops them in ~24 h).
         self.items: dict[str, set[str]] = {}
@@ -210,12 +213,12 @@ class ShopState:
         self._tat[function] = tat + interval
         return True
 
-    def take_fault(self, function: str) -> str | None:
+    def take_fault(self, function: str) -> PendingFault | None:
         for pending in self.faults:
             if pending.operation in (None, function):
                 pending.remaining -= 1
                 if pending.remaining <= 0:
                     self.faults.remove(pending)
                 self.injected[pending.fault] += 1
-                return pending.fault
+                return pending
         return None
