@@ -171,8 +171,7 @@ class OrderReader:
             window_end = min(end, window_start + s.max_window - timedelta(seconds=1))
             numbers.extend(self._search_window(window_start, window_end, progress))
             window_start = window_end + timedelta(seconds=1)
-        seen: set[str] = set()
-        return [n for n in numbers if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
+        return list(dict.fromkeys(numbers))  # windows share no second, pages may shift
 
     def _search_window(
         self, start: datetime, end: datetime, progress: list[int] | None

@@ -144,7 +144,7 @@ async def move_order(
         return order
     body = await json_body(request)
     progress = body.get("order_progress") if isinstance(body, dict) else None
-    if progress not in PROGRESS_CODES:
+    if not _is_int(progress) or progress not in PROGRESS_CODES:
         return problem(400, "order_progress is not a Rakuten progress code", "order_progress")
     if progress in (800, 900):
         shop.cancel(order)
@@ -194,11 +194,13 @@ async def inject(request: Request[Any, Any, Any], shop: Shop) -> Response[bytes]
         not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0
     ):
         return problem(400, "seconds must be a positive number", "seconds")
-    if fault not in FAULTS:
+    if not isinstance(fault, str) or fault not in FAULTS:
         return problem(400, f"fault must be one of {sorted(FAULTS)}", "fault")
     if not _is_int(count) or count < 1:
         return problem(400, "count must be a positive integer", "count")
-    if operation is not None and operation not in shop.config.limits:
+    if operation is not None and (
+        not isinstance(operation, str) or operation not in shop.config.limits
+    ):
         return problem(400, f"operation must be one of {sorted(shop.config.limits)}", "operation")
     shop.faults.append(PendingFault(fault, count, operation, seconds))
     return Response(content=b"", status_code=204)

@@ -105,7 +105,10 @@ async def search_order(request: Request[Any, Any, Any], shop: Shop) -> Response[
     if page is None or page < 1 or (page - 1) * amount >= config.max_reachable_records:
         return _search_error("018", "取得ページの値が不正です。")  # [U] code
     descending = False
-    for sort in paging.get("SortModelList") or []:
+    sorts = paging.get("SortModelList") or []
+    if not isinstance(sorts, list):
+        return _search_error("019", "並び替え項目が不正です。")  # [U] code
+    for sort in sorts:
         if not isinstance(sort, dict) or sort.get("sortColumn") != 1:
             return _search_error("019", "並び替え項目が不正です。")  # [U] code
         if sort.get("sortDirection") not in (1, 2):

@@ -57,14 +57,16 @@ def _check_record(
         return [_error("011", "発送情報の形式が不正です。", dataNumber=data_number)]
     errors = []
     detail_id = record.get("shippingDetailId")
-    if detail_id is not None and not any(
+    if detail_id is not None and not any(  # an id of another type matches no record
         s.shipping_detail_id == detail_id for s in package.shippings
     ):
         errors.append(_error("012", "発送明細IDが存在しません。", dataNumber=data_number))  # [U]
     if record.get("shippingDeleteFlag") == 1:
         return errors
     company = record.get("deliveryCompany")
-    if (detail_id is None or company is not None) and company not in DELIVERY_COMPANIES:
+    if (detail_id is None or company is not None) and not (
+        isinstance(company, str) and company in DELIVERY_COMPANIES
+    ):
         errors.append(_error("011", "配送会社の値が不正です。", dataNumber=data_number))
     number = record.get("shippingNumber")
     if number is not None and (
@@ -118,12 +120,13 @@ def _baskets(body: dict[str, Any], order: Order) -> list[tuple[Package, list[Any
     by_id = {p.basket_id: p for p in order.packages}
     pairs = []
     for basket in baskets:
-        if not isinstance(basket, dict) or basket.get("basketId") not in by_id:
+        basket_id = basket.get("basketId") if isinstance(basket, dict) else None
+        if not isinstance(basket_id, int) or basket_id not in by_id:
             return "送付先IDが存在しません。"
         records = basket.get("ShippingModelList")
         if not isinstance(records, list) or not records:
             return "発送情報が指定されていません。"
-        pairs.append((by_id[basket["basketId"]], records))
+        pairs.append((by_id[basket_id], records))
     return pairs
 
 
