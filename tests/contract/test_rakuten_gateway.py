@@ -18,6 +18,8 @@ from oms.channels.adapters.rakuten.orders import GET_ORDER, SEARCH_ORDER, OrderP
 from oms.channels.adapters.rakuten.shipping import UPDATE_ORDER_SHIPPING
 from oms.channels.emulators.rakuten.app import create_app
 from oms.channels.emulators.rakuten.config import EmulatorConfig
+from oms.channels.sync.adapters.rate_limits import SharedRateLimiter
+from oms.channels.sync.domain.connections import RakutenConnection
 from oms.channels.sync.domain.errors import (
     AuthenticationFailed,
     ChannelRejected,
@@ -219,6 +221,15 @@ class TestThrottlingAndFailures:
             with pytest.raises(Throttled):
                 a_gateway(base_url).remote_quantities([listing])
 
+    def test_a_retry_after_the_channel_gives_is_kept(self) -> None:
+        config = EmulatorConfig(throttle_status=429, throttle_retry_after=7)
+        with emulated(config) as (base_url, control):
+            listing = control.listing("TEE-1")
+            control.inject("throttle")
+            with pytest.raises(Throttled) as throttled:
+                a_gateway(base_url).remote_quantities([listing])
+            assert throttled.value.retry_after == 7.0
+
     def test_an_order_api_validation_error_is_rejected_with_rakutens_code(
         self, rakuten_url: str, lifted: RakutenEmulatorControl
     ) -> None:
@@ -362,6 +373,35 @@ class TestOrderPulls:
         assert orders[0].ship_to.postal_code == "{zipCode1}-{zipCode2}".format(
             **model["PackageModelList"][0]["SenderModel"]
         )
+
+    def test_an_order_rakuten_sends_malformed_is_rejected_not_a_crash(self) -> None:
+        def channel(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/searchOrder/"):
+                return httpx.Response(
+                    200,
+                    json={
+                        "orderNumberList": ["123456-20260301-0000000001"],
+                        "MessageModelList": [],
+                        "PaginationResponseModel": {"totalRecordsAmount": 1, "totalPages": 1},
+                    },
+                )
+            order = {
+                "orderNumber": "123456-20260301-0000000001",
+                "orderProgress": 100,
+                "orderDatetime": "2026-03-01T10:15:00+0900",
+                "PackageModelList": [{"ItemModelList": [{"units": "two"}]}],  # no itemDetailId
+            }
+            return httpx.Response(200, json={"MessageModelList": [], "OrderModelList": [order]})
+
+        settings = fast()
+        gateway = RakutenGateway(
+            RakutenConnection("http://rakuten.invalid", SERVICE_SECRET, LICENSE_KEY),
+            SharedRateLimiter("rakuten-malformed", settings.limits),
+            httpx.Client(transport=httpx.MockTransport(channel)),
+            settings=settings,
+        )
+        with pytest.raises(ChannelRejected, match="pulling orders"):
+            gateway.pull_orders(None, datetime.now(UTC))
 
     def test_a_cursor_that_is_not_rakutens_is_rejected(
         self, rakuten_url: str, emulator: RakutenEmulatorControl
@@ -541,6 +581,13 @@ class TestShipments:
         with pytest.raises(ChannelRejected, match="cancelled"):
             self.confirm(a_gateway(rakuten_url, fast()), number)
         assert lifted.shipments_of(number) == []
+
+    def test_a_shipment_of_an_order_rakuten_does_not_have_is_rejected(
+        self, rakuten_url: str, lifted: RakutenEmulatorControl
+    ) -> None:
+        with pytest.raises(ChannelRejected, match="no such order"):
+            self.confirm(a_gateway(rakuten_url, fast()), "123456-20260301-0000009999")
+        assert lifted.calls(UPDATE_ORDER_SHIPPING) == 0
 
     def test_a_line_the_order_does_not_have_is_rejected(
         self, rakuten_url: str, lifted: RakutenEmulatorControl

@@ -7,14 +7,15 @@ other unverified fact of the contract (throttling status, error codes, windows).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
 from oms.channels.adapters.rakuten.auth import EsaCredentials
-from oms.channels.adapters.rakuten.client import ErrorReading, RmsClient
+from oms.channels.adapters.rakuten.client import CHANNEL, ErrorReading, RmsClient
 from oms.channels.adapters.rakuten.inventory import (
     BULK_GET,
     BULK_UPSERT,
@@ -25,6 +26,7 @@ from oms.channels.adapters.rakuten.inventory import (
 from oms.channels.adapters.rakuten.orders import GET_ORDER, SEARCH_ORDER, OrderPulling, OrderReader
 from oms.channels.adapters.rakuten.shipping import UPDATE_ORDER_SHIPPING, ShipmentClient
 from oms.channels.sync.domain.connections import RakutenConnection
+from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import (
     ChannelKind,
     ChannelLimits,
@@ -63,6 +65,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
+def _answers_as_documented(doing: str) -> Iterator[None]:
+    """An answer shaped otherwise than the contract says (a field missing, a wrong type) is the
+    channel's fault, raised as ChannelRejected for a person to see, never as a KeyError."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ChannelRejected(
+            CHANNEL, f"{doing}: an answer the contract does not describe ({type(exc).__name__})"
+        ) from None
+
+
 class RakutenGateway:
     def __init__(
         self,
@@ -96,16 +110,20 @@ class RakutenGateway:
         return self._settings.limits
 
     def pull_orders(self, cursor: str | None, now: datetime) -> OrderPull:
-        return self._orders.pull(cursor, now)
+        with _answers_as_documented("pulling orders"):
+            return self._orders.pull(cursor, now)
 
     def push_quantities(self, updates: Sequence[QuantityUpdate]) -> list[PushOutcome]:
-        return self._inventory.push(updates)
+        with _answers_as_documented("pushing quantities"):
+            return self._inventory.push(updates)
 
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
-        self._shipments.confirm(confirmation)
+        with _answers_as_documented("confirming a shipment"):
+            self._shipments.confirm(confirmation)
 
     def remote_quantities(self, listings: Sequence[ListingRef]) -> list[RemoteQuantity]:
-        return self._inventory.read(listings)
+        with _answers_as_documented("reading quantities"):
+            return self._inventory.read(listings)
 
     def close(self) -> None:
         if self._owns_http:

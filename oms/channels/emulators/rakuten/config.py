@@ -63,6 +63,7 @@ class EmulatorConfig:
     throttle_status: int = 403
     throttle_error_code: str = "ES04-02"  # [U]
     throttle_message: str = "AccessLimit"
+    throttle_retry_after: int | None = None  # [U] whether Rakuten sends Retry-After at all
     # Refused credentials [U]: the common definition lists 401 for auth errors; the ES code is
     # unverified (only ES04-01 is documented, for a function not enabled in RMS).
     auth_status: int = 401

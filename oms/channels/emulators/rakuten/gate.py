@@ -80,9 +80,12 @@ async def admit(
 
 def throttled(shop: ShopState) -> Response[bytes]:
     config = shop.config
-    return gateway_error(
+    answer = gateway_error(
         config.throttle_status, config.throttle_error_code, config.throttle_message
     )
+    if config.throttle_retry_after is not None:
+        answer.headers["Retry-After"] = str(config.throttle_retry_after)
+    return answer
 
 
 async def json_body(request: Request[Any, Any, Any]) -> Any:
