@@ -11,6 +11,7 @@ from oms.channels.emulators.rakuten.config import EmulatorConfig
 from oms.channels.sync.adapters.rate_limits import SharedRateLimiter
 from oms.channels.sync.domain.connections import RakutenConnection
 from oms.channels.sync.domain.model import ListingRef
+from tests.contract.gateway_contract import EmulatorControl
 
 SERVICE_SECRET = EmulatorConfig().service_secret
 LICENSE_KEY = EmulatorConfig().license_key
@@ -114,3 +115,7 @@ def a_gateway(
     )
     limiter = SharedRateLimiter("rakuten-test", settings.limits, "memory://")
     return RakutenGateway(connection, limiter, httpx.Client(timeout=timeout), settings=settings)
+
+
+def _conforms(control: RakutenEmulatorControl) -> EmulatorControl:
+    return control  # mypy checks the control client against the suite's protocol

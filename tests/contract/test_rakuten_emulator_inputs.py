@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from oms.channels.emulators.rakuten.app import create_app
 from oms.channels.emulators.rakuten.config import EmulatorConfig
+from tests.examples import examples
 
 CONFIG = EmulatorConfig()
 AUTH = {
@@ -176,7 +177,7 @@ def client() -> Iterator[TestClient[Any]]:
 
 
 @settings(
-    max_examples=300,
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -430,6 +430,15 @@ class TestInventory:
         assert outcome.status is PushStatus.REJECTED
         assert emulator.calls(BULK_UPSERT) == 0
 
+    def test_inventory_api_2_1_answers_the_same_calls(
+        self, rakuten_url: str, emulator: RakutenEmulatorControl
+    ) -> None:
+        listing = emulator.listing("TEE-1")
+        key = {"manageNumber": listing.remote_id, "variantId": listing.remote_variant}
+        read = rms(rakuten_url, "/es/2.1/inventories/bulk-get", {"inventories": [key]})
+        assert read.status_code == 200
+        assert read.json()["inventories"][0]["updated"].endswith("+09:00")  # with a colon here
+
     def test_the_emulator_drops_an_unknown_sku_silently_as_rakuten_does(
         self, rakuten_url: str, emulator: RakutenEmulatorControl
     ) -> None:
