@@ -9,6 +9,7 @@ the same key. Our reading, not the contract's: a call with any userError applies
 from __future__ import annotations
 
 import json
+import re
 from typing import cast
 
 from oms.channels.emulators.storefront.graphql import (
@@ -190,6 +191,9 @@ def plan_nodes(shop: Shop, operation: Operation) -> Plan:
             f"{shop.rules.max_array_items}.",
             "MAX_INPUT_SIZE_EXCEEDED",
         )
+    for node_id in ids:
+        if re.fullmatch(r"gid://shopify/\w+/\d+", node_id) is None:
+            raise GraphQLError(f"Invalid global id '{node_id}'", "argumentLiteralsIncompatible")
     level_args = operation.nested.get("inventoryLevel")
     location = level_args.get("locationId") if level_args else None
     names = operation.nested.get("quantities", {}).get("names", ["available"])

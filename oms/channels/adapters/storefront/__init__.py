@@ -1,0 +1,1 @@
+"""The storefront adapter: Shopify's Admin GraphQL API (../shared/contracts section 3)."""
