@@ -19,7 +19,9 @@ from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import Carrier, ShipmentConfirmation
 
 FULFILLMENT_ORDERS = 5
-FULFILLMENT_ORDER_LINES = 50
+# Lines a fulfillment order is read with: few first (cheap, as Shopify charges the requested
+# cost), then as many as the 1000-point maximum allows when a page says there are more.
+LINE_READS = (10, 95)
 MUTATION_COST = 10
 
 DEFAULT_CARRIER_NAMES: Mapping[Carrier, str] = {
@@ -34,15 +36,19 @@ query FulfillmentOrders($id: ID!) {
     id
     fulfillments { trackingInfo { company number url } }
     fulfillmentOrders(first: FO_FIRST) {
+      pageInfo { hasNextPage }
       nodes {
         id status
         assignedLocation { location { id } }
-        lineItems(first: LINE_FIRST) { nodes { id remainingQuantity lineItem { id } } }
+        lineItems(first: LINE_FIRST) {
+          pageInfo { hasNextPage }
+          nodes { id remainingQuantity lineItem { id } }
+        }
       }
     }
   }
 }
-""".replace("FO_FIRST", str(FULFILLMENT_ORDERS)).replace("LINE_FIRST", str(FULFILLMENT_ORDER_LINES))
+""".replace("FO_FIRST", str(FULFILLMENT_ORDERS))
 
 CREATE_FULFILLMENT = """
 mutation Ship($fulfillment: FulfillmentInput!) {
@@ -77,14 +83,18 @@ class StorefrontShipping:
             self._create(lines, confirmation)
 
     def _read(self, order_id: str) -> dict[str, Any]:
-        estimate = 6 + FULFILLMENT_ORDERS * (2 + 2 * FULFILLMENT_ORDER_LINES)
-        data = self._graphql.call(
-            "FulfillmentOrders", READ_FULFILLMENT_ORDERS, {"id": order_id}, estimate=estimate
-        )
-        order = data.get("order")
-        if not isinstance(order, dict):
-            raise ChannelRejected(CHANNEL, f"no order {order_id} on the storefront")
-        return order
+        for lines in LINE_READS:
+            query = READ_FULFILLMENT_ORDERS.replace("LINE_FIRST", str(lines))
+            estimate = 6 + FULFILLMENT_ORDERS * (2 + 2 * lines)
+            data = self._graphql.call(
+                f"FulfillmentOrders{lines}", query, {"id": order_id}, estimate=estimate
+            )
+            order = data.get("order")
+            if not isinstance(order, dict):
+                raise ChannelRejected(CHANNEL, f"no order {order_id} on the storefront")
+            if not _truncated(order):
+                return order
+        raise ChannelRejected(CHANNEL, f"{order_id}: too many fulfillment order lines to read")
 
     def _allocate(
         self, order: Mapping[str, Any], confirmation: ShipmentConfirmation
@@ -135,3 +145,13 @@ class StorefrontShipping:
         if errors:
             messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
             raise ChannelRejected(CHANNEL, f"Ship: {messages}")
+
+
+def _truncated(order: Mapping[str, Any]) -> bool:
+    connection = order.get("fulfillmentOrders") or {}
+    if (connection.get("pageInfo") or {}).get("hasNextPage"):
+        return True
+    return any(
+        ((fo.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage")
+        for fo in connection.get("nodes") or []
+    )

@@ -82,12 +82,6 @@ class AdminGraphQL:
         except httpx.HTTPError as error:
             raise ChannelUnavailable(CHANNEL, f"{name}: {type(error).__name__}") from None
         body = self._json(name, answer)
-        self._note_cost(name, body)
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors:
-            self._raise_for(name, errors, body)
-        if answer.status_code == 429:
-            raise Throttled(CHANNEL, f"{name}: HTTP 429", _retry_after(answer))
         data = body.get("data")
         if not isinstance(data, dict):
             raise ChannelUnavailable(CHANNEL, f"{name}: an answer without data")
@@ -102,6 +96,8 @@ class AdminGraphQL:
             self._sleep(shortfall / self.bucket.restore_rate)
 
     def _json(self, name: str, answer: httpx.Response) -> dict[str, Any]:
+        """The answer's body, or the sync error it means (HTTP status first, then GraphQL
+        `errors`: THROTTLED is recognised by its code whatever the status)."""
         status = answer.status_code
         if status in (401, 403):
             raise AuthenticationFailed(CHANNEL, f"{name}: the access token was refused ({status})")
@@ -111,7 +107,12 @@ class AdminGraphQL:
             body = answer.json()
         except ValueError:
             body = None
-        if status == 429 and not isinstance(body, dict):
+        if isinstance(body, dict):
+            self._note_cost(name, body)
+            errors = body.get("errors")
+            if isinstance(errors, list) and errors:
+                self._raise_for(name, errors)
+        if status == 429:
             raise Throttled(CHANNEL, f"{name}: HTTP 429", _retry_after(answer))
         if status >= 400:
             detail = body.get("errors") if isinstance(body, dict) else None
@@ -139,7 +140,7 @@ class AdminGraphQL:
                     self._monotonic(),
                 )
 
-    def _raise_for(self, name: str, errors: list[Any], body: Mapping[str, Any]) -> None:
+    def _raise_for(self, name: str, errors: list[Any]) -> None:
         codes = [
             e.get("extensions", {}).get("code")
             for e in errors

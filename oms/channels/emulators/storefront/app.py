@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Litestar, Request, Response, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from oms.channels.emulators.storefront import control
 from oms.channels.emulators.storefront.auth import (
@@ -65,7 +65,9 @@ def _throttled(shop: Shop, requested: int) -> Answer:
 
 
 @post("/admin/api/{version:str}/graphql.json", status_code=200)
-async def graphql(version: str, request: Request[Any, Any, Any], shop: Shop) -> Answer:
+async def graphql(
+    version: str, request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> Answer:
     if version not in shop.rules.api_versions:
         return Response({"errors": "Not Found"}, status_code=404)
     fault = shop.next_fault()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 
 from oms.channels.emulators.storefront.state import Shop
 
@@ -31,7 +32,7 @@ def authenticated(shop: Shop, request: Request[Any, Any, Any]) -> bool:
 
 @post("/admin/oauth/access_token", status_code=200)
 async def client_credentials_grant(
-    request: Request[Any, Any, Any], shop: Shop
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
 ) -> Response[dict[str, object]]:
     """`grant_type=client_credentials&client_id=...&client_secret=...` (form or JSON)."""
     raw = await request.body()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from oms.channels.emulators.storefront.state import FAULTS, Fault, Shop
 from oms.channels.emulators.storefront.webhooks import deliver, new_delivery
@@ -64,14 +66,16 @@ def _positive(body: dict[str, object], name: str) -> float:
 
 
 @post("/_emulator/reset", status_code=200)
-async def reset(shop: Shop) -> dict[str, object]:
+async def reset(shop: NamedDependency[Shop]) -> dict[str, object]:
     with shop.lock:
         shop.reset()
     return {"reset": True}
 
 
 @post("/_emulator/listings", status_code=200)
-async def add_listing(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def add_listing(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     body = await _body(request)
     sku = _field(body, "sku", str)
     with shop.lock:
@@ -84,7 +88,9 @@ async def add_listing(request: Request[Any, Any, Any], shop: Shop) -> dict[str, 
 
 
 @post("/_emulator/orders", status_code=200)
-async def place_order(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def place_order(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     body = await _body(request)
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
@@ -108,7 +114,9 @@ async def place_order(request: Request[Any, Any, Any], shop: Shop) -> dict[str, 
 
 
 @post("/_emulator/orders/cancel", status_code=200)
-async def cancel_order(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def cancel_order(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     body = await _body(request)
     with shop.lock:
         order = shop.orders.get(_field(body, "id", str))
@@ -119,7 +127,9 @@ async def cancel_order(request: Request[Any, Any, Any], shop: Shop) -> dict[str,
 
 
 @get("/_emulator/quantities")
-async def quantity_of(inventory_item_id: str, shop: Shop) -> dict[str, object]:
+async def quantity_of(
+    inventory_item_id: FromQuery[str], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     item = shop.items.get(inventory_item_id)
     location = shop.rules.location_ids[0]
     quantity = item.levels.get(location) if item is not None else None
@@ -127,7 +137,7 @@ async def quantity_of(inventory_item_id: str, shop: Shop) -> dict[str, object]:
 
 
 @get("/_emulator/shipments")
-async def shipments_of(order_id: str, shop: Shop) -> dict[str, object]:
+async def shipments_of(order_id: FromQuery[str], shop: NamedDependency[Shop]) -> dict[str, object]:
     order = shop.orders.get(order_id)
     if order is None:
         raise BadControlRequest("order_id", "unknown order")
@@ -145,7 +155,7 @@ async def shipments_of(order_id: str, shop: Shop) -> dict[str, object]:
 
 
 @post("/_emulator/faults", status_code=200)
-async def inject(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def inject(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> dict[str, object]:
     body = await _body(request)
     kind = _field(body, "fault", str)
     if kind not in FAULTS:
@@ -160,7 +170,7 @@ async def inject(request: Request[Any, Any, Any], shop: Shop) -> dict[str, objec
 
 
 @get("/_emulator/counters")
-async def counters(shop: Shop) -> dict[str, object]:
+async def counters(shop: NamedDependency[Shop]) -> dict[str, object]:
     return {
         "calls": dict(shop.calls),
         "throttled": shop.throttled,
@@ -169,7 +179,9 @@ async def counters(shop: Shop) -> dict[str, object]:
 
 
 @post("/_emulator/limits", status_code=200)
-async def set_limits(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def set_limits(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     body = await _body(request)
     size, rate = _positive(body, "bucketSize"), _positive(body, "restoreRate")
     with shop.lock:
@@ -178,7 +190,9 @@ async def set_limits(request: Request[Any, Any, Any], shop: Shop) -> dict[str, o
 
 
 @post("/_emulator/webhooks", status_code=200)
-async def subscribe(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def subscribe(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     body = await _body(request)
     url = body.get("url")
     if url is not None and (
@@ -190,7 +204,7 @@ async def subscribe(request: Request[Any, Any, Any], shop: Shop) -> dict[str, ob
 
 
 @get("/_emulator/webhooks")
-async def deliveries(shop: Shop) -> dict[str, object]:
+async def deliveries(shop: NamedDependency[Shop]) -> dict[str, object]:
     return {
         "url": shop.webhook_url,
         "deliveries": [
@@ -201,7 +215,9 @@ async def deliveries(shop: Shop) -> dict[str, object]:
 
 
 @post("/_emulator/webhooks/redeliver", status_code=200)
-async def redeliver(request: Request[Any, Any, Any], shop: Shop) -> dict[str, object]:
+async def redeliver(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
     """Send a delivery again with the same id, as Shopify's retries do."""
     body = await _body(request)
     webhook_id = _field(body, "webhookId", str)

@@ -136,10 +136,15 @@ def plan_order(shop: Shop, operation: Operation) -> Plan:
     lines = _line_cost(operation, shop)
     fos = first_of(operation, "fulfillmentOrders", 1, limit)
     order_id = operation.args["id"]
-    cost = 1 + ORDER_COST + LINE_COST * lines
+    cost = 1 + ORDER_COST
     if "fulfillmentOrders" in operation.nested:
-        # the fulfillment orders' line connection shares the `lineItems` argument
+        # the first `lineItems(first:)` is taken for every line connection; with one, it is
+        # the fulfillment orders' (the order's own lines are then not selected)
         cost += fos * (FULFILLMENT_ORDER_COST + FULFILLMENT_ORDER_LINE_COST * lines)
+        if operation.text.count("lineItems") > 1:
+            cost += LINE_COST * lines
+    else:
+        cost += LINE_COST * lines
 
     def run() -> tuple[dict[str, object], int]:
         order = shop.orders.get(str(order_id))
