@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -533,6 +534,22 @@ def test_two_parcels_of_one_order_are_two_fulfillments_each_confirmed_once(
     ]
     again, _ = _pull_all(gateway)
     assert [o.status.value for o in again if o.external_id == external_id] == ["shipped"]
+
+
+def test_a_parcel_of_part_of_a_line_confirmed_twice_leaves_the_rest_unfulfilled(
+    gateway: StorefrontGateway, emulator: StorefrontControl
+) -> None:
+    tee = emulator.listing("TEE-1")
+    external_id = emulator.seed_order([(tee, 2, 1980)])
+    orders, _ = _pull_all(gateway)
+    (line,) = next(o for o in orders if o.external_id == external_id).lines
+    one_of_two = ShipmentConfirmation(
+        external_id, "P1", Carrier.SAGAWA, "SG-1", datetime.now(UTC), [ShippedLine(line.item_id, 1)]
+    )
+    gateway.confirm_shipment(one_of_two)
+    gateway.confirm_shipment(one_of_two)
+    shipments = emulator.shipments_of(external_id)
+    assert [s["lines"] for s in shipments] == [[{"id": ANY, "quantity": 1}]]
 
 
 def test_confirming_an_order_the_storefront_does_not_have_is_rejected(

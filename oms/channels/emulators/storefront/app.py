@@ -18,6 +18,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from oms.channels.emulators.storefront import control
 from oms.channels.emulators.storefront.auth import (
@@ -66,7 +67,7 @@ def _throttled(shop: Shop, requested: int) -> Answer:
 
 @post("/admin/api/{version:str}/graphql.json", status_code=200)
 async def graphql(
-    version: str, request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+    version: FromPath[str], request: Request[Any, Any, Any], shop: NamedDependency[Shop]
 ) -> Answer:
     if version not in shop.rules.api_versions:
         return Response({"errors": "Not Found"}, status_code=404)
