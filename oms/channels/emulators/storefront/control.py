@@ -161,9 +161,11 @@ async def inject(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -
     if kind not in FAULTS:
         raise BadControlRequest("fault", f"fault is one of {', '.join(FAULTS)}")
     count = _field(body, "count", int, 1)
+    if not 1 <= count <= 10_000:
+        raise BadControlRequest("count", "count must be between 1 and 10000")
     seconds = body.get("seconds", 10.0 if kind == "timeout" else 1.0)
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        raise BadControlRequest("seconds", "seconds must be a non-negative number")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= 60:
+        raise BadControlRequest("seconds", "seconds must be a number from 0 to 60")
     with shop.lock:
         shop.faults.extend(Fault(kind, float(seconds)) for _ in range(count))
     return {"queued": len(shop.faults)}
