@@ -610,15 +610,18 @@ def test_pacing_on_the_reported_bucket_avoids_throttling_without_the_limiter(
     assert all(emulator.quantity_of(x) == 8 for x in listings)
 
 
-def test_a_throttled_answer_with_http_429_is_throttled_too() -> None:
-    with serving(create_app(rules=ShopRules(throttled_status=429))) as base_url:
-        control = StorefrontControl(base_url)
-        listing = control.listing("TEE-1")
-        control.inject("throttle")
-        gateway = gateway_to(base_url)
-        with pytest.raises(Throttled):
-            gateway.remote_quantities([listing])
-        gateway.close()
+def test_a_throttled_answer_with_http_429_is_throttled_too(emulator: StorefrontControl) -> None:
+    emulator._post("/_emulator/rules", {"throttled_status": 429})
+    listing = emulator.listing("TEE-1")
+    emulator.inject("throttle")
+    gateway = gateway_to(emulator.base_url)
+    with pytest.raises(Throttled):
+        gateway.remote_quantities([listing])
+    gateway.close()
+    emulator.inject("throttle")
+    raw = emulator.graphql("query Q($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": []})
+    assert raw.status_code == 429
+    assert emulator.throttled_calls() == 2
 
 
 def test_a_timeout_and_a_refused_connection_are_unavailable(

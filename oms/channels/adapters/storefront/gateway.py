@@ -61,8 +61,13 @@ class StorefrontGateway:
         limits: ChannelLimits = STOREFRONT_LIMITS,
         carrier_names: Mapping[Carrier, str] = DEFAULT_CARRIER_NAMES,
         order_lookback: timedelta = timedelta(days=60),
+        inventory_reason: str = "correction",
+        notify_customer: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`carrier_names`, `order_lookback` (the 60 days visible without read_all_orders),
+        `inventory_reason` ([U] the reason list) and `limits` (bucket and maximum cost, [U])
+        are the contract's facts an operator may need to change."""
         self._connection, self._clock, self._limits = connection, clock, limits
         self._client = client or httpx.Client(timeout=timeout)
         self._owns_client = client is None
@@ -70,8 +75,10 @@ class StorefrontGateway:
             connection.endpoint, AccessToken(connection.access_token), limiter, self._client, sleep
         )
         self._orders = StorefrontOrders(self._graphql, order_lookback)
-        self._inventory = StorefrontInventory(self._graphql, connection.location_id)
-        self._shipping = StorefrontShipping(self._graphql, carrier_names)
+        self._inventory = StorefrontInventory(
+            self._graphql, connection.location_id, inventory_reason
+        )
+        self._shipping = StorefrontShipping(self._graphql, carrier_names, notify_customer)
 
     def __repr__(self) -> str:
         return f"StorefrontGateway({self._connection.endpoint!r})"

@@ -8,6 +8,7 @@ for a benchmark), and subscribe, list and redeliver webhooks. Bad input is a 400
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from litestar import Request, Response, get, post
@@ -191,6 +192,40 @@ async def set_limits(
     return {"throttleStatus": shop.bucket.status()}
 
 
+# The contract's unverified facts ([U]) a running emulator may be told otherwise.
+ADJUSTABLE_RULES = {
+    "throttled_status": int,
+    "max_query_cost": int,
+    "change_from_required_since": str,
+    "idempotency_required_since": str,
+    "token_lifetime_seconds": int,
+    "visible_days": int,
+}
+
+
+@post("/_emulator/rules", status_code=200)
+async def set_rules(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop]
+) -> dict[str, object]:
+    """Change [U] facts at run time, e.g. `{"throttled_status": 429}`; null turns off the
+    idempotency requirement or the 60-day order window."""
+    body = await _body(request)
+    changes: dict[str, object] = {}
+    for name, value in body.items():
+        kind = ADJUSTABLE_RULES.get(name)
+        if kind is None:
+            raise BadControlRequest(name, f"adjustable rules: {', '.join(ADJUSTABLE_RULES)}")
+        nullable = name in ("idempotency_required_since", "visible_days")
+        if not (value is None and nullable) and (
+            not isinstance(value, kind) or isinstance(value, bool)
+        ):
+            raise BadControlRequest(name, f"{name} must be a {kind.__name__}")
+        changes[name] = value
+    with shop.lock:
+        shop.rules = replace(shop.rules, **changes)  # type: ignore[arg-type]
+    return {name: getattr(shop.rules, name) for name in ADJUSTABLE_RULES}
+
+
 @post("/_emulator/webhooks", status_code=200)
 async def subscribe(
     request: Request[Any, Any, Any], shop: NamedDependency[Shop]
@@ -239,6 +274,7 @@ handlers = [
     inject,
     counters,
     set_limits,
+    set_rules,
     subscribe,
     deliveries,
     redeliver,

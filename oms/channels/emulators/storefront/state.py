@@ -208,11 +208,12 @@ class Shop:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.rules, self.clock, self._monotonic = rules, clock, monotonic
+        self._initial_rules, self.clock, self._monotonic = rules, clock, monotonic
         self.lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
+        self.rules = self._initial_rules
         self.items: dict[str, InventoryItem] = {}
         self.items_by_sku: dict[str, InventoryItem] = {}
         self.orders: dict[str, Order] = {}
