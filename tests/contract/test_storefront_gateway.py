@@ -482,6 +482,42 @@ def test_the_client_credentials_grant_issues_a_token_the_api_accepts(
     assert emulator.graphql(query, {"ids": []}, token=granted["access_token"]).status_code == 200
 
 
+def _client_credentials_gateway(base_url: str, secret: str = SECRET) -> StorefrontGateway:
+    return StorefrontGateway(
+        connection_to(base_url, access_token="", webhook_secret=secret),
+        SharedRateLimiter("storefront-test", STOREFRONT_LIMITS),
+        httpx.Client(timeout=5),
+        client_id="emulator-client",
+    )
+
+
+def test_a_dev_dashboard_app_gets_its_token_once_and_again_when_refused(
+    emulator: StorefrontControl,
+) -> None:
+    listing = emulator.listing("TEE-1")
+    gateway = _client_credentials_gateway(emulator.base_url)
+    gateway.remote_quantities([listing])
+    gateway.remote_quantities([listing])
+    assert emulator.counters()["calls"]["access_token"] == 1
+    emulator.inject("auth")  # e.g. the token was revoked
+    assert [r.quantity for r in gateway.remote_quantities([listing])] == [0]
+    assert emulator.counters()["calls"]["access_token"] == 2
+    emulator.inject("auth", count=2)
+    with pytest.raises(AuthenticationFailed):
+        gateway.remote_quantities([listing])
+    gateway.close()
+
+
+def test_a_refused_client_secret_is_authentication_failed_without_the_secret(
+    emulator: StorefrontControl,
+) -> None:
+    gateway = _client_credentials_gateway(emulator.base_url, secret="rotated-" + "5e" * 16)
+    with pytest.raises(AuthenticationFailed) as raised:
+        gateway.remote_quantities([emulator.listing("TEE-1")])
+    gateway.close()
+    assert "5e5e" not in str(raised.value)
+
+
 def test_bad_control_input_is_a_problem_naming_the_field(emulator: StorefrontControl) -> None:
     answer = emulator.http.post("/_emulator/faults", json={"fault": "meteor"})
     assert answer.status_code == 400

@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from oms.channels.adapters.storefront.auth import AccessToken, verify_webhook
+from oms.channels.adapters.storefront.auth import (
+    CHANNEL,
+    AccessToken,
+    ClientCredentials,
+    TokenSource,
+    verify_webhook,
+)
 from oms.channels.adapters.storefront.inventory import StorefrontInventory
 from oms.channels.adapters.storefront.limits import STOREFRONT_LIMITS
 from oms.channels.adapters.storefront.orders import (
@@ -25,7 +31,7 @@ from oms.channels.adapters.storefront.orders import (
     variants_of,
 )
 from oms.channels.adapters.storefront.shipping import DEFAULT_CARRIER_NAMES, StorefrontShipping
-from oms.channels.adapters.storefront.transport import CHANNEL, AdminGraphQL
+from oms.channels.adapters.storefront.transport import AdminGraphQL
 from oms.channels.sync.domain.connections import StorefrontConnection
 from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import (
@@ -63,17 +69,26 @@ class StorefrontGateway:
         order_lookback: timedelta = timedelta(days=60),
         inventory_reason: str = "correction",
         notify_customer: bool = True,
+        client_id: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`carrier_names`, `order_lookback` (the 60 days visible without read_all_orders),
         `inventory_reason` ([U] the reason list) and `limits` (bucket and maximum cost, [U])
-        are the contract's facts an operator may need to change."""
+        are the contract's facts an operator may need to change. With `client_id` (a Dev
+        Dashboard app) tokens come from the client credentials grant, the client secret being
+        the connection's `webhook_secret` (Shopify signs webhooks with it); `access_token` is
+        then unused."""
         self._connection, self._clock, self._limits = connection, clock, limits
         self._client = client or httpx.Client(timeout=timeout)
         self._owns_client = client is None
-        self._graphql = AdminGraphQL(
-            connection.endpoint, AccessToken(connection.access_token), limiter, self._client, sleep
+        token: TokenSource = (
+            ClientCredentials.for_endpoint(
+                connection.endpoint, client_id, connection.webhook_secret, self._client
+            )
+            if client_id
+            else AccessToken(connection.access_token)
         )
+        self._graphql = AdminGraphQL(connection.endpoint, token, limiter, self._client, sleep)
         self._orders = StorefrontOrders(self._graphql, order_lookback)
         self._inventory = StorefrontInventory(
             self._graphql, connection.location_id, inventory_reason

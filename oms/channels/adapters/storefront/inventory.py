@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from oms.channels.adapters.storefront.transport import CHANNEL, AdminGraphQL
+from oms.channels.adapters.storefront.auth import CHANNEL
+from oms.channels.adapters.storefront.transport import AdminGraphQL
 from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import (
     ListingRef,

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from oms.channels.adapters.storefront.auth import WebhookRefused, header
-from oms.channels.adapters.storefront.transport import CHANNEL, AdminGraphQL
+from oms.channels.adapters.storefront.auth import CHANNEL, WebhookRefused, header
+from oms.channels.adapters.storefront.transport import AdminGraphQL
 from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import (
     OrderPull,

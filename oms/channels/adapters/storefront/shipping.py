@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from oms.channels.adapters.storefront.transport import CHANNEL, AdminGraphQL
+from oms.channels.adapters.storefront.auth import CHANNEL
+from oms.channels.adapters.storefront.transport import AdminGraphQL
 from oms.channels.sync.domain.errors import ChannelRejected
 from oms.channels.sync.domain.model import Carrier, ShipmentConfirmation
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from oms.channels.adapters.storefront.auth import AccessToken
+from oms.channels.adapters.storefront.auth import CHANNEL, TokenSource
 from oms.channels.sync.domain.errors import (
     AuthenticationFailed,
     ChannelRejected,
@@ -28,7 +28,6 @@ from oms.channels.sync.domain.errors import (
 )
 from oms.channels.sync.ports import RateLimiter
 
-CHANNEL = "storefront"
 OPERATION = "graphql"  # one bucket for every Admin GraphQL call, priced by cost
 
 
@@ -49,7 +48,7 @@ class AdminGraphQL:
     def __init__(
         self,
         endpoint: str,
-        token: AccessToken,
+        token: TokenSource,
         limiter: RateLimiter,
         client: httpx.Client,
         sleep: Callable[[float], None] = time.sleep,
@@ -69,10 +68,22 @@ class AdminGraphQL:
         """`data` of the operation `name`; `estimate` is its requested cost by Shopify's rule
         (the cost Shopify reported for it last time, when higher, is used instead)."""
         cost = self.cost_of(name, estimate)
+        answer = self._post(name, query, variables, cost)
+        if answer.status_code == 401 and self._token.refused():
+            answer = self._post(name, query, variables, cost)  # once, with a new token
+        body = self._json(name, answer)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ChannelUnavailable(CHANNEL, f"{name}: an answer without data")
+        return data
+
+    def _post(
+        self, name: str, query: str, variables: Mapping[str, object], cost: int
+    ) -> httpx.Response:
         self._limiter.acquire(OPERATION, cost)
         self._wait_for_bucket(cost)
         try:
-            answer = self._client.post(
+            return self._client.post(
                 self._endpoint,
                 json={"query": query, "variables": dict(variables)},
                 headers=self._token.headers(),
@@ -81,11 +92,6 @@ class AdminGraphQL:
             raise ChannelUnavailable(CHANNEL, f"{name}: timed out") from None
         except httpx.HTTPError as error:
             raise ChannelUnavailable(CHANNEL, f"{name}: {type(error).__name__}") from None
-        body = self._json(name, answer)
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise ChannelUnavailable(CHANNEL, f"{name}: an answer without data")
-        return data
 
     def _wait_for_bucket(self, cost: int) -> None:
         if self.bucket is None:

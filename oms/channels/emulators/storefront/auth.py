@@ -58,6 +58,7 @@ async def client_credentials_grant(
         )
     token = "shpat_" + secrets.token_hex(16)
     shop.issue_token(token)
+    shop.calls["access_token"] += 1
     return Response(
         {
             "access_token": token,
