@@ -17,9 +17,12 @@ from unittest.mock import ANY
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar import Litestar, Request, Response, post
+from litestar.testing import TestClient
 
-from oms.channels.adapters.storefront.auth import WebhookRefused
+from oms.channels.adapters.storefront.auth import WebhookRefused, verify_webhook
 from oms.channels.adapters.storefront.gateway import StorefrontGateway
 from oms.channels.adapters.storefront.limits import STOREFRONT_LIMITS
 from oms.channels.adapters.storefront.orders import OrderWebhook
@@ -44,6 +47,7 @@ from oms.channels.sync.domain.model import (
 )
 from tests.contract.gateway_contract import ChannelGatewayContract, _pull_all
 from tests.contract.servers import free_port, serving
+from tests.examples import examples
 
 TOKEN = "shpat_emulator"  # noqa: S105 - the emulator's fixed test token
 SECRET = "emulator-webhook-secret"  # noqa: S105
@@ -701,3 +705,74 @@ def test_credentials_never_appear_in_errors_reprs_or_logs(
     gateway.close()
     texts.append(caplog.text)
     assert not [t for t in texts if token in t or secret in t]
+
+
+# --- properties ---------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+DOCUMENTS = [
+    SET % '@idempotent(key: "k")',
+    "query Q($ids: [ID!]!, $locationId: ID!) { nodes(ids: $ids) { id ... on InventoryItem "
+    '{ inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) '
+    "{ name quantity } } } } }",
+    "query Q($first: Int!, $after: String, $query: String) { orders(first: $first, "
+    "after: $after, query: $query) { nodes { id } } }",
+    "query Q($id: ID!) { order(id: $id) { id fulfillmentOrders(first: 2) { nodes { id } } } }",
+    "mutation M($fulfillment: FulfillmentInput!) { fulfillmentCreate(fulfillment: "
+    "$fulfillment) { userErrors { message } } }",
+]
+
+
+@pytest.fixture(scope="module")
+def in_process() -> Iterator[TestClient[Litestar]]:
+    with TestClient(create_app(seed_orders=2)) as client:
+        yield client
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    document=st.sampled_from(DOCUMENTS) | st.text(max_size=60),
+    variables=st.dictionaries(
+        st.sampled_from(
+            ["input", "ids", "locationId", "first", "after", "query", "id", "fulfillment", "other"]
+        ),
+        json_values,
+        max_size=4,
+    ),
+)
+def test_the_emulator_answers_any_request_without_a_server_error(
+    in_process: TestClient[Litestar], document: str, variables: dict[str, object]
+) -> None:
+    answer = in_process.post(
+        f"/admin/api/{VERSION}/graphql.json",
+        json={"query": document, "variables": variables},
+        headers={"X-Shopify-Access-Token": TOKEN},
+    )
+    assert answer.status_code in (200, 400)
+    body = answer.json()
+    assert ("data" in body) != ("errors" in body) or body.get("data") is None
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    body=st.binary(max_size=200),
+    secret=st.text(min_size=1, max_size=30),
+    flip=st.integers(0, 10**6),
+)
+def test_a_webhook_is_accepted_only_with_the_hmac_of_its_exact_body(
+    body: bytes, secret: str, flip: int
+) -> None:
+    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    verify_webhook(body, {"X-SHOPIFY-HMAC-SHA256": signature}, secret)  # names case-insensitive
+    tampered = bytearray(body or b"\x00")
+    tampered[flip % len(tampered)] ^= 0x01
+    with pytest.raises(WebhookRefused):
+        verify_webhook(bytes(tampered), {"X-Shopify-Hmac-Sha256": signature}, secret)
+    with pytest.raises(WebhookRefused):
+        verify_webhook(body, {"X-Shopify-Hmac-Sha256": signature}, secret + "x")
