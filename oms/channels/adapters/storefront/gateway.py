@@ -77,7 +77,8 @@ class StorefrontGateway:
         are the contract's facts an operator may need to change. With `client_id` (a Dev
         Dashboard app) tokens come from the client credentials grant, the client secret being
         the connection's `webhook_secret` (Shopify signs webhooks with it); `access_token` is
-        then unused."""
+        then unused. `clock` is kept for the adapters' common constructor: this one reads time
+        only as the `now` the sync passes, and waits on the monotonic clock."""
         self._connection, self._clock, self._limits = connection, clock, limits
         self._client = client or httpx.Client(timeout=timeout)
         self._owns_client = client is None
