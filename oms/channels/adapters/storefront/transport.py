@@ -140,7 +140,8 @@ class AdminGraphQL:
             # a partial throttleStatus: keep pacing on the limiter alone
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 self.bucket = BucketState(
-                    float(status["currentlyAvailable"]),
+                    # whole points, perhaps rounded up: a point of margin
+                    float(status["currentlyAvailable"]) - 1.0,
                     float(status["maximumAvailable"]),
                     float(status["restoreRate"]),
                     self._monotonic(),

@@ -7,6 +7,7 @@ of `ShopRules`, so a test or `oms emulate` can change them without editing code.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -177,7 +178,7 @@ class CostBucket:
     def status(self) -> dict[str, float]:
         return {
             "maximumAvailable": self.size,
-            "currentlyAvailable": round(self.available()),
+            "currentlyAvailable": math.floor(self.available()),
             "restoreRate": self.rate,
         }
 
