@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from oms.inventory.domain import (
     Discrepancy,
@@ -24,6 +23,7 @@ from oms.inventory.domain import (
     Transfer,
 )
 from oms.shared.events import DomainEvent
+from oms.shared.transaction import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,21 +303,6 @@ class InventoryStore(Protocol):
     ) -> None: ...
 
 
-class InventoryUnitOfWork(Protocol):
+class InventoryUnitOfWork(Transaction, Protocol):
     @property
     def inventory(self) -> InventoryStore: ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def publish_changes(self) -> int:
-        """Bring what derives from this transaction's changes (each channel's numbers and their
-        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
-        which refuses to commit changes that were not published. Returns the numbers changed."""
-        ...
-
-    def commit(self) -> None: ...

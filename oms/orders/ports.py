@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from oms.inventory.ports import InventoryStore
 from oms.orders.domain.order import Order, Shipment, ShipmentStatus
 from oms.shared.errors import Conflict
 from oms.shared.events import DomainEvent
+from oms.shared.transaction import Transaction
 
 
 class DuplicateOrder(Conflict):
@@ -106,25 +106,10 @@ class OrderStore(Protocol):
 
 
 @runtime_checkable
-class OrderUnitOfWork(Protocol):
+class OrderUnitOfWork(Transaction, Protocol):
     @property
     def orders(self) -> OrderStore: ...
     @property
     def inventory(self) -> InventoryStore: ...
     @property
     def directory(self) -> ChannelDirectory: ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def publish_changes(self) -> int:
-        """Bring what derives from this transaction's changes (each channel's numbers and their
-        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
-        which refuses to commit changes that were not published. Returns the numbers changed."""
-        ...
-
-    def commit(self) -> None: ...

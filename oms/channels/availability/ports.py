@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from oms.channels.availability.domain.rules import (
     Buffer,
@@ -22,6 +21,7 @@ from oms.channels.availability.domain.rules import (
 )
 from oms.inventory.ports import InventoryStore
 from oms.shared.events import DomainEvent
+from oms.shared.transaction import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ class ChannelStore(Protocol):
     ) -> list[RuleChange]: ...
 
 
-class ChannelUnitOfWork(Protocol):
+class ChannelUnitOfWork(Transaction, Protocol):
     @property
     def channels(self) -> ChannelStore: ...
     @property
@@ -127,20 +127,5 @@ class ChannelUnitOfWork(Protocol):
 
     def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
         """Channel numbers of these SKUs (None: of every SKU) may have moved: republish them
-        at commit, in the same transaction."""
+        at `publish_changes()`, in the same transaction."""
         ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def publish_changes(self) -> int:
-        """Bring what derives from this transaction's changes (each channel's numbers and their
-        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
-        which refuses to commit changes that were not published. Returns the numbers changed."""
-        ...
-
-    def commit(self) -> None: ...
