@@ -22,6 +22,7 @@ from oms.bootstrap import bootstrap
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.settings import PROJECT_ROOT
+from oms.sqlite import Synchronous
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -81,7 +82,10 @@ def _engine_for(
         url = f"sqlite:///{Path(tmp.getbasetemp()) / 'oms-test.db'}"
     if backend not in engines:
         migrate(url)
-        engines[backend] = make_engine(url, pool_size=5)
+        # Throwaway databases, like the PostgreSQL that `make test` runs with fsync off: no
+        # fsync per commit. Durability itself is tested on engines of its own
+        # (tests/integration/test_sqlite_locking.py).
+        engines[backend] = make_engine(url, pool_size=5, synchronous=Synchronous.NORMAL)
     return engines[backend], url
 
 
