@@ -12,15 +12,26 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oms.channels.availability.repository import SqlChannels
 from oms.channels.availability.services.pool_fence import PoolFence
 from oms.channels.availability.services.publication import AvailabilityPublisher, PendingPublication
+from oms.channels.sync.repository import SqlSync
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
 from oms.shared.clock import utcnow
+from oms.shared.errors import GaveWay
+
+# deadlock_detected, serialization_failure: PostgreSQL rolled the transaction back.
+_GAVE_WAY = {"40P01", "40001"}
+
+
+def _gave_way(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _GAVE_WAY
+
 
 # One per process: it caches the rules between transactions (see
 # oms.channels.availability.services.publication).
@@ -84,6 +95,7 @@ class SqlUnitOfWork:
     inventory: SqlInventory
     channels: SqlChannels
     orders: SqlOrders
+    sync: SqlSync
     directory: _ChannelDirectory
 
     def __init__(
@@ -102,6 +114,7 @@ class SqlUnitOfWork:
         self.inventory.listener = self._listener
         self.channels = SqlChannels(self._session)
         self.orders = SqlOrders(self._session)
+        self.sync = SqlSync(self._session)
         fence = PoolFence(self.channels, self.inventory, self._publisher)
         self.inventory.fence = fence
         self.directory = _ChannelDirectory(self.channels, fence)
@@ -121,6 +134,13 @@ class SqlUnitOfWork:
         finally:
             self._session.close()
             self._session = None
+        if isinstance(exc, DBAPIError) and _gave_way(exc):
+            # PostgreSQL broke a deadlock (or a serialization conflict) by rolling this
+            # transaction back: a domain refusal the services retry, never a 500.
+            raise GaveWay(
+                "the database rolled this change back to let a concurrent one finish "
+                "(a deadlock); nothing was changed, try again"
+            ) from exc
 
     def rules_changed(self, sku_codes: Iterable[str] | None) -> None:
         """Channel rules changed for these SKUs (None: for every SKU)."""

@@ -40,6 +40,14 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class GaveWay(Conflict):
+    """The database chose this transaction to give way to a concurrent one (a deadlock or a
+    serialization failure on PostgreSQL): it was rolled back, nothing was changed, and the same
+    request again is expected to succeed. Services that retry their transaction catch it."""
+
+    title = "Gave way to a concurrent change"
+
+
 class IdempotencyKeyExpired(Conflict):
     title = "Idempotency key used before"
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from oms.inventory.domain.catalogue import validate_quantity
-from oms.shared.errors import Conflict, InvalidInput
+from oms.shared.errors import Conflict, GaveWay, InvalidInput
 
 
 class MovementType(StrEnum):
@@ -87,7 +87,7 @@ class InsufficientStock(Conflict):
         self.shortages = shortages
 
 
-class StockBusy(Conflict):
+class StockBusy(GaveWay):
     """A count could not take the lock of what it must change (an order being changed right
     now): the transaction is rolled back and, by the service, tried again."""
 

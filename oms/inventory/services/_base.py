@@ -6,8 +6,6 @@ claim, code resolution and the StockChanged events of a transaction live here wi
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,11 +32,11 @@ from oms.shared.bounds import MAX_SMALL_ID, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput
 from oms.shared.events import DomainEvent, EventName
+from oms.shared.transaction import retry_transaction
 
 STOCK_CHANGED = EventName.STOCK_CHANGED
 MAX_PAGE = 500
 BUSY_ATTEMPTS = 10
-BUSY_MAX_PAUSE = 0.5  # seconds
 
 T = TypeVar("T")
 
@@ -46,23 +44,11 @@ T = TypeVar("T")
 def retry_when_busy(
     transaction: Callable[[Sequence[StockBusy]], T], attempts: int = BUSY_ATTEMPTS
 ) -> T:
-    """Run `transaction` (one whole unit of work) again while it raises `StockBusy`: it was
-    rolled back, and what it gave way to (an order another writer is changing) is about to be
-    free. Each try is told what the earlier ones gave way to, to wait for it first, in the
-    order every writer takes it; a short random pause keeps two tries from meeting again.
-    The last refusal reaches the caller as a 409."""
-    busy: list[StockBusy] = []
-    for attempt in range(1, attempts + 1):
-        try:
-            return transaction(busy)
-        except StockBusy as refused:
-            if attempt == attempts:
-                raise
-            busy.append(refused)
-            # Exponential, with jitter: two counts that met once should not meet again.
-            pause = min(BUSY_MAX_PAUSE, 0.005 * 2**attempt)
-            time.sleep(random.uniform(pause / 2, pause))  # noqa: S311 (jitter, not secrets)
-    raise AssertionError("unreachable")
+    """`retry_transaction`, each try told the orders the earlier ones gave way to (a count
+    that could not take an order's lock): it waits for those first, in the writers' order."""
+    return retry_transaction(
+        lambda earlier: transaction([b for b in earlier if isinstance(b, StockBusy)]), attempts
+    )
 
 
 def _clamp_limit(limit: int) -> int:

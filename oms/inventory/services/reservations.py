@@ -24,6 +24,7 @@ from oms.inventory.services._base import ServiceCore, _check_text, _reservation_
 from oms.inventory.services.commands import ReserveStock
 from oms.inventory.services.results import ReservationResult
 from oms.shared.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.transaction import retry_transaction
 
 MAX_REFERENCE = 160  # the ledger's reference column (200) also holds "reservation:<id> "
 
@@ -54,47 +55,59 @@ class ReservationUseCases(ServiceCore):
             body["channel"] = channel
         fp = fingerprint("reservation.create", body, cmd.caller)
         now = self._clock()
-        with self._uow() as uow:
-            store = uow.inventory
-            if channel is not None and store.fence is not None and not store.fence.knows(channel):
-                # Another channel's code would draw on its pool and count in its velocity.
-                raise InvalidInput(f"there is no channel {channel!r}", field="channel")
-            # A ring-fenced SKU takes the Python path: what a pool holds is the pipeline's
-            # allocation, computed in Python, and the check of it must not have a twin in SQL.
-            one_call = store.reserves_in_one_statement and not _fenced(store, lines)
-            if one_call:
-                outcome = store.reserve_in_one_statement(
-                    key=key,
-                    fingerprint=fp,
-                    reference=reference,
-                    actor=actor,
-                    now=now,
-                    lines=lines,
-                    channel=channel,
-                )
-                if outcome.status == "reserved" and outcome.reservation_id is not None:
+
+        def attempt(_earlier: object) -> ReservationResult | int:
+            with self._uow() as uow:
+                store = uow.inventory
+                if (
+                    channel is not None
+                    and store.fence is not None
+                    and not store.fence.knows(channel)
+                ):
+                    # Another channel's code would draw on its pool and count in its velocity.
+                    raise InvalidInput(f"there is no channel {channel!r}", field="channel")
+                # A ring-fenced SKU takes the Python path: what a pool holds is the pipeline's
+                # allocation, computed in Python, and the check of it must not have a twin in SQL.
+                one_call = store.reserves_in_one_statement and not _fenced(store, lines)
+                if one_call:
+                    outcome = store.reserve_in_one_statement(
+                        key=key,
+                        fingerprint=fp,
+                        reference=reference,
+                        actor=actor,
+                        now=now,
+                        lines=lines,
+                        channel=channel,
+                    )
+                    if outcome.status == "reserved" and outcome.reservation_id is not None:
+                        uow.publish_changes()
+                        uow.commit()
+                        reservation_id = outcome.reservation_id
+                    elif outcome.status == "replayed":
+                        if outcome.fingerprint != fp:
+                            raise IdempotencyKeyReused(key)
+                        return self._replayed_reservation(store, outcome.reservation_id)
+                    elif outcome.detail.get("kind") == "fenced":
+                        one_call = False
+                    else:
+                        raise _reservation_refusal(outcome.detail, cmd.lines)
+                if not one_call:
+                    prior_fp = store.claim_key(key, "reservation.create", fp, now)
+                    if prior_fp is not None:
+                        if prior_fp[0] != fp:
+                            raise IdempotencyKeyReused(key)
+                        return self._replayed_reservation(store, store.reservation_id_for_key(key))
+                    reservation_id = self._reserve_statement_by_statement(
+                        store, cmd, lines, key, reference, actor, now, channel
+                    )
                     uow.publish_changes()
                     uow.commit()
-                    reservation_id = outcome.reservation_id
-                elif outcome.status == "replayed":
-                    if outcome.fingerprint != fp:
-                        raise IdempotencyKeyReused(key)
-                    return self._replayed_reservation(store, outcome.reservation_id)
-                elif outcome.detail.get("kind") == "fenced":
-                    one_call = False
-                else:
-                    raise _reservation_refusal(outcome.detail, cmd.lines)
-            if not one_call:
-                prior_fp = store.claim_key(key, "reservation.create", fp, now)
-                if prior_fp is not None:
-                    if prior_fp[0] != fp:
-                        raise IdempotencyKeyReused(key)
-                    return self._replayed_reservation(store, store.reservation_id_for_key(key))
-                reservation_id = self._reserve_statement_by_statement(
-                    store, cmd, lines, key, reference, actor, now, channel
-                )
-                uow.publish_changes()
-                uow.commit()
+            return reservation_id
+
+        done = retry_transaction(attempt)
+        if isinstance(done, ReservationResult):
+            return done
+        reservation_id = done
         return ReservationResult(
             Reservation(
                 id=reservation_id,

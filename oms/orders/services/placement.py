@@ -43,6 +43,7 @@ from oms.shared.bounds import PROMISE_HORIZON, check_instant, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, InvalidInput, NotFound
 from oms.shared.events import EventName
+from oms.shared.transaction import retry_transaction
 
 MAX_REPLANS = 3
 MAX_PAGE = 200
@@ -106,35 +107,41 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         if cmd.promised_by is not None:
             check_instant(cmd.promised_by, "promised_by", now=now, latest=PROMISE_HORIZON)
         fingerprint = _fingerprint(cmd, ship_to, lines)
-        for _ in range(2):  # a concurrent twin: read what it wrote
-            try:
-                with self._uow() as uow:
-                    existing = uow.orders.order_by_external_id(channel, external_id)
-                    if existing is not None:
-                        return PlacedOrder(_same(existing, fingerprint), created=False)
-                    facts = self._channel(uow, channel)
-                    order = Order(
-                        channel=channel,
-                        external_id=external_id,
-                        ordered_at=cmd.ordered_at,
-                        currency=currency,
-                        lines=self._order_lines(uow, lines),
-                        ship_to=ship_to,
-                        shipping_method=shipping_method,
-                        promised_by=cmd.promised_by,
-                        gift_note=gift_note,
-                        fingerprint=fingerprint,
-                    )
-                    order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
-                    order.created_at = now
-                    self._source(uow, order, facts, "placed", [], actor, now)
-                    uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
-                    uow.publish_changes()
-                    uow.commit()
-                    return PlacedOrder(order, created=True)
-            except DuplicateOrder:
-                continue
-        raise Conflict("the order is being taken by another request; retry", field="external_id")
+
+        def take(_earlier: object) -> PlacedOrder:
+            for _ in range(2):  # a concurrent twin: read what it wrote
+                try:
+                    with self._uow() as uow:
+                        existing = uow.orders.order_by_external_id(channel, external_id)
+                        if existing is not None:
+                            return PlacedOrder(_same(existing, fingerprint), created=False)
+                        facts = self._channel(uow, channel)
+                        order = Order(
+                            channel=channel,
+                            external_id=external_id,
+                            ordered_at=cmd.ordered_at,
+                            currency=currency,
+                            lines=self._order_lines(uow, lines),
+                            ship_to=ship_to,
+                            shipping_method=shipping_method,
+                            promised_by=cmd.promised_by,
+                            gift_note=gift_note,
+                            fingerprint=fingerprint,
+                        )
+                        order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
+                        order.created_at = now
+                        self._source(uow, order, facts, "placed", [], actor, now)
+                        uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
+                        uow.publish_changes()
+                        uow.commit()
+                        return PlacedOrder(order, created=True)
+                except DuplicateOrder:
+                    continue
+            raise Conflict(
+                "the order is being taken by another request; retry", field="external_id"
+            )
+
+        return retry_transaction(take)
 
     def _channel(self, uow: OrderUnitOfWork, code: str) -> ChannelFacts:
         facts = uow.directory.channel(code)
