@@ -2,6 +2,7 @@
 
 from oms import access, idempotency, outbox
 from oms.channels.availability import orm as channels_orm
+from oms.channels.sync import orm as sync_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 from oms.orders import orm as orders_orm
@@ -14,4 +15,5 @@ __all__ = [
     "metadata",
     "orders_orm",
     "outbox",
+    "sync_orm",
 ]

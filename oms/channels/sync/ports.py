@@ -9,9 +9,11 @@ between every worker process (the `limits` library), another keeps them in memor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import (
     ChannelKind,
     ChannelLimits,
@@ -22,6 +24,7 @@ from oms.channels.sync.domain.model import (
     RemoteQuantity,
     ShipmentConfirmation,
 )
+from oms.shared.transaction import Transaction
 
 
 class RateLimiter(Protocol):
@@ -59,3 +62,158 @@ class ChannelGateway(Protocol):
     def remote_quantities(self, listings: Sequence[ListingRef]) -> list[RemoteQuantity]:
         """What the channel shows now for each listing (reconciliation), in order."""
         ...
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConnection:
+    """A channel's connection as stored: `settings` the non-secret fields, `secrets` the
+    encrypted token of the secret ones (see `SecretBox`)."""
+
+    channel: str
+    kind: ChannelKind
+    settings: dict[str, object]
+    secrets: str
+    push: bool
+    pull_orders: bool
+    pull_interval_seconds: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """An oms SKU listed on a channel (`ListingRef` plus bookkeeping)."""
+
+    channel: str
+    ref: ListingRef
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def sku(self) -> str:
+        return self.ref.sku
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What a channel was last told for a SKU, and when."""
+
+    sku: str
+    quantity: int
+    version: int
+    told_at: datetime
+
+
+@dataclass(slots=True)
+class SyncState:
+    """Where a channel's push and order pull stand."""
+
+    channel: str
+    push_cursor: str = "0"
+    order_cursor: str | None = None
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
+    last_reconcile_at: datetime | None = None
+    pushed: int = 0
+    pulled: int = 0
+    throttled: int = 0
+    latency_p95_seconds: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFailure:
+    id: int
+    channel: str
+    operation: str  # push | pull | confirm
+    subject: str  # the SKU, the external order id, the shipment id
+    message: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+class SyncStore(Protocol):
+    """The sync's tables, in the caller's transaction."""
+
+    # connections
+    def connection(self, channel: str) -> StoredConnection | None: ...
+    def save_connection(self, connection: StoredConnection) -> None: ...
+    def connected_channels(self) -> list[StoredConnection]: ...
+
+    # listings
+    def listings(self, channel: str, skus: Sequence[str]) -> dict[str, ListingRef]:
+        """The listings of these SKUs on the channel (unlisted SKUs are left out)."""
+        ...
+
+    def listing_page(self, channel: str, after_sku: str, limit: int) -> list[Listing]: ...
+    def skus_for_remote(
+        self, channel: str, remote: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], str]:
+        """(remote_id, remote_variant) -> oms SKU, for what is listed."""
+        ...
+
+    def save_listing(self, channel: str, ref: ListingRef, now: datetime) -> bool:
+        """Insert or update; True when it was new."""
+        ...
+
+    def remove_listing(self, channel: str, sku: str) -> bool: ...
+    def listed_count(self, channel: str) -> int: ...
+
+    # what each channel was told
+    def told(self, channel: str, skus: Sequence[str]) -> dict[str, Told]: ...
+    def save_told(self, channel: str, told: Sequence[Told]) -> None:
+        """Upsert, keeping the higher version when a row is already there."""
+        ...
+
+    # state
+    def sync_state(self, channel: str, *, lock: bool = False) -> SyncState:
+        """The channel's row, made when missing."""
+        ...
+
+    def sync_states(self) -> dict[str, SyncState]: ...
+    def save_sync_state(self, state: SyncState, now: datetime) -> None: ...
+    def count_throttled(self, channel: str, calls: int) -> None: ...
+
+    # failures
+    def record_failure(
+        self, channel: str, operation: str, subject: str, message: str, now: datetime
+    ) -> int:
+        """An open failure for (channel, operation, subject) gets this message and one more
+        attempt; otherwise a new one. Returns its id."""
+        ...
+
+    def resolve_failures(
+        self, channel: str, operation: str, subjects: Sequence[str], now: datetime
+    ) -> int: ...
+    def failure(self, failure_id: int) -> SyncFailure | None: ...
+    def failures(
+        self, channel: str | None, open_only: bool, after_id: int, limit: int
+    ) -> list[SyncFailure]: ...
+    def open_failure_counts(self) -> dict[str, int]: ...
+
+    # shipments confirmed
+    def confirmed(self, shipment_id: int) -> bool: ...
+    def mark_confirmed(self, shipment_id: int, channel: str, now: datetime) -> bool: ...
+
+
+class SyncUnitOfWork(Transaction, Protocol):
+    sync: SyncStore
+
+
+class SecretBox(Protocol):
+    """Encrypts the secrets of a connection at rest (the key comes from the settings)."""
+
+    def seal(self, secrets: dict[str, str]) -> str: ...
+    def open(self, token: str) -> dict[str, str]:
+        """Raises ValueError when the token was not sealed with this key."""
+        ...
+
+
+class GatewayFactory(Protocol):
+    """Builds the adapter of a connection (real API or emulator alike: the endpoint says)."""
+
+    def __call__(self, channel: str, connection: Connection) -> ChannelGateway: ...
