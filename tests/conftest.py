@@ -7,6 +7,7 @@ them are skipped, except under CI=true, where a missing server is an error.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import oms.schema
@@ -55,14 +56,53 @@ def clean(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608
 
 
+def _worker() -> int | None:
+    """This pytest-xdist worker's number (gw0 is 0), None when the suite runs in one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else None
+
+
+@functools.cache
+def _postgres_url() -> str:
+    """`make test`'s database, or under pytest-xdist a database of this worker's own (made
+    once, on the same server), so parallel workers never clean each other's tables."""
+    url = _require("OMS_TEST_POSTGRES_URL")
+    worker = _worker()
+    if worker is None:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_w{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _redis_url() -> str:
+    """`make test`'s Redis, or under pytest-xdist a logical database of this worker's own."""
+    url = _require("OMS_TEST_REDIS_URL")
+    worker = _worker()
+    if worker is None:
+        return url
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{1 + worker % 15}"
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    return _require("OMS_TEST_POSTGRES_URL")
+    return _postgres_url()
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return _require("OMS_TEST_REDIS_URL")
+    return _redis_url()
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +117,7 @@ def _engine_for(
     backend: str, engines: dict[str, Engine], tmp: pytest.TempPathFactory
 ) -> tuple[Engine, str]:
     if backend == "postgresql":
-        url = _require("OMS_TEST_POSTGRES_URL")
+        url = _postgres_url()
     else:
         url = f"sqlite:///{Path(tmp.getbasetemp()) / 'oms-test.db'}"
     if backend not in engines:
