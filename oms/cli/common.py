@@ -48,12 +48,20 @@ app.add_typer(orders_app, name="orders")
 # --------------------------------------------------------------------------- wiring
 
 
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    # Piped into a script or a log, a line is not folded at 80 columns (a long path in the
+    # middle of a message would break whoever greps it).
+    console.soft_wrap = not console.is_terminal
+    return console
+
+
 def stdout() -> Console:
-    return Console(highlight=False)
+    return _console(stderr=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

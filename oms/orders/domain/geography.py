@@ -162,3 +162,25 @@ def zone(origin: str | int, destination: str | int) -> int:
 def transit_days(origin: str | int, destination: str | int) -> int:
     """Indicative days a standard parcel takes between two prefectures (1-3)."""
     return _TRANSIT_DAYS_BY_ZONE[zone(origin, destination)]
+
+
+def _suffixless(name_ja: str) -> str:
+    # 東京都 -> 東京, 大阪府 -> 大阪, 神奈川県 -> 神奈川; 北海道 keeps its name.
+    return name_ja[:-1] if name_ja[-1] in "都府県" else name_ja
+
+
+_BY_NAME: dict[str, str] = {}
+for _p in PREFECTURES.values():
+    for _key in (_p.name_ja, _suffixless(_p.name_ja), _p.name.lower(), _p.code, str(int(_p.code))):
+        _BY_NAME[_key] = _p.code
+    _BY_NAME[f"jp-{_p.code}"] = _p.code  # ISO 3166-2 (Shopify's provinceCode)
+    suffix = "to" if _p.code == "13" else "fu" if _p.code in ("26", "27") else "ken"
+    _BY_NAME[f"{_p.name.lower()}-{suffix}"] = _p.code
+
+
+def prefecture_code(text: str) -> str | None:
+    """The JIS code of a prefecture as channels write it: a code (`13`, `JP-13`), its Japanese
+    name with or without 都/府/県 (`東京都`, `東京`) or its romaji (`Tokyo`, `TOKYO`, `Tokyo-to`).
+    None when it names no prefecture."""
+    key = text.strip().lower().replace(" ", "")
+    return _BY_NAME.get(key)

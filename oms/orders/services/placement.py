@@ -346,6 +346,11 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
             raise NotFound(f"no order {order_id}", field="id")
         return order
 
+    def find_order(self, channel: str, external_id: str) -> Order | None:
+        """The order a channel knows by `external_id`, if oms has taken it."""
+        with self._uow() as uow:
+            return uow.orders.order_by_external_id(channel, external_id)
+
     def list_orders(
         self,
         channel: str | None = None,
