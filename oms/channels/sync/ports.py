@@ -9,10 +9,12 @@ between every worker process (the `limits` library), another keeps them in memor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from oms.channels.availability.ports import ChannelUnitOfWork
 from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import (
     ChannelKind,
@@ -24,7 +26,6 @@ from oms.channels.sync.domain.model import (
     RemoteQuantity,
     ShipmentConfirmation,
 )
-from oms.shared.transaction import Transaction
 
 
 class RateLimiter(Protocol):
@@ -198,10 +199,20 @@ class SyncStore(Protocol):
     # shipments confirmed
     def confirmed(self, shipment_id: int) -> bool: ...
     def mark_confirmed(self, shipment_id: int, channel: str, now: datetime) -> bool: ...
+    def order_of_shipment(self, shipment_id: int) -> int | None: ...
 
 
-class SyncUnitOfWork(Transaction, Protocol):
-    sync: SyncStore
+class SyncUnitOfWork(ChannelUnitOfWork, Protocol):
+    """One transaction over the sync's tables and the channels' (published numbers)."""
+
+    @property
+    def sync(self) -> SyncStore: ...
+
+
+class Connections(Protocol):
+    """The channels' connections with their secrets opened (the connection service)."""
+
+    def connection(self, channel: str) -> Connection | None: ...
 
 
 class SecretBox(Protocol):
@@ -210,6 +221,22 @@ class SecretBox(Protocol):
     def seal(self, secrets: dict[str, str]) -> str: ...
     def open(self, token: str) -> dict[str, str]:
         """Raises ValueError when the token was not sealed with this key."""
+        ...
+
+
+class Lease(Protocol):
+    def renew(self) -> bool:
+        """Keep holding it for another term; False when it was lost (lapsed, taken)."""
+        ...
+
+
+class Leases(Protocol):
+    """Named leases held by one holder at a time across every process that shares them
+    (Redis), or within this process (the embedded mode): one push pass per channel, one
+    scheduler."""
+
+    def hold(self, name: str, seconds: float) -> AbstractContextManager[Lease | None]:
+        """`with leases.hold(name, seconds) as lease:` None when another holder has it."""
         ...
 
 

@@ -28,6 +28,7 @@ from oms.channels.sync.ports import (
     SyncState,
     Told,
 )
+from oms.orders.orm import shipments
 
 _CHUNK = 500  # bound parameters per IN list: SQLite allows 32,766, PostgreSQL 65,535
 
@@ -370,6 +371,12 @@ class SqlSync:
             self.session.execute(select(c.shipment_id).where(c.shipment_id == shipment_id)).first()
             is not None
         )
+
+    def order_of_shipment(self, shipment_id: int) -> int | None:
+        found = self.session.execute(
+            select(shipments.c.order_id).where(shipments.c.id == shipment_id)
+        ).scalar_one_or_none()
+        return int(found) if found is not None else None
 
     def mark_confirmed(self, shipment_id: int, channel: str, now: datetime) -> bool:
         done = self.session.execute(

@@ -1,0 +1,336 @@
+"""Push: tell each channel the numbers that changed, coalesced, batched, within its limits.
+
+A pass reads the channels' changes feed from the channel's cursor (one row per SKU, the
+latest: k changes are one update), keeps the listed SKUs whose number the channel was not told
+yet, and sends them in batches of the adapter's size. Every call waits for its turn in the
+shared rate limiter inside the adapter. After each batch, in one short transaction: what the
+channel accepted is recorded as told, what it refused becomes a failure a person can see and
+retry. The cursor moves only when a whole page is told or parked, so a crash (or a `kill -9`)
+at any point pushes the rest, and the latest number, on the next pass; what was told is not
+sent again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from oms.channels.availability.services.changes import AvailabilityChanges
+from oms.channels.sync.domain.errors import ChannelError, Throttled
+from oms.channels.sync.domain.model import PushOutcome, PushStatus, QuantityUpdate
+from oms.channels.sync.domain.push import LastTold, Number, batches, p95, plan_push
+from oms.channels.sync.ports import ChannelGateway, Leases, SyncUnitOfWork, Told
+from oms.channels.sync.services.gateways import GatewayPool
+from oms.shared.clock import utcnow
+from oms.shared.errors import NotFound
+
+PAGE = 1000  # changes read per page (the feed's maximum)
+LEASE_SECONDS = 120.0  # a pass renews it after every batch; a dead worker's lapses
+
+
+@dataclass(slots=True)
+class PushReport:
+    channel: str
+    accepted: int = 0  # updates the channel took
+    calls: int = 0  # push calls made (batches)
+    unchanged: int = 0  # newer versions of what the channel already showed: no call
+    rejected: int = 0  # refused per SKU: parked as failures
+    to_retry: int = 0  # passing failures per SKU: the next pass sends them again
+    skipped: str | None = None  # why nothing was done (not connected, push off, busy)
+    latencies: list[float] = field(default_factory=list)  # change -> accepted, seconds
+
+    @property
+    def latency_p95(self) -> float | None:
+        return p95(self.latencies)
+
+    @property
+    def complete(self) -> bool:
+        return self.skipped is None and self.to_retry == 0
+
+
+Progress = Callable[[int, int | None], None]  # (done, total or None)
+
+
+class PushService:
+    def __init__(
+        self,
+        uow: Callable[[], SyncUnitOfWork],
+        changes: AvailabilityChanges,
+        gateways: GatewayPool,
+        leases: Leases,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        latency_sink: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._changes = changes
+        self._gateways = gateways
+        self._leases = leases
+        self._clock = clock
+        self._latency_sink = latency_sink
+
+    # ------------------------------------------------------------------ passes
+
+    def push_changes(self, channel: str, progress: Progress | None = None) -> PushReport:
+        """One pass: every change since the cursor, until the feed is drained."""
+        report = PushReport(channel)
+        gateway = self._ready(channel, report)
+        if gateway is None:
+            return report
+        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
+            if lease is None:
+                report.skipped = "another pass of this channel is running"
+                return report
+            with self._uow() as uow:
+                cursor = uow.sync.sync_state(channel).push_cursor
+                uow.commit()
+            while True:
+                page = self._changes.changed_since(channel, cursor, PAGE)
+                numbers = [Number(i.sku, i.available, i.version, i.changed_at) for i in page.items]
+                retry_before = report.to_retry
+                self._push_numbers(channel, gateway, numbers, report, lease.renew, full=False)
+                if report.to_retry > retry_before:
+                    break  # the cursor stays: the next pass sends those again
+                cursor = page.next_cursor
+                self._save_cursor(channel, cursor, report)
+                if progress is not None:
+                    progress(report.accepted + report.unchanged, None)
+                if not page.more:
+                    break
+        self._record_latency(channel, report)
+        return report
+
+    def push_full(self, channel: str, progress: Progress | None = None) -> PushReport:
+        """Every listed SKU's current number, whatever the channel was told (a new connection,
+        a channel restored from a backup). Listings are read a page at a time: memory stays
+        flat for any catalogue."""
+        report = PushReport(channel)
+        gateway = self._ready(channel, report)
+        if gateway is None:
+            return report
+        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
+            if lease is None:
+                report.skipped = "another pass of this channel is running"
+                return report
+            with self._uow() as uow:
+                total = uow.sync.listed_count(channel)
+                uow.commit()
+            after = ""
+            while True:
+                with self._uow() as uow:
+                    listings = uow.sync.listing_page(channel, after, PAGE)
+                    numbers = self.current_numbers(uow, channel, [x.sku for x in listings])
+                    uow.commit()
+                if not listings:
+                    break
+                after = listings[-1].sku
+                self._push_numbers(channel, gateway, numbers, report, lease.renew, full=True)
+                if progress is not None:
+                    progress(report.accepted + report.rejected + report.to_retry, total)
+        self._record_latency(channel, report)
+        return report
+
+    def push_skus(self, channel: str, skus: Sequence[str]) -> PushReport:
+        """These SKUs' current numbers, sent whatever the channel was told (a failure retried,
+        a reconciliation's fix)."""
+        report = PushReport(channel)
+        gateway = self._ready(channel, report)
+        if gateway is None:
+            return report
+        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
+            if lease is None:
+                report.skipped = "another pass of this channel is running"
+                return report
+            with self._uow() as uow:
+                numbers = self.current_numbers(uow, channel, sorted(set(skus)))
+                uow.commit()
+            self._push_numbers(channel, gateway, numbers, report, lease.renew, full=True)
+        return report
+
+    def pending(self, channel: str) -> tuple[int, datetime | None]:
+        """Changes not pushed yet (the queue depth) and when the oldest of them happened."""
+        with self._uow() as uow:
+            cursor = uow.sync.sync_state(channel).push_cursor
+            uow.commit()
+        count, oldest = 0, None
+        while True:
+            page = self._changes.changed_since(channel, cursor, PAGE)
+            count += len(page.items)
+            for item in page.items:
+                if oldest is None or item.changed_at < oldest:
+                    oldest = item.changed_at
+            if not page.more:
+                return count, oldest
+            cursor = page.next_cursor
+
+    # ------------------------------------------------------------------ the work
+
+    def _ready(self, channel: str, report: PushReport) -> ChannelGateway | None:
+        with self._uow() as uow:
+            found = uow.channels.channel_by_code(channel)
+            if found is None:
+                raise NotFound(f"no channel {channel!r}", field="channel")
+            stored = uow.sync.connection(channel)
+        if stored is None:
+            report.skipped = "the channel has no connection"
+            return None
+        if not stored.push:
+            report.skipped = "pushing is off for this channel"
+            return None
+        if not found.active:
+            report.skipped = "the channel is inactive"
+            return None
+        gateway = self._gateways.gateway(channel)
+        if gateway is None:
+            report.skipped = "the channel has no connection"
+        return gateway
+
+    def current_numbers(
+        self, uow: SyncUnitOfWork, channel: str, skus: Sequence[str]
+    ) -> list[Number]:
+        """The published numbers of these SKUs now (0, version 0, when never published)."""
+        found = uow.channels.channel_by_code(channel)
+        if found is None or found.id is None:
+            raise NotFound(f"no channel {channel!r}", field="channel")
+        refs = uow.inventory.sku_refs(skus)
+        published = uow.channels.published_numbers(sku_id for sku_id, _ in refs.values())
+        now = self._clock()
+        numbers = []
+        for sku in skus:
+            ref = refs.get(sku)
+            if ref is None:
+                continue
+            number = published.get((found.id, ref[0]))
+            if number is None:
+                numbers.append(Number(sku, 0, 0, now))
+            else:
+                numbers.append(Number(sku, number.available, number.version, now))
+        return numbers
+
+    def _push_numbers(
+        self,
+        channel: str,
+        gateway: ChannelGateway,
+        numbers: Sequence[Number],
+        report: PushReport,
+        renew: Callable[[], bool],
+        *,
+        full: bool,
+    ) -> None:
+        if not numbers:
+            return
+        skus = [n.sku for n in numbers]
+        with self._uow() as uow:
+            listed = uow.sync.listings(channel, skus)
+            told = {
+                sku: LastTold(t.quantity, t.version)
+                for sku, t in uow.sync.told(channel, skus).items()
+            }
+            uow.commit()
+        plan = plan_push(numbers, listed, told, full=full)
+        if plan.unchanged:
+            now = self._clock()
+            with self._uow() as uow:
+                uow.sync.save_told(
+                    channel, [Told(n.sku, n.quantity, n.version, now) for n in plan.unchanged]
+                )
+                uow.commit()
+            report.unchanged += len(plan.unchanged)
+        changed_at = {n.sku: n.changed_at for n in numbers}
+        for batch in batches(plan.updates, gateway.limits.max_push_batch):
+            outcomes = self._send(channel, gateway, batch)
+            report.calls += 1
+            self._record(channel, outcomes, changed_at, report)
+            renew()
+
+    def _send(
+        self, channel: str, gateway: ChannelGateway, batch: Sequence[QuantityUpdate]
+    ) -> list[PushOutcome]:
+        try:
+            return gateway.push_quantities(batch)
+        except Throttled as error:
+            self._note_error(channel, error, throttled=True)
+            raise
+        except ChannelError as error:
+            self._note_error(channel, error)
+            if not error.retryable:
+                now = self._clock()
+                with self._uow() as uow:
+                    for update in batch:
+                        uow.sync.record_failure(
+                            channel, "push", update.listing.sku, error.message, now
+                        )
+                    uow.commit()
+            raise
+
+    def _record(
+        self,
+        channel: str,
+        outcomes: Sequence[PushOutcome],
+        changed_at: dict[str, datetime],
+        report: PushReport,
+    ) -> None:
+        now = self._clock()
+        accepted = [o.update for o in outcomes if o.status is PushStatus.ACCEPTED]
+        with self._uow() as uow:
+            uow.sync.save_told(
+                channel,
+                [Told(u.listing.sku, u.quantity, u.version, now) for u in accepted],
+            )
+            uow.sync.resolve_failures(channel, "push", [u.listing.sku for u in accepted], now)
+            for outcome in outcomes:
+                if outcome.status is PushStatus.REJECTED:
+                    uow.sync.record_failure(
+                        channel,
+                        "push",
+                        outcome.update.listing.sku,
+                        outcome.message or "refused by the channel",
+                        now,
+                    )
+            state = uow.sync.sync_state(channel, lock=True)
+            state.pushed += len(accepted)
+            state.last_push_at = now
+            state.last_error = None
+            uow.sync.save_sync_state(state, now)
+            uow.commit()
+        report.accepted += len(accepted)
+        report.rejected += sum(1 for o in outcomes if o.status is PushStatus.REJECTED)
+        report.to_retry += sum(1 for o in outcomes if o.status is PushStatus.RETRY)
+        for update in accepted:
+            at = changed_at.get(update.listing.sku)
+            if at is not None:
+                report.latencies.append(max(0.0, (now - at).total_seconds()))
+
+    def _save_cursor(self, channel: str, cursor: str, report: PushReport) -> None:
+        now = self._clock()
+        with self._uow() as uow:
+            state = uow.sync.sync_state(channel, lock=True)
+            state.push_cursor = cursor
+            uow.sync.save_sync_state(state, now)
+            uow.commit()
+
+    def _note_error(self, channel: str, error: ChannelError, *, throttled: bool = False) -> None:
+        now = self._clock()
+        with self._uow() as uow:
+            state = uow.sync.sync_state(channel, lock=True)
+            state.last_error = str(error)[:2000]
+            uow.sync.save_sync_state(state, now)
+            if throttled:
+                uow.sync.count_throttled(channel, 1)
+            uow.commit()
+
+    def _record_latency(self, channel: str, report: PushReport) -> None:
+        measured = report.latency_p95
+        if measured is None:
+            return
+        seconds = max(1, math.ceil(measured))
+        now = self._clock()
+        with self._uow() as uow:
+            state = uow.sync.sync_state(channel, lock=True)
+            state.latency_p95_seconds = seconds
+            uow.sync.save_sync_state(state, now)
+            uow.commit()
+        if self._latency_sink is not None:
+            self._latency_sink(channel, measured)
