@@ -28,6 +28,9 @@ from oms.channels.availability.api import rules_csv as rules_csv_api
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
+from oms.channels.sync.api import sync_routes as sync_api
+from oms.channels.sync.services.status import SyncStatusService
+from oms.channels.sync.services.webhooks import WebhookService
 from oms.http import (
     BEARER_SCHEME,
     EXCEPTION_HANDLERS,
@@ -66,6 +69,7 @@ def create_app(
             *channels_api.CONTROLLERS,
             *rules_csv_api.CONTROLLERS,
             *orders_api.CONTROLLERS,
+            *sync_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -77,11 +81,18 @@ def create_app(
             "orders": Provide(_provide_orders, sync_to_thread=False),
             "fulfilment": Provide(_provide_fulfilment, sync_to_thread=False),
             "order_settings": Provide(_provide_order_settings, sync_to_thread=False),
+            "sync_status": Provide(_provide_sync_status, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
+    # Channels' deliveries: signed by the channel (verified by its adapter), not API keys.
+    webhooks = Router(
+        path="/",
+        route_handlers=sync_api.WEBHOOKS,
+        dependencies={"webhooks": Provide(_provide_webhooks, sync_to_thread=False)},
+    )
     app = Litestar(
-        route_handlers=[health, ready, v1],
+        route_handlers=[health, ready, v1, webhooks],
         state=State(
             {
                 "services": services,
@@ -95,9 +106,11 @@ def create_app(
                 "orders": services.orders,
                 "fulfilment": services.fulfilment,
                 "order_settings": services.order_settings,
+                "sync_status": services.sync_status,
+                "webhooks": services.webhooks,
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **sync_api.EXCEPTION_HANDLERS},
         before_request=before_request,
         middleware=[reads_take_no_write_lock],
         # Logging is set up once per process (oms.log), not by Litestar on every app start.
@@ -138,6 +151,14 @@ def _dispose_engine(app: Litestar) -> None:
 
 def _provide_inventory(state: State) -> InventoryService:
     return cast(InventoryService, state.inventory)
+
+
+def _provide_sync_status(state: State) -> SyncStatusService:
+    return cast(SyncStatusService, state.sync_status)
+
+
+def _provide_webhooks(state: State) -> WebhookService:
+    return cast(WebhookService, state.webhooks)
 
 
 def _provide_channels(state: State) -> ChannelService:

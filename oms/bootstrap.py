@@ -12,13 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from oms.channels.adapters.registry import Gateways
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
+from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
+from oms.channels.sync.adapters.secrets import box_for
+from oms.channels.sync.ports import Leases, SecretBox
+from oms.channels.sync.services.confirm import ConfirmService
+from oms.channels.sync.services.gateways import GatewayPool
+from oms.channels.sync.services.latency import LatencyFeed
+from oms.channels.sync.services.opened import OpenedConnections
+from oms.channels.sync.services.pull import PullService
+from oms.channels.sync.services.push import PushService
+from oms.channels.sync.services.reconcile import ReconcileService
+from oms.channels.sync.services.status import SyncStatusService
+from oms.channels.sync.services.webhooks import WebhookService
+from oms.channels.sync.tasks import SyncWork
 from oms.db import make_engine, make_session_factory
 from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
@@ -45,8 +60,14 @@ class Services:
     orders: OrderService
     fulfilment: FulfilmentService
     order_settings: OrderSettingsService
+    sync: SyncWork
+    sync_status: SyncStatusService
+    gateways: GatewayPool
+    secrets: SecretBox
+    webhooks: WebhookService
 
     def close(self) -> None:
+        self.gateways.close()
         self.engine.dispose()
 
 
@@ -86,16 +107,54 @@ def bootstrap(
     fulfilment = FulfilmentService(uow, inventory, orders, clock=clock)
     # A count below what is reserved cuts reservations; the orders re-source what they lost.
     inventory.handle_shortfalls_with(fulfilment)
+    channels = ChannelService(uow, inventory, clock=clock)
+    changes = AvailabilityChanges(uow)
+    box = box_for(settings.secret_key.get_secret_value(), settings.secret_key_file)
+    sync, status, gateways = _sync(settings, uow, box, orders, channels, changes, clock)
+    webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         uow=uow,
         inventory=inventory,
-        channels=ChannelService(uow, inventory, clock=clock),
+        channels=channels,
         availability=ChannelAvailabilityService(uow, inventory),
-        changes=AvailabilityChanges(uow),
+        changes=changes,
         orders=orders,
         fulfilment=fulfilment,
         order_settings=OrderSettingsService(uow, clock=clock),
+        sync=sync,
+        sync_status=status,
+        gateways=gateways,
+        secrets=box,
+        webhooks=webhooks,
     )
+
+
+def _sync(
+    settings: Settings,
+    uow: Callable[[], SqlUnitOfWork],
+    box: SecretBox,
+    orders: OrderService,
+    channels: ChannelService,
+    changes: AvailabilityChanges,
+    clock: Callable[[], datetime],
+) -> tuple[SyncWork, SyncStatusService, GatewayPool]:
+    """The channel sync: adapters built from the stored connections, rate limits and leases
+    shared through Redis when there is one (every worker process), in memory otherwise."""
+    factory = Gateways(settings.redis_url or "memory://")
+    gateways = GatewayPool(OpenedConnections(uow, box), factory)
+    leases: Leases = (
+        RedisLeases(redis.Redis.from_url(settings.redis_url))
+        if settings.uses_redis
+        else MemoryLeases()
+    )
+    latency = LatencyFeed(channels)
+    push = PushService(uow, changes, gateways, leases, clock=clock, latency_sink=latency.measured)
+    pull = PullService(uow, orders, gateways, leases, clock=clock)
+    confirm = ConfirmService(uow, orders, gateways, clock=clock)
+    reconcile = ReconcileService(uow, gateways, push, clock=clock)
+    work = SyncWork(uow, push, pull, confirm, reconcile, leases)
+    status = SyncStatusService(uow, push, pull, confirm, usage=factory.usage, clock=clock)
+    return work, status, gateways

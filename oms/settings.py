@@ -7,7 +7,8 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +49,29 @@ class Settings(BaseSettings):
     idempotency_retention: timedelta = timedelta(days=30)
     prune_interval_seconds: float = Field(default=3600, gt=0)
     prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
+
+    # The key that seals channel credentials at rest (a Fernet key). Empty: a key file,
+    # `var/secret.key` under `home`, made on first use.
+    secret_key: SecretStr = SecretStr("")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw:
+            try:
+                Fernet(raw)
+            except ValueError:
+                raise ValueError(
+                    "must be a Fernet key: 32 url-safe base64-encoded bytes "
+                    "(python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())')"
+                ) from None
+        return value
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "var" / "secret.key"
 
     @field_validator("outbox_retention")
     @classmethod

@@ -15,11 +15,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
+import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from oms.channels.sync.tasks import DramatiqSync, EmbeddedSync
 from oms.embedded import EmbeddedRunner
 from oms.inventory.domain import MovementType
 from oms.outbox import OUTBOX_LOCK_ID, outbox
@@ -303,14 +305,18 @@ class RelayLoop(threading.Thread):
 
 @dataclass
 class Background:
-    """What runs beside the API without Redis: the embedded runner and the pruning."""
+    """What runs beside the API without Redis: the embedded runner, the channel sync and the
+    pruning."""
 
     relay_loop: RelayLoop | None
     prune_loop: PruneLoop | None = None
+    sync: EmbeddedSync | None = None
 
     def stop(self) -> None:
         if self.relay_loop is not None:
             self.relay_loop.stop()
+        if self.sync is not None:
+            self.sync.stop()
         if self.prune_loop is not None:
             self.prune_loop.stop()
 
@@ -321,13 +327,32 @@ def start_background(services: Services) -> Background:
     settings, factory = services.settings, services.sessions
     if settings.uses_redis:
         return Background(None)
-    runner = EmbeddedRunner(factory, event_handlers(services), settings.outbox_batch_size)
+    sync = EmbeddedSync(services.sync)
+    handlers = event_handlers(
+        services,
+        {
+            EventName.AVAILABILITY_CHANGED: _logged(
+                availability_changed, sync.availability_changed
+            ),
+            EventName.SHIPMENT_SHIPPED: _logged(shipment_shipped, sync.shipment_shipped),
+        },
+    )
+    runner = EmbeddedRunner(factory, handlers, settings.outbox_batch_size)
+    sync.start()
     loop = RelayLoop(runner.run_pending, settings.outbox_poll_seconds)
     loop.start()
     pruning = PruneLoop(factory, settings)
     pruning.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, pruning)
+    return Background(loop, pruning, sync)
+
+
+def _logged(first: Handler, then: Handler) -> Handler:
+    def handle(event: dict[str, Any]) -> None:
+        first(event)
+        then(event)
+
+    return handle
 
 
 def run_worker(settings: Settings) -> None:
@@ -344,9 +369,20 @@ def run_worker(settings: Settings) -> None:
     factory = services.sessions
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
-    register_actors(broker, {EventName.STOCK_CHANGED: backorder_handler(services)})
+    sync = DramatiqSync(broker, redis.Redis.from_url(settings.redis_url), services.sync)
+    register_actors(
+        broker,
+        {
+            EventName.STOCK_CHANGED: backorder_handler(services),
+            EventName.AVAILABILITY_CHANGED: _logged(
+                availability_changed, sync.availability_changed
+            ),
+            EventName.SHIPMENT_SHIPPED: _logged(shipment_shipped, sync.shipment_shipped),
+        },
+    )
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     worker.start()
+    sync.start_scheduler()
     relay = OutboxRelay(factory, broker, settings.outbox_batch_size)
     loop = RelayLoop(relay.publish_pending, settings.outbox_poll_seconds)
     loop.start()
@@ -362,6 +398,7 @@ def run_worker(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _stop)
     log.info("worker_started", queues=sorted({r.queue_name for r in ROUTES.values()}))
     stopping.wait()
+    sync.stop()
     pruning.stop()
     loop.stop()
     worker.stop()

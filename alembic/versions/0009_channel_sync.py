@@ -90,6 +90,7 @@ def upgrade() -> None:
         _at("created_at"),
         _at("updated_at"),
         _at("resolved_at", nullable=True),
+        sa.Column("payload", sa.JSON(none_as_null=True), nullable=True),
         sa.CheckConstraint(
             "operation IN ('push', 'pull', 'confirm')",
             name=op.f("ck_sync_failures_operation_known"),
@@ -99,6 +100,13 @@ def upgrade() -> None:
     op.create_index("ix_sync_failures_open", "sync_failures", ["channel", "resolved_at"])
     op.create_index(
         "ix_sync_failures_subject", "sync_failures", ["channel", "operation", "subject"]
+    )
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("channel", sa.String(64), sa.ForeignKey("channels.code"), nullable=False),
+        sa.Column("delivery_id", sa.String(100), nullable=False),
+        _at("received_at"),
+        sa.PrimaryKeyConstraint("channel", "delivery_id", name=op.f("pk_webhook_deliveries")),
     )
     op.create_table(
         "shipment_confirmations",
@@ -111,6 +119,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("shipment_confirmations")
+    op.drop_table("webhook_deliveries")
     op.drop_index("ix_sync_failures_subject", table_name="sync_failures")
     op.drop_index("ix_sync_failures_open", table_name="sync_failures")
     op.drop_table("sync_failures")

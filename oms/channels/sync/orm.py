@@ -98,6 +98,9 @@ sync_failures = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=True),
+    # What a retry needs that the channel will not send again (a pulled order); personal data
+    # in it is dropped when the failure is resolved.
+    Column("payload", JSON(none_as_null=True), nullable=True),
     CheckConstraint("operation IN ('push', 'pull', 'confirm')", name="operation_known"),
 )
 Index("ix_sync_failures_open", sync_failures.c.channel, sync_failures.c.resolved_at)
@@ -106,6 +109,16 @@ Index(
     sync_failures.c.channel,
     sync_failures.c.operation,
     sync_failures.c.subject,
+)
+
+# Webhook deliveries taken, by the channel's delivery id: a delivery sent again is answered
+# and ignored (the order ingest is idempotent besides).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("channel", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("delivery_id", String(100), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 # Each parcel confirmed to its channel once.

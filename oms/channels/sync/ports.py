@@ -8,11 +8,11 @@ between every worker process (the `limits` library), another keeps them in memor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from oms.channels.availability.ports import ChannelUnitOfWork
 from oms.channels.sync.domain.connections import Connection
@@ -23,6 +23,7 @@ from oms.channels.sync.domain.model import (
     OrderPull,
     PushOutcome,
     QuantityUpdate,
+    RemoteOrder,
     RemoteQuantity,
     ShipmentConfirmation,
 )
@@ -135,6 +136,7 @@ class SyncFailure:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    payload: dict[str, Any] | None = None
 
 
 class SyncStore(Protocol):
@@ -181,7 +183,13 @@ class SyncStore(Protocol):
 
     # failures
     def record_failure(
-        self, channel: str, operation: str, subject: str, message: str, now: datetime
+        self,
+        channel: str,
+        operation: str,
+        subject: str,
+        message: str,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
     ) -> int:
         """An open failure for (channel, operation, subject) gets this message and one more
         attempt; otherwise a new one. Returns its id."""
@@ -200,6 +208,8 @@ class SyncStore(Protocol):
     def confirmed(self, shipment_id: int) -> bool: ...
     def mark_confirmed(self, shipment_id: int, channel: str, now: datetime) -> bool: ...
     def order_of_shipment(self, shipment_id: int) -> int | None: ...
+    def delivery_taken(self, channel: str, delivery_id: str) -> bool: ...
+    def take_delivery(self, channel: str, delivery_id: str, now: datetime) -> bool: ...
 
 
 class SyncUnitOfWork(ChannelUnitOfWork, Protocol):
@@ -221,6 +231,23 @@ class SecretBox(Protocol):
     def seal(self, secrets: dict[str, str]) -> str: ...
     def open(self, token: str) -> dict[str, str]:
         """Raises ValueError when the token was not sealed with this key."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedWebhook:
+    """A verified order delivery: `delivery_id` is the same when the channel sends it again."""
+
+    delivery_id: str
+    order: RemoteOrder
+
+
+class WebhookReceiver(Protocol):
+    """A gateway whose channel also sends orders by webhook (the storefront)."""
+
+    def receive_order_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> ReceivedWebhook:
+        """Verify and read a delivery; raises `WebhookRefused` (nothing changes) or a
+        retryable `ChannelError` (answer 5xx: the channel delivers again)."""
         ...
 
 

@@ -56,3 +56,12 @@ class SharedRateLimiter:
         while not self._limiter.hit(window, self._account, operation, cost=cost):
             stats = self._limiter.get_window_stats(window, self._account, operation)
             self._sleep(min(max(stats.reset_time - time.time(), 0.01), MAX_SLEEP_SECONDS))
+
+    def usage(self) -> list[tuple[str, int, int, int]]:
+        """(operation, calls in the current window, calls the window allows, its seconds)."""
+        rows = []
+        for operation, window in sorted(self._windows.items()):
+            stats = self._limiter.get_window_stats(window, self._account, operation)
+            used = window.amount - stats.remaining
+            rows.append((operation, used, window.amount, window.get_expiry()))
+        return rows

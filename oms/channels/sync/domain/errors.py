@@ -43,3 +43,13 @@ class AuthenticationFailed(ChannelError):
 
 class ChannelRejected(ChannelError):
     """The channel refused the request itself (4xx other than throttling): not retryable."""
+
+
+class WebhookRefused(Exception):
+    """A delivery that is not the channel's (bad or missing signature: `status` 401) or that
+    cannot be read (400). Answered with `status`; nothing changes."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class ChannelKind(StrEnum):
@@ -176,3 +177,66 @@ class ChannelLimits:
             if limit.operation == operation:
                 return limit
         raise KeyError(operation)
+
+
+def order_to_json(order: RemoteOrder) -> dict[str, object]:
+    """A pulled order as JSON, kept with a failure so that its retry does not need the channel
+    to send it again (pulls read windows, not single orders)."""
+    address = order.ship_to
+    return {
+        "external_id": order.external_id,
+        "status": order.status.value,
+        "ordered_at": order.ordered_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+        "currency": order.currency,
+        "lines": [
+            {
+                "item_id": ln.item_id,
+                "remote_sku": ln.remote_sku,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "remote_variant": ln.remote_variant,
+            }
+            for ln in order.lines
+        ],
+        "ship_to": None
+        if address is None
+        else {
+            "name": address.name,
+            "postal_code": address.postal_code,
+            "prefecture": address.prefecture,
+            "city": address.city,
+            "address1": address.address1,
+            "address2": address.address2,
+            "phone": address.phone,
+        },
+        "shipping_method": order.shipping_method,
+        "promised_by": order.promised_by.isoformat() if order.promised_by else None,
+        "gift_note": order.gift_note,
+    }
+
+
+def order_from_json(raw: dict[str, Any]) -> RemoteOrder:
+    address = raw.get("ship_to")
+    promised = raw.get("promised_by")
+    return RemoteOrder(
+        external_id=str(raw["external_id"]),
+        status=RemoteOrderStatus(raw["status"]),
+        ordered_at=datetime.fromisoformat(raw["ordered_at"]),
+        updated_at=datetime.fromisoformat(raw["updated_at"]),
+        currency=str(raw["currency"]),
+        lines=[
+            RemoteOrderLine(
+                item_id=str(ln["item_id"]),
+                remote_sku=str(ln["remote_sku"]),
+                quantity=int(ln["quantity"]),
+                unit_price=int(ln["unit_price"]),
+                remote_variant=ln.get("remote_variant"),
+            )
+            for ln in raw["lines"]
+        ],
+        ship_to=None if not address else RemoteAddress(**address),
+        shipping_method=raw.get("shipping_method"),
+        promised_by=datetime.fromisoformat(promised) if promised else None,
+        gift_note=raw.get("gift_note"),
+    )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from oms.channels.sync.orm import (
     channel_told,
     shipment_confirmations,
     sync_failures,
+    webhook_deliveries,
 )
 from oms.channels.sync.ports import (
     Listing,
@@ -120,29 +121,28 @@ class SqlSync:
     def skus_for_remote(
         self, channel: str, remote: Sequence[tuple[str, str | None]]
     ) -> dict[tuple[str, str | None], str]:
+        """Keyed as asked. A line naming a variant finds the listing of that variant, else a
+        listing of the item without one; a line naming only the item finds its one listing
+        (several variants listed: ambiguous, left unmatched)."""
         c = channel_listings.c
-        wanted = sorted({(rid, _variant(var)) for rid, var in remote})
-        found: dict[tuple[str, str | None], str] = {}
-        for chunk in _chunks(wanted):
+        asked = sorted(set(remote), key=lambda pair: (pair[0], pair[1] or ""))
+        by_id: dict[str, dict[str, str]] = {}  # remote_id -> remote_variant ('' none) -> sku
+        for chunk in _chunks(sorted({rid for rid, _ in asked})):
             rows = self.session.execute(
                 select(c.sku, c.remote_id, c.remote_variant).where(
-                    c.channel == channel, tuple_(c.remote_id, c.remote_variant).in_(chunk)
+                    c.channel == channel, c.remote_id.in_(chunk)
                 )
             )
             for r in rows:
-                found[(r.remote_id, r.remote_variant or None)] = r.sku
-        # A channel that names only the item (no variant) finds a listing made with one.
-        bare = [rid for rid, var in remote if not var and (rid, None) not in found]
-        for chunk in _chunks(sorted(set(bare))):
-            bare_rows = self.session.execute(
-                select(c.sku, c.remote_id).where(c.channel == channel, c.remote_id.in_(chunk))
-            ).all()
-            by_id: dict[str, list[str]] = {}
-            for bare_row in bare_rows:
-                by_id.setdefault(bare_row.remote_id, []).append(bare_row.sku)
-            for rid, skus in by_id.items():
-                if len(skus) == 1:  # ambiguous across variants: left unmatched
-                    found[(rid, None)] = skus[0]
+                by_id.setdefault(r.remote_id, {})[r.remote_variant or ""] = r.sku
+        found: dict[tuple[str, str | None], str] = {}
+        for rid, variant in asked:
+            listed = by_id.get(rid, {})
+            sku = listed.get(variant or "") or listed.get("")
+            if sku is None and not variant and len(listed) == 1:
+                sku = next(iter(listed.values()))
+            if sku is not None:
+                found[(rid, variant)] = sku
         return found
 
     def save_listing(self, channel: str, ref: ListingRef, now: datetime) -> bool:
@@ -283,7 +283,13 @@ class SqlSync:
     # ------------------------------------------------------------------ failures
 
     def record_failure(
-        self, channel: str, operation: str, subject: str, message: str, now: datetime
+        self,
+        channel: str,
+        operation: str,
+        subject: str,
+        message: str,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
     ) -> int:
         f = sync_failures.c
         existing = self.session.execute(
@@ -298,7 +304,12 @@ class SqlSync:
             self.session.execute(
                 update(sync_failures)
                 .where(f.id == existing)
-                .values(message=message[:2000], attempts=f.attempts + 1, updated_at=now)
+                .values(
+                    message=message[:2000],
+                    attempts=f.attempts + 1,
+                    updated_at=now,
+                    **({"payload": payload} if payload is not None else {}),
+                )
             )
             return int(existing)
         return int(
@@ -310,6 +321,7 @@ class SqlSync:
                     subject=subject[:200],
                     message=message[:2000],
                     attempts=1,
+                    payload=payload,
                     created_at=now,
                     updated_at=now,
                 )
@@ -331,7 +343,7 @@ class SqlSync:
                     f.subject.in_(chunk),
                     f.resolved_at.is_(None),
                 )
-                .values(resolved_at=now, updated_at=now)
+                .values(resolved_at=now, updated_at=now, payload=None)
             )
             done += result.rowcount  # type: ignore[attr-defined]
         return done
@@ -372,6 +384,22 @@ class SqlSync:
             is not None
         )
 
+    def delivery_taken(self, channel: str, delivery_id: str) -> bool:
+        w = webhook_deliveries.c
+        found = self.session.execute(
+            select(w.delivery_id).where(w.channel == channel, w.delivery_id == delivery_id[:100])
+        ).first()
+        return found is not None
+
+    def take_delivery(self, channel: str, delivery_id: str, now: datetime) -> bool:
+        """Record a webhook delivery; False when it was taken before."""
+        done = self.session.execute(
+            self._insert(webhook_deliveries)
+            .values(channel=channel, delivery_id=delivery_id[:100], received_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
     def order_of_shipment(self, shipment_id: int) -> int | None:
         found = self.session.execute(
             select(shipments.c.order_id).where(shipments.c.id == shipment_id)
@@ -411,6 +439,7 @@ def _failure(row: Any) -> SyncFailure:
         created_at=row.created_at,
         updated_at=row.updated_at,
         resolved_at=row.resolved_at,
+        payload=row.payload,
     )
 
 

@@ -56,9 +56,10 @@ class ConfirmService:
         self._gateways = gateways
         self._clock = clock
 
-    def confirm(self, order_id: int, shipment_id: int, *, final: bool = True) -> ConfirmReport:
-        """Confirm one parcel. A retryable channel error is raised for the caller to retry;
-        with `final`, a failure is also parked for a person to see and retry."""
+    def confirm(self, order_id: int, shipment_id: int) -> ConfirmReport:
+        """Confirm one parcel. A channel error is recorded as a failure a person can see (one
+        more attempt each time) and raised for the caller to retry when it is retryable; a
+        later success resolves the failure."""
         order = self._orders.get_order(order_id)
         shipment = next((s for s in order.shipments if s.id == shipment_id), None)
         if shipment is None:
@@ -91,10 +92,9 @@ class ConfirmService:
             with self._uow() as uow:
                 if isinstance(error, Throttled):
                     uow.sync.count_throttled(order.channel, 1)
-                if final or not error.retryable:
-                    uow.sync.record_failure(
-                        order.channel, "confirm", str(shipment_id), error.message, now
-                    )
+                uow.sync.record_failure(
+                    order.channel, "confirm", str(shipment_id), error.message, now
+                )
                 uow.commit()
             raise
         now = self._clock()

@@ -16,7 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from oms.channels.sync.domain.errors import ChannelError, Throttled
-from oms.channels.sync.domain.model import RemoteOrder, RemoteOrderStatus
+from oms.channels.sync.domain.model import (
+    RemoteOrder,
+    RemoteOrderStatus,
+    order_from_json,
+    order_to_json,
+)
 from oms.channels.sync.ports import Leases, SyncUnitOfWork
 from oms.channels.sync.services.gateways import GatewayPool
 from oms.orders.domain.geography import prefecture_code
@@ -98,10 +103,14 @@ class PullService:
                     break
         return report
 
-    def retry(self, channel: str, external_id: str) -> PullReport:
-        """A parked order, tried again: the whole pull from the cursor is not needed, but the
-        channel is asked afresh by pulling (the adapters read orders by window, not by id)."""
-        report = self.pull(channel)
+    def retry(self, channel: str, external_id: str, payload: dict[str, Any] | None) -> PullReport:
+        """A parked order, taken again from what the channel sent (kept with the failure: the
+        adapters read orders by window, not by id); without it, a pull from the cursor."""
+        if payload is not None:
+            report = PullReport(channel)
+            self._take(channel, order_from_json(payload), report)
+        else:
+            report = self.pull(channel)
         taken = self._orders.find_order(channel, external_id) is not None
         with self._uow() as uow:
             if taken:
@@ -110,6 +119,12 @@ class PullService:
         return report
 
     # ------------------------------------------------------------------ one order
+
+    def take(self, channel: str, remote: RemoteOrder) -> PullReport:
+        """One order the channel sent otherwise (a webhook), taken as a pulled one."""
+        report = PullReport(channel)
+        self._take(channel, remote, report)
+        return report
 
     def _take(self, channel: str, remote: RemoteOrder, report: PullReport) -> None:
         existing = self._orders.find_order(channel, remote.external_id)
@@ -133,7 +148,7 @@ class PullService:
             command = self._command(channel, remote)
             placed = self._orders.place_order(command, actor=ACTOR)
         except DomainError as refused:
-            self._fail(channel, remote.external_id, _why(refused), report)
+            self._fail(channel, remote.external_id, _why(refused), report, remote)
             return
         if placed.created:
             report.taken += 1
@@ -163,9 +178,7 @@ class PullService:
             )
         lines = []
         for line in remote.lines:
-            sku = skus.get((line.remote_sku, line.remote_variant)) or skus.get(
-                (line.remote_sku, None)
-            )
+            sku = skus.get((line.remote_sku, line.remote_variant))
             if sku is None:
                 named = line.remote_sku + (
                     f" / {line.remote_variant}" if line.remote_variant else ""
@@ -199,9 +212,17 @@ class PullService:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _fail(self, channel: str, external_id: str, why: str, report: PullReport) -> None:
+    def _fail(
+        self,
+        channel: str,
+        external_id: str,
+        why: str,
+        report: PullReport,
+        remote: RemoteOrder | None = None,
+    ) -> None:
+        payload = order_to_json(remote) if remote is not None else None
         with self._uow() as uow:
-            uow.sync.record_failure(channel, "pull", external_id, why, self._clock())
+            uow.sync.record_failure(channel, "pull", external_id, why, self._clock(), payload)
             uow.commit()
         report.failed += 1
 

@@ -153,7 +153,7 @@ class SyncStatusService:
             if report.skipped:
                 raise Conflict(f"cannot push to {failure.channel}: {report.skipped}", field="id")
         elif failure.operation == "pull":
-            self._pull.retry(failure.channel, failure.subject)
+            self._pull.retry(failure.channel, failure.subject, failure.payload)
         else:
             order_id = self._order_of_shipment(failure)
             self._confirm.confirm(order_id, int(failure.subject))

@@ -1,0 +1,58 @@
+"""Shared set-up of the sync tests: oms's services over the test database, a channel
+connected to a running emulator, SKUs listed on it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from sqlalchemy import Engine
+
+from oms.bootstrap import Services, bootstrap
+from oms.channels.sync.domain.connections import Connection
+from oms.channels.sync.domain.model import ListingRef
+from oms.channels.sync.ports import StoredConnection
+from oms.shared.clock import utcnow
+
+
+def connect(
+    services: Services,
+    channel: str,
+    connection: Connection,
+    *,
+    push: bool = True,
+    pull_orders: bool = True,
+    pull_interval_seconds: int = 60,
+) -> None:
+    """Store `connection` for `channel` as the connection service does: secrets sealed."""
+    values = asdict(connection)
+    secrets = {k: str(v) for k, v in values.items() if k in connection.SECRETS}
+    plain = {
+        f.name: values[f.name]
+        for f in fields(connection)
+        if f.name not in connection.SECRETS and f.name != "carrier_codes"
+    }
+    with services.uow() as uow:
+        uow.sync.save_connection(
+            StoredConnection(
+                channel=channel,
+                kind=connection.kind,
+                settings=plain,
+                secrets=services.secrets.seal(secrets),
+                push=push,
+                pull_orders=pull_orders,
+                pull_interval_seconds=pull_interval_seconds,
+                updated_at=utcnow(),
+            )
+        )
+        uow.commit()
+
+
+def list_on(services: Services, channel: str, *refs: ListingRef) -> None:
+    with services.uow() as uow:
+        for ref in refs:
+            uow.sync.save_listing(channel, ref, utcnow())
+        uow.commit()
+
+
+def services_for(engine: Engine) -> Services:
+    return bootstrap(engine=engine)
