@@ -24,6 +24,8 @@ UV_DEP := $(filter $(TOOLS_UV),$(UV))
 RUN := $(UV) run --frozen
 TESTENV := scripts/testenv.sh
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; `make test XDIST=` runs in one process.
+XDIST ?= -n auto
 
 .PHONY: help env run test test-long bench lint fmt
 
@@ -48,7 +50,7 @@ test: env
 	trap '$(TESTENV) stop .testenv' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(TESTENV) start .testenv || exit 1; \
 	. .testenv/env; \
-	rc=0; $(RUN) pytest $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(RUN) pytest $(XDIST) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing" >&2; rc=1; fi; \
 	exit $$rc
 
