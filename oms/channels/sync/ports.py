@@ -174,7 +174,8 @@ class SyncStore(Protocol):
 
     # state
     def sync_state(self, channel: str, *, lock: bool = False) -> SyncState:
-        """The channel's row, made when missing."""
+        """The channel's row; with `lock`, made when missing and locked (writers). A read of a
+        channel never synced is the initial state and writes nothing."""
         ...
 
     def sync_states(self) -> dict[str, SyncState]: ...

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel
 
@@ -123,7 +123,7 @@ class SyncController(Controller):
 
     @get("/status", sync_to_thread=True, responses=READ_PROBLEMS)
     def status(
-        self, sync_status: Status, channel: str | None = None
+        self, sync_status: Status, channel: FromQuery[str | None] = None
     ) -> list[ChannelSyncStatusResponse]:
         """Per channel: last push and pull, the changes waiting (`queue_depth`) and the age of
         the oldest (`lag_seconds`), calls used of the limit in its current window, throttled
@@ -134,8 +134,8 @@ class SyncController(Controller):
     def failures(
         self,
         sync_status: Status,
-        channel: str | None = None,
-        include_resolved: bool = False,
+        channel: FromQuery[str | None] = None,
+        include_resolved: FromQuery[bool] = False,
         cursor: Cursor = None,
         limit: FailureLimit = 100,
     ) -> PageResponse[SyncFailureResponse]:

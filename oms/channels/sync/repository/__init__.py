@@ -229,6 +229,8 @@ class SqlSync:
         if lock:
             query = query.with_for_update()
         row = self.session.execute(query).first()
+        if row is None and not lock:
+            return SyncState(channel)  # a read writes nothing (GETs on SQLite may not)
         if row is None:
             self.session.execute(
                 self._insert(channel_sync_state)
@@ -273,7 +275,7 @@ class SqlSync:
         )
 
     def count_throttled(self, channel: str, calls: int) -> None:
-        self.sync_state(channel)
+        self.sync_state(channel, lock=True)
         self.session.execute(
             update(channel_sync_state)
             .where(channel_sync_state.c.channel == channel)
