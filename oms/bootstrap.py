@@ -8,9 +8,10 @@ context's services over it. Tests pass their own engine (and clock) instead of s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
 from oms.channels.sync.adapters.secrets import box_for
+from oms.channels.sync.domain.model import ChannelKind
 from oms.channels.sync.ports import Leases, SecretBox
 from oms.channels.sync.services.confirm import ConfirmService
 from oms.channels.sync.services.gateways import GatewayPool
@@ -79,6 +81,7 @@ def bootstrap(
     clock: Callable[[], datetime] = utcnow,
     publisher: AvailabilityPublisher | None = None,
     write_wait_seconds: float = BUSY_TIMEOUT_SECONDS,
+    gateway_options: Mapping[ChannelKind, Mapping[str, Any]] | None = None,
 ) -> Services:
     """Build the services for `settings` (default: the environment's).
 
@@ -87,6 +90,7 @@ def bootstrap(
     needs few, the API `db_pool_size`). `publisher`: a publisher of its own instead of the
     process's one (tests that inspect its cache). `write_wait_seconds`: on SQLite, how long
     a writer waits for the lock before it fails (the CLI's batch jobs wait longer).
+    `gateway_options`: keyword arguments per channel adapter kind (tests: faster timings).
     """
     settings = settings or get_settings()
     if engine is None:
@@ -110,7 +114,9 @@ def bootstrap(
     channels = ChannelService(uow, inventory, clock=clock)
     changes = AvailabilityChanges(uow)
     box = box_for(settings.secret_key.get_secret_value(), settings.secret_key_file)
-    sync, status, gateways = _sync(settings, uow, box, orders, channels, changes, clock)
+    sync, status, gateways = _sync(
+        settings, uow, box, orders, channels, changes, clock, gateway_options
+    )
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
     return Services(
         settings=settings,
@@ -140,10 +146,11 @@ def _sync(
     channels: ChannelService,
     changes: AvailabilityChanges,
     clock: Callable[[], datetime],
+    gateway_options: Mapping[ChannelKind, Mapping[str, Any]] | None,
 ) -> tuple[SyncWork, SyncStatusService, GatewayPool]:
     """The channel sync: adapters built from the stored connections, rate limits and leases
     shared through Redis when there is one (every worker process), in memory otherwise."""
-    factory = Gateways(settings.redis_url or "memory://")
+    factory = Gateways(settings.redis_url or "memory://", gateway_options)
     gateways = GatewayPool(OpenedConnections(uow, box), factory)
     leases: Leases = (
         RedisLeases(redis.Redis.from_url(settings.redis_url))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from oms.channels.adapters.amazon.gateway import AmazonGateway
 from oms.channels.adapters.amazon.settings import AMAZON_LIMITS
@@ -50,8 +51,15 @@ class _Storefront(StorefrontGateway):
 class Gateways:
     """The `GatewayFactory` of the composition root, and the calls each account has used."""
 
-    def __init__(self, storage_uri: str = "memory://") -> None:
+    def __init__(
+        self,
+        storage_uri: str = "memory://",
+        options: Mapping[ChannelKind, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """`options`: keyword arguments for an adapter kind's constructor (its settings, a
+        test's faster timings)."""
         self._storage_uri = storage_uri
+        self._options = {kind: dict(given) for kind, given in (options or {}).items()}
         self._limiters: dict[str, SharedRateLimiter] = {}
         self._lock = threading.Lock()
 
@@ -66,12 +74,13 @@ class Gateways:
 
     def __call__(self, channel: str, connection: Connection) -> ChannelGateway:
         limiter = self.limiter(channel, connection.kind)
+        options = self._options.get(connection.kind, {})
         if isinstance(connection, AmazonConnection):
-            return AmazonGateway(connection, limiter)
+            return AmazonGateway(connection, limiter, **options)
         if isinstance(connection, RakutenConnection):
-            return RakutenGateway(connection, limiter)
+            return RakutenGateway(connection, limiter, **options)
         if isinstance(connection, StorefrontConnection):
-            return _Storefront(connection, limiter)
+            return _Storefront(connection, limiter, **options)
         raise TypeError(f"no adapter for {type(connection).__name__}")
 
     def usage(self, channel: str) -> list[CallUsage]:
