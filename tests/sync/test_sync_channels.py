@@ -18,7 +18,7 @@ from oms.channels.emulators.amazon.app import create_app as amazon_app
 from oms.channels.emulators.rakuten.app import create_app as rakuten_app
 from oms.channels.emulators.storefront.app import create_app as storefront_app
 from oms.channels.sync.domain.connections import Connection, RakutenConnection
-from oms.channels.sync.domain.model import ChannelKind, ListingRef
+from oms.channels.sync.domain.model import ChannelKind
 from oms.orders.domain.order import OrderStatus
 from tests.builders import receive
 from tests.contract.amazon_control import EMULATOR_FAST, FAST, AmazonControl
@@ -28,16 +28,6 @@ from tests.contract.servers import serving
 from tests.contract.test_storefront_gateway import StorefrontControl, connection_to
 from tests.order_builders import DC, PANTS, TEE, Shop, open_shipments
 from tests.sync.support import connect, list_on
-
-
-class Control:
-    """What these tests ask of an emulator (each kind's control client has it)."""
-
-    def listing(self, sku: str) -> ListingRef: ...
-    def seed_order(self, lines: list[tuple[ListingRef, int, int]]) -> str: ...
-    def cancel_order(self, external_id: str) -> None: ...
-    def quantity_of(self, listing: ListingRef) -> int | None: ...
-    def shipments_of(self, external_id: str) -> list[dict[str, object]]: ...
 
 
 @dataclass(frozen=True)
