@@ -67,7 +67,8 @@ def test_a_deadlock_victim_gives_way_and_its_retry_succeeds(pg_engine: Engine) -
     assert outcomes == [None, None]  # both finished: the victim was tried again
     assert sorted(tries) == [1, 2]  # exactly one gave way, once
     with pg_engine.connect() as conn:
-        names: dict[str, str] = dict(conn.execute(text("SELECT code, name FROM skus")).tuples())
+        rows = conn.execute(text("SELECT code, name FROM skus")).tuples().all()
+    names: dict[str, str] = dict(rows)
     assert names == {"A": "a..", "B": "b.."}  # each change applied once, none lost
 
 
