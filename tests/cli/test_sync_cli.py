@@ -97,10 +97,16 @@ def test_a_refused_sku_is_listed_as_a_failure_and_retried(
     assert PANTS in failures.stdout
     with services.uow() as uow:
         [failure] = uow.sync.failures(CHANNEL, True, 0, 10)
-    list_on(services, CHANNEL, ListingRef(PANTS, tee.remote_id))
-    retried = oms("sync", "retry", str(failure.id))
-    assert retried.exit_code == 0, retried.output
-    assert f"failure {failure.id} resolved" in retried.stdout
+    still = oms("sync", "retry", str(failure.id))
+    assert still.exit_code == 1
+    assert f"failure {failure.id} is still open" in messages(still)
+
+    list_on(services, CHANNEL, ListingRef(PANTS, tee.remote_id))  # fixed: no longer stands
+    assert oms("sync", "push", "--channel", CHANNEL).exit_code == 0
+    assert emulator.quantity_of(tee) == 3
+    done = oms("sync", "retry", str(failure.id))
+    assert done.exit_code == 1
+    assert "resolved already" in messages(done)
 
 
 def test_refusals_are_one_line(oms: Oms, services: Services) -> None:

@@ -167,14 +167,18 @@ def test_a_refused_push_is_a_failure_a_person_retries_over_http(
     [failure] = listed.json()["items"]
     assert (failure["operation"], failure["subject"]) == ("push", PANTS)
 
-    # The listing fixed, the retry pushes it and resolves the failure.
-    list_on(services, CHANNEL, ListingRef(PANTS, tee.remote_id))
+    # Retried as it is: refused again, it stays open with one more attempt.
     retried = api.post(f"/v1/sync/failures/{failure['id']}/retry")
-
     assert retried.status_code == 200, retried.text
-    assert retried.json()["resolved_at"] is not None
-    assert emulator.quantity_of(tee) == 2
+    assert (retried.json()["resolved_at"], retried.json()["attempts"]) == (None, 2)
+
+    # The listing fixed: the failure no longer stands, and the next pass pushes the number.
+    list_on(services, CHANNEL, ListingRef(PANTS, tee.remote_id))
     assert api.get("/v1/sync/failures", params={"channel": CHANNEL}).json()["items"] == []
+    services.sync.push.push_changes(CHANNEL)
+    assert emulator.quantity_of(tee) == 2
+    resolved = api.get("/v1/sync/failures", params={"include_resolved": "true"}).json()
+    assert [f["resolved_at"] is not None for f in resolved["items"]] == [True]
     assert api.post(f"/v1/sync/failures/{failure['id']}/retry").status_code == 409
     assert api.post("/v1/sync/failures/999999/retry").status_code == 404
     assert api.post("/v1/sync/failures/abc/retry").status_code in (400, 404)

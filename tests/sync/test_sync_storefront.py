@@ -172,3 +172,18 @@ def test_a_shipped_parcel_is_confirmed_to_the_channel_once(
     shipments = emulator.shipments_of(external_id)
     assert len(shipments) == 1
     assert "1234-5678-9012" in str(shipments[0])
+
+
+def test_a_sku_listed_later_hears_its_number_without_waiting_for_a_change(
+    services: Services, emulator: StorefrontControl
+) -> None:
+    tee = emulator.listing(TEE)
+    receive(services.inventory, TEE, DC, 6)
+    assert services.sync.push.push_changes(CHANNEL).calls == 0  # not listed yet: nothing
+
+    list_on(services, CHANNEL, tee)
+    report = services.sync.push.push_changes(CHANNEL)
+
+    assert (report.accepted, report.calls) == (1, 1)
+    assert emulator.quantity_of(tee) == 6
+    assert services.sync.push.push_changes(CHANNEL).calls == 0

@@ -151,6 +151,10 @@ class SqlSync:
             select(c.sku).where(c.channel == channel, c.sku == ref.sku)
         ).first()
         values = {"remote_id": ref.remote_id, "remote_variant": _variant(ref.remote_variant)}
+        # New or moved: the channel hears its number anew, and a refusal of the old listing
+        # no longer stands in the way.
+        self.forget_told(channel, ref.sku)
+        self.resolve_failures(channel, "push", [ref.sku], now)
         if existing is None:
             self.session.execute(
                 insert(channel_listings).values(
@@ -171,6 +175,30 @@ class SqlSync:
             delete(channel_listings).where(c.channel == channel, c.sku == sku)
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def untold_listings(self, channel: str, limit: int) -> list[str]:
+        """Listed SKUs the channel was never told a number for (new listings), leaving out
+        those with an open push failure (refused: a person retries them)."""
+        c, t, f = channel_listings.c, channel_told.c, sync_failures.c
+        refused = (
+            select(f.subject)
+            .where(f.channel == channel, f.operation == "push", f.resolved_at.is_(None))
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(c.sku)
+            .outerjoin(channel_told, and_(t.channel == c.channel, t.sku == c.sku))
+            .where(c.channel == channel, t.sku.is_(None), c.sku.not_in(refused))
+            .order_by(c.sku)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    def forget_told(self, channel: str, sku: str) -> None:
+        """The channel is to be told this SKU's number afresh (its listing changed)."""
+        self.session.execute(
+            delete(channel_told).where(channel_told.c.channel == channel, channel_told.c.sku == sku)
+        )
 
     def listed_count(self, channel: str) -> int:
         c = channel_listings.c
@@ -349,6 +377,23 @@ class SqlSync:
             )
             done += result.rowcount  # type: ignore[attr-defined]
         return done
+
+    def open_failure_subjects(
+        self, channel: str, operation: str, subjects: Sequence[str]
+    ) -> set[str]:
+        f = sync_failures.c
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(subjects))):
+            rows = self.session.execute(
+                select(f.subject).where(
+                    f.channel == channel,
+                    f.operation == operation,
+                    f.subject.in_(chunk),
+                    f.resolved_at.is_(None),
+                )
+            )
+            found.update(rows.scalars())
+        return found
 
     def failure(self, failure_id: int) -> SyncFailure | None:
         row = self.session.execute(

@@ -83,6 +83,7 @@ class PushService:
             if lease is None:
                 report.skipped = "another pass of this channel is running"
                 return report
+            self._push_new_listings(channel, gateway, report, lease.renew)
             with self._uow() as uow:
                 cursor = uow.sync.sync_state(channel).push_cursor
                 uow.commit()
@@ -101,6 +102,26 @@ class PushService:
                     break
         self._record_latency(channel, report)
         return report
+
+    def _push_new_listings(
+        self,
+        channel: str,
+        gateway: ChannelGateway,
+        report: PushReport,
+        renew: Callable[[], bool],
+    ) -> None:
+        """A SKU just listed hears its number without waiting for it to change."""
+        while True:
+            with self._uow() as uow:
+                skus = uow.sync.untold_listings(channel, PAGE)
+                numbers = self.current_numbers(uow, channel, skus)
+                uow.commit()
+            if not numbers:
+                return
+            before = (report.accepted, report.rejected)
+            self._push_numbers(channel, gateway, numbers, report, renew, full=True)
+            if (report.accepted, report.rejected) == before:
+                return  # nothing settled (passing failures): the next pass tries again
 
     def push_full(self, channel: str, progress: Progress | None = None) -> PushReport:
         """Every listed SKU's current number, whatever the channel was told (a new connection,
@@ -224,6 +245,11 @@ class PushService:
         skus = [n.sku for n in numbers]
         with self._uow() as uow:
             listed = uow.sync.listings(channel, skus)
+            if not full:
+                # Refused already: pushing again is futile until a person retries it or the
+                # listing changes.
+                for sku in uow.sync.open_failure_subjects(channel, "push", skus):
+                    listed.pop(sku, None)
             told = {
                 sku: LastTold(t.quantity, t.version)
                 for sku, t in uow.sync.told(channel, skus).items()
