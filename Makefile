@@ -2,6 +2,7 @@
 #
 #   make test [PYTEST_ARGS="-k foo"]   tests against throwaway PostgreSQL + Redis
 #   make run                           migrate var/ database and serve
+#   make demo                          the demo brand + channel emulators, connected (Ctrl-C stops)
 #   make lint | fmt | bench | env
 
 SHELL := /bin/bash
@@ -27,10 +28,10 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per core; `make test XDIST=` runs in one process.
 XDIST ?= -n auto
 
-.PHONY: help env run test test-long bench lint fmt
+.PHONY: help env run demo test test-long bench lint fmt
 
 help:
-	@echo "targets: env run test test-long bench lint fmt   (make test PYTEST_ARGS='-k foo')"
+	@echo "targets: env run demo test test-long bench lint fmt   (make test PYTEST_ARGS='-k foo')"
 
 $(TOOLS_UV):
 	@echo "bootstrapping uv $(UV_VERSION) into .tools/"
@@ -43,6 +44,11 @@ env: $(UV_DEP)
 
 run: env
 	cd "$(ROOT)" && mkdir -p var && $(RUN) oms db upgrade && exec $(RUN) oms serve
+
+# oms (embedded: SQLite in var/demo/, no Redis) with the demo brand and the three channel
+# emulators connected; a receipt reaches "Amazon" and orders come in. Ctrl-C stops it all.
+demo: env
+	@cd "$(ROOT)" && exec $(RUN) oms demo run
 
 # One shell: the servers are stopped on any exit (including Ctrl-C); pytest's status is kept.
 test: env
