@@ -20,8 +20,8 @@ def demo_connect(
     rakuten: Url = None,
     storefront: Url = None,
     pull_interval: Annotated[
-        int, typer.Option(min=1, max=86_400, help="Seconds between order pulls.")
-    ] = 5,
+        int, typer.Option(min=10, max=86_400, help="Seconds between order pulls.")
+    ] = 10,
 ) -> None:
     """Connect the demo channels to running emulators (`oms emulate ...`): list the demo SKUs on
     each emulator and in oms, and store each connection with its credentials sealed.

@@ -35,7 +35,7 @@ from oms.shared.errors import InvalidInput, NotFound
 
 STOREFRONT_API_VERSION = "2026-04"
 # Pulled often, so a demo order shows within seconds (a brand would pull every minute or so).
-DEMO_PULL_SECONDS = 5
+DEMO_PULL_SECONDS = 10  # the least a connection allows
 # The demo's receipt: Amazon lists these jeans below its cap of 30, so a receipt at the DC
 # moves the number Amazon shows (the best seller sits at the cap and would not move).
 RECEIPT_SKU = "DN-SEL-IND-XXL"
@@ -46,9 +46,6 @@ DEMO_ORDERS: Mapping[str, tuple[str, int, int]] = {
     "rakuten": ("DN-SEL-IND-M", 1, 12900),
     "amazon": ("TS-ORG-BLK-L", 2, 3900),
 }
-# An Amazon order is read only once it is two minutes old (the LastUpdatedBefore rule): the
-# demo's is placed as if three minutes ago, so the next pull takes it.
-AMAZON_ORDER_AGE_SECONDS = 180
 
 
 def demo_skus(channel: str) -> list[str]:
@@ -113,8 +110,7 @@ class AmazonEmulator(_Control):
 
     def place_order(self, listing: ListingRef, units: int, price: int) -> str:
         line = {"sku": listing.remote_id, "quantity": units, "unit_price": price}
-        body = {"lines": [line], "age_seconds": AMAZON_ORDER_AGE_SECONDS}
-        return str(self._call("POST", "/_emulator/orders", json=body)["AmazonOrderId"])
+        return str(self._call("POST", "/_emulator/orders", json={"lines": [line]})["AmazonOrderId"])
 
 
 class RakutenEmulator(_Control):

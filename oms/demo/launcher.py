@@ -26,6 +26,7 @@ from types import FrameType
 from typing import IO, Any, TypeVar
 
 import httpx
+from sqlalchemy import func, select
 
 from oms.channels.sync.domain.model import ListingRef
 from oms.demo.channels import (
@@ -36,6 +37,8 @@ from oms.demo.channels import (
     StorefrontEmulator,
     amazon_seller_sku,
 )
+from oms.db import make_engine
+from oms.outbox import outbox
 from oms.settings import PROJECT_ROOT
 
 CHANNELS = ("amazon", "rakuten", "storefront")
@@ -163,6 +166,16 @@ class Demo:
 
     # ------------------------------------------------------------------ the API
 
+    def waiting_events(self) -> int:
+        """Outbox events the server has not handled yet (a read: it takes no lock)."""
+        engine = make_engine(f"sqlite:///{self.home / 'oms.db'}", pool_size=1)
+        try:
+            with engine.connect() as conn:
+                query = select(func.count()).where(outbox.c.published_at.is_(None))
+                return int(conn.execute(query).scalar_one())
+        finally:
+            engine.dispose()
+
     def api(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.oms_url,
@@ -195,14 +208,20 @@ def run_demo(say: Callable[[str], None], port: int = 8000) -> None:
         try:
             _start(demo)
             _show_a_receipt(demo)
-            _show_orders(demo)
+            on_their_way = _show_orders(demo)
             _what_next(demo)
             while True:
                 demo.check_children()
-                time.sleep(0.5)
+                if on_their_way:
+                    with suppress(httpx.HTTPError):
+                        _announce_arrivals(demo, on_their_way)
+                time.sleep(1.0)
         except KeyboardInterrupt:
             say("\nStopping oms and the emulators ...")
         finally:
+            # A terminal's Ctrl-C reaches `make` and `uv` too, which pass it on: a second one
+            # must not cut the stopping short and leave a child behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             demo.stop()
     say(f"Stopped. The demo's database and logs stay in {home} until the next `make demo`.")
 
@@ -254,6 +273,9 @@ def _show_a_receipt(demo: Demo) -> None:
     listing = ListingRef(RECEIPT_SKU, amazon_seller_sku(RECEIPT_SKU))
     check = f"curl -s {demo.urls['amazon']}/_emulator/listings/{listing.remote_id}"
     before = _oms_number(demo, "amazon", RECEIPT_SKU)
+    # Seeding wrote an event per number; the server works through them when it starts. The
+    # receipt waits for that, so the time it takes to reach Amazon is the receipt's own.
+    demo.wait_for("the seed's events", lambda: demo.waiting_events() == 0 or None, SYNC_SECONDS)
     demo.wait_for(
         "the first push to Amazon",
         lambda: amazon.quantity_of(listing) == before or None,
@@ -293,31 +315,49 @@ def _show_a_receipt(demo: Demo) -> None:
     say(f"   {check}")
 
 
-def _show_orders(demo: Demo) -> None:
+def _show_orders(demo: Demo) -> dict[str, tuple[str, float]]:
+    """Place an order on each channel; wait for those oms takes at once. Returns the ones still
+    on their way (Amazon's): channel -> (its order id, when it was placed)."""
     say = demo.say
     say("")
-    say("2. Buyers order on each channel (placed on the emulators):")
-    placed: dict[str, str] = {}
+    say("2. Buyers order on each channel (placed on the emulators with `oms demo order`):")
+    placed: dict[str, tuple[str, float]] = {}
     for channel in CHANNELS:
         sku, units, _price = DEMO_ORDERS[channel]
-        placed[channel] = demo.run(f"order-{channel}", "demo", "order", "--channel", channel).strip()
-        say(f"   {channel:<10} order {placed[channel]}: {units} x {sku}")
-    how = {
-        "storefront": "by its orders/create webhook",
-        "rakuten": "by the embedded sync's pull",
-        "amazon": "by the embedded sync's pull",
-    }
+        external_id = demo.run(f"order-{channel}", "demo", "order", "--channel", channel)
+        placed[channel] = (external_id.strip(), time.monotonic())
+        say(f"   {channel:<10} order {placed[channel][0]}: {units} x {sku}")
+    how = {"storefront": "by its orders/create webhook", "rakuten": "by the sync's next pull"}
     with demo.api() as api:
-        for channel, external_id in placed.items():
+        for channel, why in how.items():
+            external_id, at = placed.pop(channel)
             order = demo.wait_for(
                 f"the {channel} order {external_id} in oms",
                 lambda channel=channel, external_id=external_id: _order(api, channel, external_id),
                 SYNC_SECONDS,
             )
             say(
-                f"   -> in oms as order {order['id']} ({order['status']}), {how[channel]}: "
-                f"curl {demo.oms_url}/v1/orders/{order['id']} -H 'Authorization: Bearer $KEY'"
+                f"   -> {channel} order in oms as order {order['id']} ({order['status']}) "
+                f"{time.monotonic() - at:.1f} s after it was placed, {why}"
             )
+    say(
+        "   -> amazon: Amazon lists an order only once it is 2 minutes old (its LastUpdatedBefore "
+        "rule), so it arrives in a little over 2 minutes; this window says when."
+    )
+    return placed
+
+
+def _announce_arrivals(demo: Demo, on_their_way: dict[str, tuple[str, float]]) -> None:
+    with demo.api() as api:
+        for channel, (external_id, at) in list(on_their_way.items()):
+            order = _order(api, channel, external_id)
+            if order is not None:
+                del on_their_way[channel]
+                demo.say(
+                    f"[{channel}] order {external_id} arrived in oms as order {order['id']} "
+                    f"({order['status']}), {time.monotonic() - at:.0f} s after it was placed: "
+                    f"curl $OMS/v1/orders/{order['id']} -H \"Authorization: Bearer $KEY\""
+                )
 
 
 def _order(api: httpx.Client, channel: str, external_id: str) -> dict[str, Any] | None:
@@ -347,7 +387,7 @@ def _what_next(demo: Demo) -> None:
         f"   browse the API:  {demo.oms_url}/schema/swagger",
         "   curl $OMS/v1/sync/status -H \"Authorization: Bearer $KEY\"",
         "   .venv/bin/oms sync status",
-        "   .venv/bin/oms demo order --channel rakuten      # another order; in oms within 5 s",
+        "   .venv/bin/oms demo order --channel rakuten      # another order; in oms within 10 s",
         f"   curl \"$OMS/v1/channels/amazon/availability/{RECEIPT_SKU}/explain\" "
         "-H \"Authorization: Bearer $KEY\"",
         "   .venv/bin/oms sync reconcile --channel rakuten",
