@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from oms.bootstrap import Services
+from oms.channels.availability.domain.rules import Exclusion
 from oms.channels.emulators.amazon.settings import EmulatorSettings as AmazonEmulatorSettings
 from oms.channels.emulators.rakuten.config import EmulatorConfig as RakutenEmulatorConfig
 from oms.channels.emulators.storefront.state import ShopRules
@@ -28,7 +29,6 @@ from oms.channels.sync.domain.connections import (
 )
 from oms.channels.sync.domain.model import ChannelKind, ListingRef
 from oms.channels.sync.ports import StoredConnection
-from oms.channels.availability.domain.rules import Exclusion
 from oms.demo.brand import RULES, SET_CODE, SIZES, STYLES, sku_code
 from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput, NotFound
@@ -80,7 +80,14 @@ class _Control:
         self.http = http or httpx.Client(timeout=10)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self.http.request(method, f"{self.base_url}{path}", **kwargs)
+        try:
+            answer = self.http.request(method, f"{self.base_url}{path}", **kwargs)
+        except httpx.HTTPError as error:
+            raise InvalidInput(
+                f"the emulator at {self.base_url} did not answer ({type(error).__name__}): "
+                "is `oms emulate` running there?",
+                field="emulator",
+            ) from None
         if answer.status_code >= 300:
             raise InvalidInput(
                 f"{method} {path} answered {answer.status_code}: {answer.text[:200]}",
@@ -147,9 +154,9 @@ class StorefrontEmulator(_Control):
 
     def list_skus(self, skus: Sequence[str]) -> list[ListingRef]:
         return [
-            ListingRef(sku, self._call("POST", "/_emulator/listings", json={"sku": sku})[
-                "inventoryItemId"
-            ])
+            ListingRef(
+                sku, self._call("POST", "/_emulator/listings", json={"sku": sku})["inventoryItemId"]
+            )
             for sku in skus
         ]
 
@@ -237,11 +244,15 @@ def connect_demo(
 
     Run again against the same emulators, it changes nothing: a listing is saved as it is.
     """
+    for channel in urls:
+        services.channels.get_channel(channel)  # NotFound before anything is written
+    # Every emulator first: one that does not answer leaves oms as it was.
+    listed = {
+        channel: emulator_for(channel, base_url, http).list_skus(demo_skus(channel))
+        for channel, base_url in urls.items()
+    }
     connected = []
     for channel, base_url in urls.items():
-        services.channels.get_channel(channel)  # NotFound before anything is written
-        emulator = emulator_for(channel, base_url, http)
-        refs = emulator.list_skus(demo_skus(channel))
         store_connection(
             services,
             channel,
@@ -250,10 +261,10 @@ def connect_demo(
         )
         now = utcnow()
         with services.uow() as uow:
-            for ref in refs:
+            for ref in listed[channel]:
                 uow.sync.save_listing(channel, ref, now)
             uow.commit()
-        connected.append(ConnectedChannel(channel, base_url, len(refs)))
+        connected.append(ConnectedChannel(channel, base_url, len(listed[channel])))
     return connected
 
 
@@ -319,6 +330,7 @@ def place_demo_order(
     default_sku, default_units, price = DEMO_ORDERS[channel]
     sku = sku or default_sku
     units = units or default_units
+    emulator = connected_emulator(services, channel)
     listing = listing_of(services, channel, sku)
-    external_id = connected_emulator(services, channel).place_order(listing, units, price)
+    external_id = emulator.place_order(listing, units, price)
     return external_id, sku, units

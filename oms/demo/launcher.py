@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, TypeVar
@@ -29,6 +30,7 @@ import httpx
 from sqlalchemy import func, select
 
 from oms.channels.sync.domain.model import ListingRef
+from oms.db import make_engine
 from oms.demo.channels import (
     DEMO_ORDERS,
     RECEIPT_LOCATION,
@@ -37,7 +39,6 @@ from oms.demo.channels import (
     StorefrontEmulator,
     amazon_seller_sku,
 )
-from oms.db import make_engine
 from oms.outbox import outbox
 from oms.settings import PROJECT_ROOT
 
@@ -234,12 +235,7 @@ def _start(demo: Demo) -> None:
         demo.urls[channel] = f"http://127.0.0.1:{port}"
         demo.start(f"emulator-{channel}", demo.oms("emulate", channel, "--port", str(port)))
     for channel, url in demo.urls.items():
-        demo.wait_for(
-            f"the {channel} emulator",
-            lambda url=url: httpx.get(f"{url}/_emulator/counters", timeout=2).status_code < 500
-            or None,
-            STARTUP_SECONDS,
-        )
+        demo.wait_for(f"the {channel} emulator", partial(_answers, url), STARTUP_SECONDS)
         say(f"  {channel:<10} emulator  {url}")
     demo.run("db-upgrade", "db", "upgrade")
     demo.run("demo-seed", "demo", "seed")
@@ -257,6 +253,10 @@ def _start(demo: Demo) -> None:
     # The shop tells oms of each new order at once, as a subscribed Shopify app is told.
     storefront = StorefrontEmulator(demo.urls["storefront"])
     storefront.subscribe(f"{demo.oms_url}/webhooks/storefront/orders")
+
+
+def _answers(url: str) -> bool | None:
+    return httpx.get(f"{url}/_emulator/counters", timeout=2).status_code < 500 or None
 
 
 def _oms_number(demo: Demo, channel: str, sku: str) -> int:
@@ -333,7 +333,7 @@ def _show_orders(demo: Demo) -> dict[str, tuple[str, float]]:
             external_id, at = placed.pop(channel)
             order = demo.wait_for(
                 f"the {channel} order {external_id} in oms",
-                lambda channel=channel, external_id=external_id: _order(api, channel, external_id),
+                partial(_order, api, channel, external_id),
                 SYNC_SECONDS,
             )
             say(
@@ -356,7 +356,7 @@ def _announce_arrivals(demo: Demo, on_their_way: dict[str, tuple[str, float]]) -
                 demo.say(
                     f"[{channel}] order {external_id} arrived in oms as order {order['id']} "
                     f"({order['status']}), {time.monotonic() - at:.0f} s after it was placed: "
-                    f"curl $OMS/v1/orders/{order['id']} -H \"Authorization: Bearer $KEY\""
+                    f'curl $OMS/v1/orders/{order["id"]} -H "Authorization: Bearer $KEY"'
                 )
 
 
@@ -385,14 +385,13 @@ def _what_next(demo: Demo) -> None:
         f"   . {env_file.relative_to(PROJECT_ROOT)}      # OMS, KEY and the demo's database",
         f"   API key (admin): {demo.admin_key}",
         f"   browse the API:  {demo.oms_url}/schema/swagger",
-        "   curl $OMS/v1/sync/status -H \"Authorization: Bearer $KEY\"",
+        '   curl $OMS/v1/sync/status -H "Authorization: Bearer $KEY"',
         "   .venv/bin/oms sync status",
         "   .venv/bin/oms demo order --channel rakuten      # another order; in oms within 10 s",
-        f"   curl \"$OMS/v1/channels/amazon/availability/{RECEIPT_SKU}/explain\" "
-        "-H \"Authorization: Bearer $KEY\"",
+        f'   curl "$OMS/v1/channels/amazon/availability/{RECEIPT_SKU}/explain" '
+        '-H "Authorization: Bearer $KEY"',
         "   .venv/bin/oms sync reconcile --channel rakuten",
-        "   emulators: "
-        + ", ".join(f"{channel} {url}" for channel, url in demo.urls.items()),
+        "   emulators: " + ", ".join(f"{channel} {url}" for channel, url in demo.urls.items()),
         f"   logs: {demo.home}/*.log",
         "",
         "Ctrl-C stops everything.",
