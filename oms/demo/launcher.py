@@ -250,6 +250,8 @@ def _start(demo: Demo) -> None:
         STARTUP_SECONDS,
     )
     say(f"  oms API             {demo.oms_url}  (embedded mode: SQLite, no Redis)")
+    _write_env(demo)
+    say("  $OMS, $KEY and the demo's database for another terminal: . var/demo/env")
     # The shop tells oms of each new order at once, as a subscribed Shopify app is told.
     storefront = StorefrontEmulator(demo.urls["storefront"])
     storefront.subscribe(f"{demo.oms_url}/webhooks/storefront/orders")
@@ -265,6 +267,17 @@ def _oms_number(demo: Demo, channel: str, sku: str) -> int:
         answer.raise_for_status()
         [item] = answer.json()["items"]
         return int(item["available"])
+
+
+def _receipt_curl(idempotency_key: str) -> str:
+    body = (
+        f'{{"type": "receipt", "sku": "{RECEIPT_SKU}", "location": "{RECEIPT_LOCATION}", '
+        f'"quantity": {RECEIPT_UNITS}}}'
+    )
+    return (
+        'curl -X POST $OMS/v1/stock/movements -H "Authorization: Bearer $KEY" '
+        f"-H 'Idempotency-Key: {idempotency_key}' -H 'Content-Type: application/json' -d '{body}'"
+    )
 
 
 def _show_a_receipt(demo: Demo) -> None:
@@ -284,12 +297,7 @@ def _show_a_receipt(demo: Demo) -> None:
     say("")
     say(f"1. Amazon shows {before} of {RECEIPT_SKU} (seller SKU {listing.remote_id}).")
     say(f"   The DC receives {RECEIPT_UNITS} more:")
-    say(
-        f"   curl -X POST {demo.oms_url}/v1/stock/movements -H 'Authorization: Bearer $KEY' "
-        f"-H 'Idempotency-Key: demo-receipt-1' -H 'Content-Type: application/json' "
-        f"""-d '{{"type": "receipt", "sku": "{RECEIPT_SKU}", "location": "{RECEIPT_LOCATION}", """
-        f""""quantity": {RECEIPT_UNITS}}}'"""
-    )
+    say(f"   {_receipt_curl('demo-receipt-1')}")
     started = time.monotonic()
     with demo.api() as api:
         answer = api.post(
@@ -370,21 +378,27 @@ def _order(api: httpx.Client, channel: str, external_id: str) -> dict[str, Any] 
     return None
 
 
-def _what_next(demo: Demo) -> None:
-    env_file = demo.home / "env"
-    env_file.write_text(
+def _write_env(demo: Demo) -> None:
+    (demo.home / "env").write_text(
         f"export OMS_HOME={demo.home}\n"
         "export OMS_DATABASE_URL=sqlite:///./oms.db\n"
         f"export OMS={demo.oms_url}\n"
         f"export KEY={demo.admin_key}\n",
         encoding="utf-8",
     )
+
+
+def _what_next(demo: Demo) -> None:
+    env_file = demo.home / "env"
     lines = [
         "",
         "3. Try it yourself (in another terminal, from the project folder):",
         f"   . {env_file.relative_to(PROJECT_ROOT)}      # OMS, KEY and the demo's database",
         f"   API key (admin): {demo.admin_key}",
         f"   browse the API:  {demo.oms_url}/schema/swagger",
+        f"   {_receipt_curl('demo-receipt-2')}   # a new key: another receipt",
+        f"   curl {demo.urls['amazon']}/_emulator/listings/{amazon_seller_sku(RECEIPT_SKU)}"
+        "   # what Amazon shows",
         '   curl $OMS/v1/sync/status -H "Authorization: Bearer $KEY"',
         "   .venv/bin/oms sync status",
         "   .venv/bin/oms demo order --channel rakuten      # another order; in oms within 10 s",
