@@ -184,3 +184,16 @@ def test_connect_and_order_refuse_what_cannot_be_done_and_change_nothing(
     unknown = oms("demo", "order", "--channel", "yahoo")
     assert unknown.exit_code == 1
     assert "channel: the demo has no channel 'yahoo'" in messages(unknown)
+
+
+def test_each_channel_lists_only_what_its_rules_let_it_sell() -> None:
+    styles = {
+        channel: {sku.rsplit("-", 2)[0] for sku in demo_skus(channel)} for channel in CHANNELS
+    }
+
+    assert styles["amazon"] == {"TS-ORG", "SW-LWT", "DN-SEL"}  # the styles sold on Amazon
+    assert "JK-CVR" not in styles["rakuten"]  # the storefront's exclusive
+    assert "JK-CVR" in styles["storefront"]
+    assert "SET-LWT-GRY-M" not in demo_skus("amazon")  # Amazon excludes the set's bottom
+    assert "SET-LWT-GRY-M" in demo_skus("rakuten")
+    assert RECEIPT_SKU in demo_skus("amazon")
