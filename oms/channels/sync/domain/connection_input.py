@@ -98,7 +98,9 @@ def _refuse_unknown(kind: ChannelKind, body: Mapping[str, Any], names: list[str]
         owners = [str(k) for k, cls in CONNECTION_TYPES.items() if name in field_names(k)]
         shown = _shown_name(name)
         if owners:
-            detail = f"{shown} is a field of an {' or '.join(owners)} connection, not of a {kind} one"
+            detail = (
+                f"{shown} is a field of an {' or '.join(owners)} connection, not of a {kind} one"
+            )
         else:
             detail = f"unknown field {shown}: a {kind} connection has " + ", ".join(
                 names + list(SYNC_FIELDS)
@@ -250,7 +252,9 @@ def _sync_settings(body: Mapping[str, Any]) -> SyncSettings:
     if interval is None:
         interval = defaults.pull_interval_seconds
     elif isinstance(interval, bool) or not isinstance(interval, int):
-        raise InvalidInput("pull_interval_seconds must be a whole number", field="pull_interval_seconds")
+        raise InvalidInput(
+            "pull_interval_seconds must be a whole number", field="pull_interval_seconds"
+        )
     if not MIN_PULL_INTERVAL <= interval <= MAX_PULL_INTERVAL:
         raise InvalidInput(
             f"pull_interval_seconds must be from {MIN_PULL_INTERVAL} to {MAX_PULL_INTERVAL:,}, "
@@ -270,7 +274,9 @@ def stored_settings(connection: Connection) -> dict[str, object]:
         if f.name in connection.SECRETS:
             continue
         value = getattr(connection, f.name)
-        stored[f.name] = {c.value: code for c, code in value} if f.name == "carrier_codes" else value
+        stored[f.name] = (
+            {c.value: code for c, code in value} if f.name == "carrier_codes" else value
+        )
     return stored
 
 

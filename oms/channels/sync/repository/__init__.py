@@ -131,7 +131,9 @@ class SqlSync:
         row = self.session.execute(
             select(channel_listings).where(c.channel == channel, c.sku == sku)
         ).first()
-        return None if row is None else Listing(row.channel, _ref(row), row.created_at, row.updated_at)
+        return (
+            None if row is None else Listing(row.channel, _ref(row), row.created_at, row.updated_at)
+        )
 
     def listing_page(self, channel: str, after_sku: str, limit: int) -> list[Listing]:
         c = channel_listings.c

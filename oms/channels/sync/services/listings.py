@@ -207,7 +207,9 @@ def _against_database(
 ) -> list[ListingLineError]:
     errors: list[ListingLineError] = []
     known = store.existing_skus([row.ref.sku for row in rows])
-    holders = store.skus_for_remote(channel, [(r.ref.remote_id, r.ref.remote_variant) for r in rows])
+    holders = store.skus_for_remote(
+        channel, [(r.ref.remote_id, r.ref.remote_variant) for r in rows]
+    )
     # An item held by a SKU that this file moves to another item is free once the file is in.
     moving = set(current)
     for row in rows:
