@@ -66,7 +66,10 @@ def read_connection(
     stored_secrets: Mapping[str, str],
 ) -> tuple[Connection, SyncSettings]:
     """The connection and sync settings that `body` asks for; `stored_secrets` are the secrets
-    stored now (empty for a first PUT). Raises InvalidInput naming the first field at fault."""
+    stored now (empty for a first PUT). Raises InvalidInput naming the first field at fault.
+
+    No error repeats a value that was sent: a credential pasted into the wrong field would
+    otherwise end up in a response, a log line or a terminal's scroll-back."""
     if not isinstance(body, Mapping):
         raise InvalidInput("a connection is a JSON object of fields", field="body")
     cls = CONNECTION_TYPES[kind]
@@ -169,7 +172,7 @@ def _setting(kind: ChannelKind, name: str, value: object) -> str:
     if name == "orders_api":
         if value not in ORDERS_APIS:
             raise InvalidInput(
-                f"orders_api must be one of {', '.join(ORDERS_APIS)}, got {value!r}", field=name
+                f"orders_api must be one of {', '.join(ORDERS_APIS)}", field=name
             )
         return value
     if kind is ChannelKind.STOREFRONT and name == "location_id":
@@ -177,7 +180,7 @@ def _setting(kind: ChannelKind, name: str, value: object) -> str:
         if found is None or int(found.group(1)) == 0:
             raise InvalidInput(
                 "location_id must be a storefront location: gid://shopify/Location/<digits> "
-                f"or its digits, got {value!r}",
+                "or its digits",
                 field=name,
             )
         return f"gid://shopify/Location/{int(found.group(1))}"
@@ -199,8 +202,7 @@ def _url(name: str, value: str) -> str:
         host = None
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise InvalidInput(
-            f"{name} must be an http(s) URL with a host, e.g. https://api.example.com, "
-            f"got {value[:100]!r}",
+            f"{name} must be an http(s) URL with a host, e.g. https://api.example.com",
             field=name,
         )
     if parts.username or parts.password:
@@ -224,7 +226,7 @@ def _carrier_codes(kind: ChannelKind, value: object) -> tuple[tuple[Carrier, str
             carrier = Carrier(key)
         except ValueError:
             carriers = ", ".join(c.value for c in Carrier)
-            raise InvalidInput(f"{field}: the carriers are {carriers}", field=field) from None
+            raise InvalidInput(f"{field} is no carrier: they are {carriers}", field=field) from None
         if not isinstance(code, str) or not code.strip():
             raise InvalidInput(f"{field} must be a non-empty string", field=field)
         if len(code) > MAX_CARRIER_CODE or control_character(code) is not None:
