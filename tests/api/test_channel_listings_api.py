@@ -84,7 +84,12 @@ def test_a_rakuten_listing_has_a_lower_cased_manage_number_and_a_variant(shop: C
 
 BAD_LISTINGS: list[tuple[str, str, dict[str, Any], str]] = [
     ("amazon seller SKU over 40", "AMAZON", {"remote_id": "A" * 41}, "remote_id"),
-    ("amazon with a variant", "AMAZON", {"remote_id": "A", "remote_variant": "x"}, "remote_variant"),
+    (
+        "amazon with a variant",
+        "AMAZON",
+        {"remote_id": "A", "remote_variant": "x"},
+        "remote_variant",
+    ),
     ("rakuten without variant", "RAKUTEN", {"remote_id": "tshirt-001"}, "remote_variant"),
     (
         "rakuten manage number with a dot",
@@ -231,9 +236,7 @@ def test_a_file_with_bad_rows_names_each_line_and_column_and_changes_nothing(
     ],
     ids=["empty", "unknown column", "missing column", "too many values", "broken bytes"],
 )
-def test_a_malformed_file_is_refused_naming_the_line(
-    shop: Client, data: bytes, field: str
-) -> None:
+def test_a_malformed_file_is_refused_naming_the_line(shop: Client, data: bytes, field: str) -> None:
     assert_problem(import_csv(shop, "AMAZON", data), 422, field)
     assert listed(shop, "AMAZON") == []
 
