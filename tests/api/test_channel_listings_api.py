@@ -249,7 +249,7 @@ def test_a_body_that_is_not_csv_is_a_415(shop: Client) -> None:
 
 
 def test_a_shift_jis_file_round_trips_with_its_japanese_text(shop: Client) -> None:
-    data = (HEADER + f"TEE-BLK-M,tshirt-001,{RED_M}\r\nTEE-BLK-L,tshirt-001,白-Ｌ\r\n").encode(
+    data = (HEADER + f"TEE-BLK-M,tshirt-001,{RED_M}\r\nTEE-BLK-L,tshirt-001,白-\uff2c\r\n").encode(
         "cp932"
     )
     # Recognised without a charset, and with one.
@@ -266,7 +266,7 @@ def test_a_shift_jis_file_round_trips_with_its_japanese_text(shop: Client) -> No
     assert exported.headers["content-type"].startswith("text/csv")
     assert "shift_jis" in exported.headers["content-type"]
     assert exported.content.decode("cp932") == (
-        HEADER + "TEE-BLK-L,tshirt-001,白-Ｌ\r\n" + f"TEE-BLK-M,tshirt-001,{RED_M}\r\n"
+        HEADER + "TEE-BLK-L,tshirt-001,白-\uff2c\r\n" + f"TEE-BLK-M,tshirt-001,{RED_M}\r\n"
     )
     assert ok(import_csv(shop, "RAKUTEN", exported.content)) == {
         "created": 0,

@@ -80,7 +80,7 @@ def test_an_export_goes_to_stdout_in_utf8_by_default(
             "channels", "listings", "import", a_file(tmp_path, LISTINGS), "--channel", "rakuten"
         ).exit_code
         == 0
-    )  # noqa: E501
+    )
 
     exported = oms("channels", "listings", "export", "--channel", "rakuten")
 
@@ -132,10 +132,10 @@ def test_a_connection_is_set_from_a_json_file_and_shown_masked(
         assert SERVICE_SECRET not in output
         assert LICENSE_KEY not in output
     document = json.loads(shown.stdout)
-    assert document["service_secret"] == document["license_key"] == "********"
+    assert document["service_secret"] == document["license_key"] == "********"  # noqa: S105 (the mask)
     assert document["pull_interval_seconds"] == 120
-    with engine.connect() as connection:
-        row = repr(connection.execute(text("SELECT * FROM channel_connections")).all())
+    with engine.connect() as db:
+        row = repr(db.execute(text("SELECT * FROM channel_connections")).all())
     assert SERVICE_SECRET not in row
     assert LICENSE_KEY not in row
     # The shown document, edited and set again, keeps the secrets.
@@ -144,7 +144,7 @@ def test_a_connection_is_set_from_a_json_file_and_shown_masked(
     assert (
         oms("channels", "connection", "set", "--channel", "rakuten", "--file", edited).exit_code
         == 0
-    )  # noqa: E501
+    )
     connection = shop.connections.connection("rakuten")
     assert isinstance(connection, RakutenConnection)
     assert (connection.endpoint, connection.service_secret, connection.license_key) == (

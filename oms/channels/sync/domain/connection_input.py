@@ -171,9 +171,7 @@ def _setting(kind: ChannelKind, name: str, value: object) -> str:
         raise InvalidInput(f"{name} must be at most {MAX_TEXT} characters", field=name)
     if name == "orders_api":
         if value not in ORDERS_APIS:
-            raise InvalidInput(
-                f"orders_api must be one of {', '.join(ORDERS_APIS)}", field=name
-            )
+            raise InvalidInput(f"orders_api must be one of {', '.join(ORDERS_APIS)}", field=name)
         return value
     if kind is ChannelKind.STOREFRONT and name == "location_id":
         found = _STOREFRONT_LOCATION.fullmatch(value)
