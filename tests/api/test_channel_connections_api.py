@@ -21,7 +21,6 @@ from tests.api.channel_builders import a_channel
 from tests.api.conftest import ADMIN_KEY
 from tests.api.http_builders import Client, a_location, assert_problem, ok
 
-KEY = Fernet.generate_key().decode()
 CLIENT_SECRET = "amzn-client-secret-7f3a"  # noqa: S105 (test values)
 REFRESH_TOKEN = "Atzr|refresh-token-91c2"  # noqa: S105
 SERVICE_SECRET = "SP-service-secret-55aa"  # noqa: S105
@@ -52,12 +51,6 @@ STOREFRONT: dict[str, Any] = {
     "webhook_secret": WEBHOOK_SECRET,
     "location_id": "655441491",
 }
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OMS_SECRET_KEY", KEY)
-    return KEY
 
 
 @pytest.fixture

@@ -7,17 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 
 from oms.bootstrap import Services, bootstrap
 from oms.channels.availability.services.channels import CreateChannel
 from oms.channels.sync.domain.connections import RakutenConnection
 from oms.settings import Settings
+from tests.api.conftest import SECRET_KEY
 from tests.builders import a_location, a_sku
 from tests.cli.conftest import Oms, messages
 
-KEY = Fernet.generate_key().decode()
 SERVICE_SECRET = "SP-cli-service-secret-1d1d"  # noqa: S105 (test values)
 LICENSE_KEY = "SL-cli-license-key-2e2e"
 HEADER = "sku,remote_id,remote_variant\r\n"
@@ -26,8 +25,8 @@ LISTINGS = HEADER + "TEE-BLK-M,tshirt-001,赤-M\r\nTEE-BLK-L,tshirt-001,赤-L\r\
 
 @pytest.fixture
 def shop(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Services:
-    """Two SKUs and a Rakuten channel; channel credentials sealed with KEY."""
-    monkeypatch.setenv("OMS_SECRET_KEY", KEY)
+    """Two SKUs and a Rakuten channel; channel credentials sealed with the tests' key."""
+    monkeypatch.setenv("OMS_SECRET_KEY", SECRET_KEY)
     services = bootstrap(Settings(), engine=engine)  # the key from the environment, as the CLI
     a_location(services.inventory, "DC-CHIBA")
     a_sku(services.inventory, "TEE-BLK-M")
