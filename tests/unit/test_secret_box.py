@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from oms.channels.sync.adapters.secrets import KEY_FILE, FernetSecretBox
+from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.errors import SecretKeyUnusable
 from oms.settings import Settings
 
@@ -38,25 +38,25 @@ def test_another_key_cannot_open_them() -> None:
 def test_without_a_key_one_is_made_on_first_use_readable_by_its_owner_only(
     tmp_path: Path,
 ) -> None:
-    box = FernetSecretBox.for_settings("", tmp_path)
-    key_file = tmp_path / KEY_FILE
+    key_file = Settings(home=tmp_path).secret_key_file
+    box = FernetSecretBox.for_settings("", key_file)
     assert not key_file.exists()  # made on first use, not when the process starts
 
     token = box.seal(SECRETS)
 
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert FernetSecretBox.for_settings("", tmp_path).open(token) == SECRETS  # kept, not remade
+    assert FernetSecretBox.for_settings("", key_file).open(token) == SECRETS  # kept, not remade
     assert [p.name for p in key_file.parent.iterdir()] == [key_file.name]  # no draft left
 
 
 def test_a_damaged_key_file_is_a_clear_error(tmp_path: Path) -> None:
-    key_file = tmp_path / KEY_FILE
+    key_file = tmp_path / "var" / "secret.key"
     key_file.parent.mkdir(parents=True)
     key_file.write_text("not-a-key\n")
     os.chmod(key_file, 0o600)
 
     with pytest.raises(SecretKeyUnusable, match="not a Fernet key") as refused:
-        FernetSecretBox.for_settings("", tmp_path).seal(SECRETS)
+        FernetSecretBox.for_settings("", key_file).seal(SECRETS)
     assert refused.value.field == "secret_key"
 
 

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from oms.channels.sync.domain.errors import SecretKeyUnusable
 
+
 class FernetSecretBox:
     """`SecretBox` over one Fernet key, given or read from (made in) a key file on first use."""
 

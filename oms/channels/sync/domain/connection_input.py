@@ -288,8 +288,9 @@ def restore_connection(
     kind: ChannelKind, settings: Mapping[str, Any], secrets: Mapping[str, str]
 ) -> Connection | None:
     """The connection as stored; None when it was written for another kind of channel (the
-    channel's kind changed since) or is incomplete."""
-    if settings.get("kind") != kind.value:
+    channel's kind changed since) or is incomplete. Settings stored without their kind are
+    taken for the channel's."""
+    if settings.get("kind", kind.value) != kind.value:
         return None
     cls = CONNECTION_TYPES[kind]
     values: dict[str, Any] = {}

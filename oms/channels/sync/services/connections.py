@@ -85,7 +85,7 @@ class ConnectionService:
                 raise NotFound(f"no channel {channel!r}", field="code")
             stored = uow.sync.connection(channel)
             current: dict[str, str] = {}
-            if stored is not None and stored.settings.get("kind") == kind.value:
+            if stored is not None and stored.settings.get("kind", kind.value) == kind.value:
                 try:
                     current = self._open(stored)
                 except ConnectionUnreadable:
@@ -158,7 +158,7 @@ class ConnectionService:
         return stored, self._restore(stored)
 
     def _restore(self, stored: StoredConnection) -> Connection | None:
-        if stored.settings.get("kind") != stored.kind.value:
+        if stored.settings.get("kind", stored.kind.value) != stored.kind.value:
             return None  # the channel's kind changed: its old connection does not apply
         return restore_connection(stored.kind, stored.settings, self._open(stored))
 
