@@ -8,10 +8,12 @@ from dataclasses import asdict, fields
 from sqlalchemy import Engine
 
 from oms.bootstrap import Services, bootstrap
+from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import ListingRef
 from oms.channels.sync.ports import StoredConnection
 from oms.shared.clock import utcnow
+from tests.api.conftest import SECRET_KEY
 
 
 def connect(
@@ -55,4 +57,5 @@ def list_on(services: Services, channel: str, *refs: ListingRef) -> None:
 
 
 def services_for(engine: Engine) -> Services:
-    return bootstrap(engine=engine)
+    # Credentials sealed with the tests' key, never with a key file in the project's var/.
+    return bootstrap(engine=engine, secret_box=FernetSecretBox(SECRET_KEY))
