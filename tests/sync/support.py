@@ -4,6 +4,7 @@ connected to a running emulator, SKUs listed on it."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -56,6 +57,7 @@ def list_on(services: Services, channel: str, *refs: ListingRef) -> None:
         uow.commit()
 
 
-def services_for(engine: Engine) -> Services:
-    # Credentials sealed with the tests' key, never with a key file in the project's var/.
-    return bootstrap(engine=engine, secret_box=FernetSecretBox(SECRET_KEY))
+def services_for(engine: Engine, **options: Any) -> Services:
+    """`bootstrap(engine=engine, **options)`, credentials sealed with the tests' key (never
+    with a key file in the project's var/), the one the API and CLI fixtures use too."""
+    return bootstrap(engine=engine, secret_box=FernetSecretBox(SECRET_KEY), **options)
