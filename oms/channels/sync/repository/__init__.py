@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -125,6 +126,16 @@ class SqlSync:
             rows = self.session.execute(select(_skus.c.code).where(_skus.c.code.in_(chunk)))
             found.update(str(code) for code in rows.scalars())
         return found
+
+    def lock_listings(self, channel: str) -> None:
+        """Writers of a channel's listings take turns (PostgreSQL; SQLite has one writer at a
+        time anyway): two requests listing the same SKU, or two SKUs as the same channel item,
+        would otherwise both pass their checks and one meet a unique key, a server error."""
+        if self.dialect != "postgresql":
+            return
+        digest = hashlib.blake2b(f"channel_listings:{channel}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
     def listing(self, channel: str, sku: str) -> Listing | None:
         c = channel_listings.c

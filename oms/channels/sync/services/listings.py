@@ -67,6 +67,7 @@ class ListingService:
         with self._uow() as uow:
             kind = _kind(uow.sync, channel)
             ref = check_listing(kind, sku, remote_id, remote_variant)
+            uow.sync.lock_listings(channel)  # before the checks: they hold until the commit
             if not uow.sync.existing_skus([ref.sku]):
                 raise NotFound(f"no SKU {ref.sku!r}", field="sku")
             remote = (ref.remote_id, ref.remote_variant)
@@ -93,6 +94,7 @@ class ListingService:
         check_text(sku, "sku")
         with self._uow() as uow:
             _kind(uow.sync, channel)
+            uow.sync.lock_listings(channel)
             found = uow.sync.listing(channel, sku)
             if found is None:
                 raise NotFound(f"SKU {sku!r} is not listed on {channel}", field="sku")
@@ -127,6 +129,7 @@ class ListingService:
         with self._uow() as uow:
             kind = _kind(uow.sync, channel)
             parsed = parse_listings_file(data, kind, encoding)
+            uow.sync.lock_listings(channel)  # before the checks: they hold until the commit
             lines = len(parsed.rows) + len({e.line for e in parsed.errors})
             errors = list(parsed.errors)
             rows = parsed.rows
