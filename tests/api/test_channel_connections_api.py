@@ -5,6 +5,7 @@ database's columns as plaintext."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -270,3 +271,16 @@ def test_a_connection_written_with_another_key_is_a_clear_error_not_a_500(
         assert_problem(put(client, "AMAZON", {**AMAZON, "client_secret": MASK}), 422)
         ok(put(client, "AMAZON", AMAZON))
         ok(client.get("/v1/channels/AMAZON/connection"))
+
+
+def test_no_secret_reaches_a_log_line(shop: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    ok(put(shop, "AMAZON", AMAZON))
+    ok(put(shop, "AMAZON", {**AMAZON, "client_secret": MASK, "refresh_token": "Atzr|rotated"}))
+    assert_problem(put(shop, "AMAZON", {**AMAZON, "endpoint": CLIENT_SECRET}), 422)
+    ok(shop.get("/v1/channels/AMAZON/connection"))
+
+    assert "connection of channel AMAZON set by" in caplog.text  # the log is captured
+    assert_no_secret(caplog.text)
+    assert "Atzr|rotated" not in caplog.text
