@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
-from litestar.params import Body, FromPath, FromQuery, JSONBody, RawBody
+from litestar.params import Body, FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ExceptionHandlersMap
 
 from oms.access import Principal, Role
@@ -213,7 +213,12 @@ class ListingController(Controller):
         responses=READ_PROBLEMS,
     )
     def export_listings(
-        self, code: FromPath[str], listings: Listings, encoding: FromQuery[str] = "utf-8"
+        self,
+        code: FromPath[str],
+        listings: Listings,
+        encoding: Annotated[
+            str, QueryParameter(description="utf-8 (the default) or shift_jis")
+        ] = "utf-8",
     ) -> Response[bytes]:
         """Every listing of the channel as CSV in the import format; `encoding` is utf-8 or
         shift_jis (written as cp932, as Japanese spreadsheet tools read it)."""
