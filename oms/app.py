@@ -28,7 +28,10 @@ from oms.channels.availability.api import rules_csv as rules_csv_api
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
+from oms.channels.sync.api import routes as connections_api
 from oms.channels.sync.api import sync_routes as sync_api
+from oms.channels.sync.services.connections import ConnectionService
+from oms.channels.sync.services.listings import ListingService
 from oms.channels.sync.services.status import SyncStatusService
 from oms.channels.sync.services.webhooks import WebhookService
 from oms.http import (
@@ -70,6 +73,7 @@ def create_app(
             *rules_csv_api.CONTROLLERS,
             *orders_api.CONTROLLERS,
             *sync_api.CONTROLLERS,
+            *connections_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -82,6 +86,8 @@ def create_app(
             "fulfilment": Provide(_provide_fulfilment, sync_to_thread=False),
             "order_settings": Provide(_provide_order_settings, sync_to_thread=False),
             "sync_status": Provide(_provide_sync_status, sync_to_thread=False),
+            "connections": Provide(_provide_connections, sync_to_thread=False),
+            "listings": Provide(_provide_listings, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -108,6 +114,8 @@ def create_app(
                 "order_settings": services.order_settings,
                 "sync_status": services.sync_status,
                 "webhooks": services.webhooks,
+                "connections": services.connections,
+                "listings": services.listings,
             }
         ),
         exception_handlers={**EXCEPTION_HANDLERS, **sync_api.EXCEPTION_HANDLERS},
@@ -151,6 +159,14 @@ def _dispose_engine(app: Litestar) -> None:
 
 def _provide_inventory(state: State) -> InventoryService:
     return cast(InventoryService, state.inventory)
+
+
+def _provide_connections(state: State) -> ConnectionService:
+    return cast(ConnectionService, state.connections)
+
+
+def _provide_listings(state: State) -> ListingService:
+    return cast(ListingService, state.listings)
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

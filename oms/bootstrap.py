@@ -23,13 +23,14 @@ from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
-from oms.channels.sync.adapters.secrets import box_for
+from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.model import ChannelKind
 from oms.channels.sync.ports import Leases, SecretBox
 from oms.channels.sync.services.confirm import ConfirmService
+from oms.channels.sync.services.connections import ConnectionService
 from oms.channels.sync.services.gateways import GatewayPool
 from oms.channels.sync.services.latency import LatencyFeed
-from oms.channels.sync.services.opened import OpenedConnections
+from oms.channels.sync.services.listings import ListingService
 from oms.channels.sync.services.pull import PullService
 from oms.channels.sync.services.push import PushService
 from oms.channels.sync.services.reconcile import ReconcileService
@@ -67,6 +68,8 @@ class Services:
     gateways: GatewayPool
     secrets: SecretBox
     webhooks: WebhookService
+    connections: ConnectionService
+    listings: ListingService
 
     def close(self) -> None:
         self.gateways.close()
@@ -82,6 +85,7 @@ def bootstrap(
     publisher: AvailabilityPublisher | None = None,
     write_wait_seconds: float = BUSY_TIMEOUT_SECONDS,
     gateway_options: Mapping[ChannelKind, Mapping[str, Any]] | None = None,
+    secret_box: SecretBox | None = None,
 ) -> Services:
     """Build the services for `settings` (default: the environment's).
 
@@ -91,6 +95,7 @@ def bootstrap(
     process's one (tests that inspect its cache). `write_wait_seconds`: on SQLite, how long
     a writer waits for the lock before it fails (the CLI's batch jobs wait longer).
     `gateway_options`: keyword arguments per channel adapter kind (tests: faster timings).
+    `secret_box`: what seals channel credentials, instead of the settings' key.
     """
     settings = settings or get_settings()
     if engine is None:
@@ -113,9 +118,14 @@ def bootstrap(
     inventory.handle_shortfalls_with(fulfilment)
     channels = ChannelService(uow, inventory, clock=clock)
     changes = AvailabilityChanges(uow)
-    box = box_for(settings.secret_key.get_secret_value(), settings.secret_key_file)
+    # Channel credentials: sealed with OMS_SECRET_KEY, else with a key file under `home`,
+    # made the first time a connection is stored or read (not when a process starts).
+    box = secret_box or FernetSecretBox.for_settings(
+        settings.secret_key.get_secret_value(), settings.secret_key_file
+    )
+    connections = ConnectionService(uow, box, clock=clock)
     sync, status, gateways = _sync(
-        settings, uow, box, orders, channels, changes, clock, gateway_options
+        settings, uow, connections, orders, channels, changes, clock, gateway_options
     )
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
     return Services(
@@ -135,13 +145,15 @@ def bootstrap(
         gateways=gateways,
         secrets=box,
         webhooks=webhooks,
+        connections=connections,
+        listings=ListingService(uow, clock=clock),
     )
 
 
 def _sync(
     settings: Settings,
     uow: Callable[[], SqlUnitOfWork],
-    box: SecretBox,
+    connections: ConnectionService,
     orders: OrderService,
     channels: ChannelService,
     changes: AvailabilityChanges,
@@ -151,7 +163,7 @@ def _sync(
     """The channel sync: adapters built from the stored connections, rate limits and leases
     shared through Redis when there is one (every worker process), in memory otherwise."""
     factory = Gateways(settings.redis_url or "memory://", gateway_options)
-    gateways = GatewayPool(OpenedConnections(uow, box), factory)
+    gateways = GatewayPool(connections, factory)
     leases: Leases = (
         RedisLeases(redis.Redis.from_url(settings.redis_url))
         if settings.uses_redis

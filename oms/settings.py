@@ -32,7 +32,8 @@ def _config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
+    # Errors never repeat the value: a secret key or a database URL's password would show.
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./var/oms.db"
     redis_url: str = ""

@@ -15,12 +15,16 @@ from oms.db import make_session_factory
 from oms.settings import Settings
 
 ADMIN_KEY = "test-admin"
+# Channel credentials are sealed with this key, never with a key file in the project's var/.
+SECRET_KEY = "u6tiAb0nQ7g3Zr6b4hOaU4W-E0vdLQqMbBP9WBvX1sQ="  # noqa: S105 (a test key)
 
 
 @pytest.fixture
 def client(engine: Engine, database_url: str) -> Iterator[TestClient[Litestar]]:
     """Authenticated as the bootstrap admin; pass other `headers=` to act as someone else."""
-    app = create_app(Settings(database_url=database_url, bootstrap_admin_key=ADMIN_KEY))
+    app = create_app(
+        Settings(database_url=database_url, bootstrap_admin_key=ADMIN_KEY, secret_key=SECRET_KEY)
+    )
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
         yield test_client

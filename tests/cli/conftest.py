@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from oms.cli import app
+from tests.api.conftest import SECRET_KEY
 
 Oms = Callable[..., Result]
 
@@ -17,6 +18,8 @@ Oms = Callable[..., Result]
 def oms(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Oms:
     """`oms(*args)` runs the CLI on the test database, which `engine` has just emptied."""
     monkeypatch.setenv("OMS_DATABASE_URL", database_url)
+    # Channel credentials are sealed with this key, never with a key file in the project's var/.
+    monkeypatch.setenv("OMS_SECRET_KEY", SECRET_KEY)
     runner = CliRunner()
 
     def run(*args: str) -> Result:

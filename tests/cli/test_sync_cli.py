@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from oms.bootstrap import Services, bootstrap
+from oms.bootstrap import Services
 from oms.channels.emulators.storefront.app import create_app
 from oms.channels.sync.domain.model import ListingRef
 from tests.builders import receive
@@ -16,7 +16,7 @@ from tests.cli.conftest import Oms, messages
 from tests.contract.servers import serving
 from tests.contract.test_storefront_gateway import TOKEN, StorefrontControl, connection_to
 from tests.order_builders import CHANNEL, DC, PANTS, TEE, Shop
-from tests.sync.support import connect, list_on
+from tests.sync.support import connect, list_on, services_for
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def emulator(emulator_url: str) -> Iterator[StorefrontControl]:
 @pytest.fixture
 def services(engine: Engine, emulator: StorefrontControl, oms: Oms) -> Iterator[Services]:
     Shop(engine).build()
-    found = bootstrap(engine=engine)
+    found = services_for(engine)  # sealed with the tests' key, as the CLI reads it
     connect(found, CHANNEL, connection_to(emulator.base_url))
     yield found
     found.gateways.close()

@@ -4,14 +4,17 @@ connected to a running emulator, SKUs listed on it."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from typing import Any
 
 from sqlalchemy import Engine
 
 from oms.bootstrap import Services, bootstrap
+from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import ListingRef
 from oms.channels.sync.ports import StoredConnection
 from oms.shared.clock import utcnow
+from tests.api.conftest import SECRET_KEY
 
 
 def connect(
@@ -54,5 +57,7 @@ def list_on(services: Services, channel: str, *refs: ListingRef) -> None:
         uow.commit()
 
 
-def services_for(engine: Engine) -> Services:
-    return bootstrap(engine=engine)
+def services_for(engine: Engine, **options: Any) -> Services:
+    """`bootstrap(engine=engine, **options)`, credentials sealed with the tests' key (never
+    with a key file in the project's var/), the one the API and CLI fixtures use too."""
+    return bootstrap(engine=engine, secret_box=FernetSecretBox(SECRET_KEY), **options)

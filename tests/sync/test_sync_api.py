@@ -19,7 +19,7 @@ from oms.app import create_app
 from oms.bootstrap import Services
 from oms.channels.emulators.storefront.app import create_app as storefront_app
 from oms.settings import Settings
-from tests.api.conftest import ADMIN_KEY
+from tests.api.conftest import ADMIN_KEY, SECRET_KEY
 from tests.builders import receive
 from tests.contract.servers import serving
 from tests.contract.test_storefront_gateway import (
@@ -60,7 +60,10 @@ def services(engine: Engine, emulator: StorefrontControl) -> Iterator[Services]:
 @pytest.fixture
 def oms_url(services: Services, database_url: str, redis_url: str) -> Iterator[str]:
     settings = Settings(
-        database_url=database_url, bootstrap_admin_key=ADMIN_KEY, redis_url=redis_url
+        database_url=database_url,
+        bootstrap_admin_key=ADMIN_KEY,
+        redis_url=redis_url,
+        secret_key=SECRET_KEY,  # what tests.sync.support seals the connections with
     )
     with serving(create_app(settings)) as base_url:
         yield base_url

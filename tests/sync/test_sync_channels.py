@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from oms.bootstrap import Services, bootstrap
+from oms.bootstrap import Services
 from oms.channels.availability.services.channels import CreateChannel
 from oms.channels.emulators.amazon.app import create_app as amazon_app
 from oms.channels.emulators.rakuten.app import create_app as rakuten_app
@@ -27,7 +27,7 @@ from tests.contract.rakuten_support import LICENSE_KEY, SERVICE_SECRET, RakutenE
 from tests.contract.servers import serving
 from tests.contract.test_storefront_gateway import StorefrontControl, connection_to
 from tests.order_builders import DC, PANTS, TEE, Shop, open_shipments
-from tests.sync.support import connect, list_on
+from tests.sync.support import connect, list_on, services_for
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def services(engine: Engine, running: tuple[Kind, str]) -> Iterator[Services]:
     shop.channels.create_channel(
         CreateChannel("chan", "The channel", kind.kind.value, locations=[DC])
     )
-    found = bootstrap(engine=engine, gateway_options={kind.kind: kind.options})
+    found = services_for(engine, gateway_options={kind.kind: kind.options})
     connect(found, "chan", kind.connection(base_url))
     yield found
     found.gateways.close()

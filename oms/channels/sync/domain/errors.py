@@ -7,6 +7,8 @@ logs a credential (the messages here must not carry any).
 
 from __future__ import annotations
 
+from oms.shared.errors import Conflict
+
 
 class ChannelError(Exception):
     """Base: `retryable` says whether the same call may succeed later."""
@@ -53,3 +55,31 @@ class WebhookRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+# ---------------------------------------------------------------------------- configuration
+# Errors of an operator's input or of the installation, not of a channel: they carry the field
+# at fault so that the HTTP edge names it, and never a secret's value.
+
+
+class SecretKeyUnusable(Conflict):
+    """The key that seals channel credentials is missing, unreadable or not a Fernet key."""
+
+    title = "Secret key unusable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, field="secret_key")
+
+
+class ConnectionUnreadable(Conflict):
+    """A stored connection's secrets do not open with this key: written with another one."""
+
+    title = "Connection unreadable"
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(
+            f"the stored connection of channel {channel!r} cannot be read with this secret key: "
+            "set OMS_SECRET_KEY (or var/secret.key) to the key it was written with, or PUT the "
+            "connection again with every secret",
+            field="secret_key",
+        )

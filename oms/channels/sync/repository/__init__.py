@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, column, delete, func, insert, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,9 @@ from oms.channels.sync.ports import (
     Told,
 )
 from oms.orders.orm import shipments
+
+# The catalogue's SKU codes, read by name: listing checks need nothing else of the inventory.
+_skus = table("skus", column("code"))
 
 _CHUNK = 500  # bound parameters per IN list: SQLite allows 32,766, PostgreSQL 65,535
 
@@ -65,6 +69,13 @@ class SqlSync:
             .where(c.channel == channel)
         ).first()
         return _connection(row) if row is not None else None
+
+    def channel_kind(self, channel: str) -> ChannelKind | None:
+        """The kind of the channel, None when there is no such channel."""
+        kind = self.session.execute(
+            select(channels.c.kind).where(channels.c.code == channel)
+        ).scalar_one_or_none()
+        return None if kind is None else ChannelKind(kind)
 
     def connected_channels(self) -> list[StoredConnection]:
         c = channel_connections.c
@@ -107,6 +118,33 @@ class SqlSync:
             )
             found.update({r.sku: _ref(r) for r in rows})
         return found
+
+    def existing_skus(self, skus: Sequence[str]) -> set[str]:
+        """Those of `skus` that are SKUs of the catalogue."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(skus))):
+            rows = self.session.execute(select(_skus.c.code).where(_skus.c.code.in_(chunk)))
+            found.update(str(code) for code in rows.scalars())
+        return found
+
+    def lock_listings(self, channel: str) -> None:
+        """Writers of a channel's listings take turns (PostgreSQL; SQLite has one writer at a
+        time anyway): two requests listing the same SKU, or two SKUs as the same channel item,
+        would otherwise both pass their checks and one meet a unique key, a server error."""
+        if self.dialect != "postgresql":
+            return
+        digest = hashlib.blake2b(f"channel_listings:{channel}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    def listing(self, channel: str, sku: str) -> Listing | None:
+        c = channel_listings.c
+        row = self.session.execute(
+            select(channel_listings).where(c.channel == channel, c.sku == sku)
+        ).first()
+        return (
+            None if row is None else Listing(row.channel, _ref(row), row.created_at, row.updated_at)
+        )
 
     def listing_page(self, channel: str, after_sku: str, limit: int) -> list[Listing]:
         c = channel_listings.c

@@ -1,0 +1,1 @@
+"""HTTP API of the channel sync: connections and listings (more routes come with the sync)."""
