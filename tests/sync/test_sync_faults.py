@@ -18,6 +18,8 @@ from sqlalchemy import Engine, func, select
 from oms.bootstrap import Services
 from oms.channels.emulators.storefront.app import create_app
 from oms.channels.emulators.storefront.state import ShopRules
+from oms.channels.sync.adapters import leases as leases_module
+from oms.channels.sync.adapters.leases import RedisLeases
 from oms.outbox import outbox
 from tests.builders import receive
 from tests.contract.servers import free_port, serving
@@ -143,9 +145,10 @@ class OwnRedis:
         server = shutil.which("redis-server")
         if server is None:
             pytest.skip("redis-server is not installed")
+        arguments = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        arguments += ["--appendonly", "no", "--dir", str(self.folder)]
         self.process = subprocess.Popen(  # noqa: S603  (a fixed command)
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.folder)],
+            [server, *arguments],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -281,3 +284,28 @@ def test_credentials_never_appear_in_the_worker_logs(
     for secret in (ACCESS_TOKEN, WEBHOOK_SECRET, SECRET_KEY):
         assert secret not in log
     assert "receive_response_body.complete" in log  # DEBUG was on: httpcore's events logged
+
+
+# ---------------------------------------------------------------------------- leases
+
+
+def test_a_redis_lease_is_kept_by_its_heartbeat_and_a_dead_holders_lapses_within_a_term(
+    clean_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push pass asks for 120 s; the lease in Redis lives a short term, renewed while its
+    holder's process lives, so a killed worker's channel is free again within that term."""
+    monkeypatch.setattr(leases_module, "TERM_SECONDS", 0.6)
+    client = redis.Redis.from_url(clean_redis)
+    leases = RedisLeases(client)
+    key = leases_module.PREFIX + "push:web"
+
+    with leases.hold("push:web", 120.0) as lease:
+        assert lease is not None
+        assert 0 < client.pttl(key) <= 600  # a short term, not the 120 s asked for
+        time.sleep(1.5)  # over two terms: only the heartbeat keeps it
+        with leases.hold("push:web", 120.0) as other:
+            assert other is None  # still ours
+        assert lease.renew()
+    assert client.exists(key) == 0  # let go at the end
+
+    client.close()

@@ -43,7 +43,8 @@ class RedisLeases:
         renews the lease while the holder's process lives, so its term is at most
         `TERM_SECONDS`."""
         term = min(seconds, TERM_SECONDS)
-        lock = self._client.lock(PREFIX + name, timeout=term, blocking=False)
+        # Not thread-local: the heartbeat thread renews with the holder's token.
+        lock = self._client.lock(PREFIX + name, timeout=term, blocking=False, thread_local=False)
         if not lock.acquire(blocking=False):
             yield None
             return
