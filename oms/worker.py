@@ -48,7 +48,7 @@ class Route:
 ROUTES: dict[EventName, Route] = {
     EventName.STOCK_CHANGED: Route("inventory.stock_changed", "inventory"),
     EventName.AVAILABILITY_CHANGED: Route("channels.availability_changed", "channels"),
-    # For the channel sync jobs: confirm the shipment to the channel (a later issue).
+    # The channel sync confirms the parcel to its channel (DramatiqSync.shipment_shipped).
     EventName.SHIPMENT_SHIPPED: Route("channels.shipment_shipped", "channels"),
     EventName.ORDER_PLACED: Route("orders.order_changed", "orders"),
     EventName.ORDER_ALLOCATED: Route("orders.order_changed", "orders"),
@@ -77,7 +77,7 @@ Handler = Callable[[dict[str, Any]], None]
 
 
 def stock_changed(event: dict[str, Any]) -> None:
-    """Stock of a SKU changed. Channel sync hangs on this event in a later issue.
+    """Stock of a SKU changed (logged; channel numbers follow from AvailabilityChanged).
 
     Delivery is at least once and not ordered across worker threads: a consumer keeps the
     highest `sequence` it has applied per SKU and ignores older ones.
@@ -91,7 +91,8 @@ def stock_changed(event: dict[str, Any]) -> None:
 
 
 def availability_changed(event: dict[str, Any]) -> None:
-    """A channel's number for a SKU changed. The channel sync jobs (a later issue) push it.
+    """A channel's number for a SKU changed: logged here; the sync kicks a push pass of the
+    channel beside it (`DramatiqSync.availability_changed`, `EmbeddedSync` alike).
 
     At least once, not ordered across threads: keep the highest `version` per (channel, SKU).
     """
@@ -152,7 +153,7 @@ def backorder_handler(services: Services) -> Handler:
 
 
 def shipment_shipped(event: dict[str, Any]) -> None:
-    """A parcel left: the channel sync (a later issue) confirms it to the channel."""
+    """A parcel left: logged here; the sync confirms it to the channel beside it."""
     log.info(
         "shipment_shipped",
         channel=event.get("channel"),
