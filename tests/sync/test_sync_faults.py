@@ -297,7 +297,10 @@ def test_credentials_never_appear_in_the_worker_logs(
     emulator.inject("auth", count=2)  # the next calls are refused
     receive(oms.inventory, TEE, DC, 1)
     wait_for("the refused push to be logged", lambda: "push_failed" in running.output())
+    # Refused credentials are the connection's fault, not the SKU's: it is not parked.
     wait_for("the catch-up push", lambda: emulator.quantity_of(tee) == 10)
+    failures, _ = oms.sync_status.failures(CHANNEL)
+    assert [f.subject for f in failures if f.resolved_at is None] == []
 
     log = running.output()
     for secret in (ACCESS_TOKEN, WEBHOOK_SECRET, SECRET_KEY):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from oms.channels.availability.services.changes import AvailabilityChanges
-from oms.channels.sync.domain.errors import ChannelError, Throttled
+from oms.channels.sync.domain.errors import AuthenticationFailed, ChannelError, Throttled
 from oms.channels.sync.domain.model import PushOutcome, PushStatus, QuantityUpdate
 from oms.channels.sync.domain.push import LastTold, Number, batches, p95, plan_push
 from oms.channels.sync.ports import ChannelGateway, Leases, SyncUnitOfWork, Told
@@ -278,6 +278,12 @@ class PushService:
             return gateway.push_quantities(batch)
         except Throttled as error:
             self._note_error(channel, error, throttled=True)
+            raise
+        except AuthenticationFailed as error:
+            # The connection's credentials, not these SKUs: parking them as refused would keep
+            # them unpushed after a person fixes the connection. The status shows the error,
+            # and the cursor stays, so the next pass after the fix sends them.
+            self._note_error(channel, error)
             raise
         except ChannelError as error:
             self._note_error(channel, error)
