@@ -44,7 +44,10 @@ PUSH_ACTOR = "channels.push"
 PULL_ACTOR = "channels.pull"
 RECONCILE_ACTOR = "channels.reconcile"
 KICK_PREFIX = "oms:sync:queued:"
-KICK_SECONDS = 60  # a queued kick's key lapses by itself if its message is lost
+# A queued kick's key lapses by itself if its message is lost (a worker killed between taking
+# the message and starting the pass): until then no kick, not even the scheduler's, queues a
+# pass. Short, at the price of an idle extra pass when the queue is backed up for longer.
+KICK_SECONDS = 15
 BUSY_RETRY_MS = 250  # a pass that found the channel busy comes back after this
 SAFETY_KICK_SECONDS = 5.0  # the scheduler kicks every pushing channel this often
 RECONCILE_EVERY = timedelta(days=1)
