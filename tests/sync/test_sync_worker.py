@@ -92,6 +92,9 @@ def test_a_receipt_reaches_the_channel_and_many_changes_end_at_the_latest_number
 
     receive(oms.inventory, TEE, DC, 5)
     wait_for("the receipt on the channel", lambda: emulator.quantity_of(tee) == 5, 180)
+    # The way it came: the relay handed the event to its actor; a push pass sent it.
+    wait_for("the pass's log line", lambda: '"event": "pushed"' in running.output())
+    assert '"event": "availability_changed"' in running.output()
 
     # The next push is slow: the changes below arrive while it is under way.
     app, _ = watched
