@@ -19,19 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from oms.bootstrap import Services, bootstrap
-from oms.settings import PROJECT_ROOT, Settings
+from oms.bootstrap import Services
+from oms.settings import PROJECT_ROOT
 from oms.shared.clock import utcnow
+from tests.api.conftest import SECRET_KEY
 from tests.contract.servers import free_port
-
-# One sealing key for the test's own services and the processes it starts: the processes
-# must open the connections the test stored.
-SECRET_KEY = Fernet.generate_key().decode()
-STARTUP_SECONDS = 120.0
+from tests.sync.support import services_for
 
 
 def wait_for(what: str, done: Callable[[], object], timeout: float = 60.0) -> None:
@@ -44,9 +39,9 @@ def wait_for(what: str, done: Callable[[], object], timeout: float = 60.0) -> No
 
 
 def services_on(engine: Engine) -> Services:
-    """The test's own services over `engine`: no Redis (the processes under test use it), the
-    shared sealing key."""
-    return bootstrap(Settings(secret_key=SecretStr(SECRET_KEY), redis_url=""), engine=engine)
+    """The test's own services over `engine`, sealing with the tests' key, which the processes
+    started here are given (`OMS_SECRET_KEY`): they must open the connections stored."""
+    return services_for(engine)
 
 
 def reconciled_today(services: Services, channel: str) -> None:

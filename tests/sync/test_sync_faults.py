@@ -24,13 +24,13 @@ from oms.channels.sync.adapters import leases as leases_module
 from oms.channels.sync.adapters.leases import RedisLeases
 from oms.channels.sync.domain.connections import RakutenConnection
 from oms.outbox import outbox
+from tests.api.conftest import SECRET_KEY
 from tests.builders import receive
 from tests.contract.rakuten_support import LICENSE_KEY, SERVICE_SECRET, RakutenEmulatorControl
 from tests.contract.servers import free_port, serving
 from tests.contract.test_storefront_gateway import StorefrontControl, connection_to
 from tests.order_builders import CAP, CHANNEL, DC, PANTS, TEE, Shop
 from tests.sync.processes import (
-    SECRET_KEY,
     Processes,
     Watched,
     processes,
