@@ -3,6 +3,7 @@ connected to a running emulator, SKUs listed on it."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -13,6 +14,7 @@ from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import ListingRef
 from oms.channels.sync.ports import StoredConnection
+from oms.channels.sync.services.push import PushReport
 from oms.shared.clock import utcnow
 from tests.api.conftest import SECRET_KEY
 
@@ -61,3 +63,18 @@ def services_for(engine: Engine, **options: Any) -> Services:
     """`bootstrap(engine=engine, **options)`, credentials sealed with the tests' key (never
     with a key file in the project's var/), the one the API and CLI fixtures use too."""
     return bootstrap(engine=engine, secret_box=FernetSecretBox(SECRET_KEY), **options)
+
+
+def push_until_accepted(services: Services, channel: str, deadline: float = 15.0) -> PushReport:
+    """Push passes until one is accepted. A change becomes visible to the changes feed once
+    every transaction older than it has ended (on PostgreSQL, any in the cluster: another test
+    process's); until then a pass rightly sees nothing."""
+    end = time.monotonic() + deadline
+    total = PushReport(channel)
+    while True:
+        report = services.sync.push.push_changes(channel)
+        total.accepted += report.accepted
+        total.calls += report.calls
+        if total.accepted or time.monotonic() > end:
+            return total
+        time.sleep(0.05)
