@@ -7,15 +7,18 @@ them are skipped, except under CI=true, where a missing server is an error.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import oms.schema
@@ -64,25 +67,31 @@ def _worker() -> int | None:
 
 @functools.cache
 def _postgres_url() -> str:
-    """`make test`'s database, or under pytest-xdist a database of this worker's own (made
-    once, on the same server), so parallel workers never clean each other's tables."""
+    """`make test`'s database; under pytest-xdist, worker 0 keeps it and every other worker
+    starts a PostgreSQL server of its own (scripts/testenv.sh, stopped when the worker ends).
+
+    A server of its own, not a database: the changes feed shows a change once every older
+    transaction on the server has ended (xids are server-wide), so another worker's open
+    transaction would hold a test's changes back; and TRUNCATE between tests never waits."""
     url = _require("OMS_TEST_POSTGRES_URL")
     worker = _worker()
-    if worker is None:
+    if not worker:
         return url
-    base = make_url(url)
-    name = f"{base.database}_w{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            ).first()
-            if exists is None:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    folder = Path(tempfile.mkdtemp(prefix=f"oms-testenv-gw{worker}-"))
+    script = str(PROJECT_ROOT / "scripts" / "testenv.sh")
+    subprocess.run([script, "start", str(folder)], check=True, capture_output=True)  # noqa: S603
+    atexit.register(
+        subprocess.run,
+        [script, "stop", str(folder)],
+        check=False,
+        capture_output=True,
+    )
+    exported = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in (folder / "env").read_text().splitlines()
+        if line.startswith("export ")
+    )
+    return exported["OMS_TEST_POSTGRES_URL"]
 
 
 def _redis_url() -> str:

@@ -51,6 +51,7 @@ KICK_SECONDS = 15
 BUSY_RETRY_MS = 250  # a pass that found the channel busy comes back after this
 SAFETY_KICK_SECONDS = 5.0  # the scheduler kicks every pushing channel this often
 RECONCILE_EVERY = timedelta(days=1)
+SCHEDULED_BACKOFF_SECONDS = 60.0  # embedded: a failed pull or reconciliation waits this long
 LEADER_SECONDS = 15.0
 
 
@@ -115,7 +116,11 @@ class DramatiqSync:
             "min_backoff": 500,
             "max_backoff": 60_000,
         }
-        self.push_actor = dramatiq.actor(actor_name=PUSH_ACTOR, **options)(self._push)
+        # A push may wait on an Amazon feed's processing report (up to its feed_max_wait, 20
+        # minutes): Dramatiq's default 10-minute limit would kill it half way.
+        self.push_actor = dramatiq.actor(actor_name=PUSH_ACTOR, time_limit=30 * 60_000, **options)(
+            self._push
+        )
         self.pull_actor = dramatiq.actor(actor_name=PULL_ACTOR, time_limit=30 * 60_000, **options)(
             self._pull
         )
@@ -206,8 +211,10 @@ class DramatiqSync:
 
 
 class EmbeddedSync(threading.Thread):
-    """The embedded mode's sync: one thread that pushes kicked channels at once, and runs the
-    schedule (pulls, reconciliation, the safety kick) between kicks."""
+    """The embedded mode's sync: this thread pushes kicked channels at once (and every channel
+    on the safety kick); a second thread runs the slow scheduled work, pulls and
+    reconciliation, so a long reconciliation (Amazon reads 5 listings a second) never holds a
+    push back. A channel whose work failed is left alone for a while before the next try."""
 
     def __init__(self, work: SyncWork) -> None:
         super().__init__(name="oms-sync", daemon=True)
@@ -218,6 +225,14 @@ class EmbeddedSync(threading.Thread):
         self._stopping = threading.Event()
         self._last_kick: dict[str, float] = {}
         self._retry_at: dict[str, float] = {}
+        self._scheduled = threading.Thread(
+            target=self._run_scheduled, name="oms-sync-scheduled", daemon=True
+        )
+        self._scheduled_retry_at: dict[tuple[str, str], float] = {}
+
+    def start(self) -> None:
+        super().start()
+        self._scheduled.start()
 
     def availability_changed(self, event: dict[str, Any]) -> None:
         channel = event.get("channel")
@@ -240,6 +255,35 @@ class EmbeddedSync(threading.Thread):
         self._stopping.set()
         self._wake.set()
         self.join(timeout)
+        if self._scheduled.is_alive():
+            self._scheduled.join(timeout)
+
+    def _run_scheduled(self) -> None:
+        while not self._stopping.wait(1.0):
+            try:
+                self._scheduled_step()
+            except Exception:
+                log.exception("embedded_sync_schedule_failed")
+
+    def _scheduled_step(self) -> None:
+        _, pulls, reconciles = due_work(self._work, utcnow(), {})
+        now = time.monotonic()
+        for kind, channels in (("pull", pulls), ("reconcile", reconciles)):
+            for channel in channels:
+                if (
+                    self._stopping.is_set()
+                    or self._scheduled_retry_at.get((kind, channel), 0) > now
+                ):
+                    continue
+                ok = (
+                    _pull(self._work, channel, raise_errors=False)
+                    if kind == "pull"
+                    else _reconcile(self._work, channel)
+                )
+                if ok:
+                    self._scheduled_retry_at.pop((kind, channel), None)
+                else:  # a channel down or refusing: not every second
+                    self._scheduled_retry_at[(kind, channel)] = now + SCHEDULED_BACKOFF_SECONDS
 
     def run(self) -> None:
         while not self._stopping.is_set():
@@ -251,7 +295,7 @@ class EmbeddedSync(threading.Thread):
                 log.exception("embedded_sync_failed")
 
     def _step(self) -> None:
-        pushes, pulls, reconciles = due_work(self._work, utcnow(), self._last_kick)
+        pushes, _, _ = due_work(self._work, utcnow(), self._last_kick)
         with self._lock:
             kicked, self._kicked = self._kicked, set()
         now = time.monotonic()
@@ -263,13 +307,6 @@ class EmbeddedSync(threading.Thread):
                 self._retry_at.pop(channel, None)
             except ChannelError:
                 self._retry_at[channel] = now + 5.0
-        for channel in pulls:
-            _pull(self._work, channel, raise_errors=False)
-        for channel in reconciles:
-            try:
-                self._work.reconcile.reconcile(channel)
-            except DomainError as refused:
-                log.warning("reconcile_refused", channel=channel, detail=refused.detail)
 
 
 # ---------------------------------------------------------------------------- shared steps
@@ -301,17 +338,18 @@ def _push(work: SyncWork, channel: str, *, raise_errors: bool = True) -> PushRep
     return report
 
 
-def _pull(work: SyncWork, channel: str, *, raise_errors: bool = True) -> None:
+def _pull(work: SyncWork, channel: str, *, raise_errors: bool = True) -> bool:
+    """One pull; False when it failed (a retryable error is raised with `raise_errors`)."""
     try:
         report = work.pull.pull(channel)
     except ChannelError as error:
         log.warning("pull_failed", channel=channel, error=str(error), retryable=error.retryable)
         if raise_errors and error.retryable:
             raise
-        return
+        return False
     except DomainError as refused:
         log.warning("pull_refused", channel=channel, detail=refused.detail)
-        return
+        return False
     if report.taken or report.cancelled or report.failed:
         log.info(
             "pulled",
@@ -320,6 +358,17 @@ def _pull(work: SyncWork, channel: str, *, raise_errors: bool = True) -> None:
             cancelled=report.cancelled,
             failed=report.failed,
         )
+    return True
+
+
+def _reconcile(work: SyncWork, channel: str) -> bool:
+    try:
+        report = work.reconcile.reconcile(channel)
+    except DomainError as refused:
+        log.warning("reconcile_refused", channel=channel, detail=refused.detail)
+        return False
+    log.info("reconciled", channel=channel, checked=report.checked, drift=len(report.drift))
+    return True
 
 
 def _confirm(work: SyncWork, order_id: int, shipment_id: int) -> None:
