@@ -218,7 +218,7 @@ def test_while_redis_is_down_writes_succeed_the_outbox_holds_and_all_drains_afte
 # ---------------------------------------------------------------------------- soak
 
 
-SOAK_SECONDS = 20  # of changes, made faster than the channel's limit lets them out
+SOAK_SECONDS = 10  # of changes, made faster than the channel's limit lets them out
 
 
 @pytest.fixture(scope="module")
