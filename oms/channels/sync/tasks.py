@@ -40,6 +40,11 @@ from oms.shared.errors import DomainError
 log = structlog.get_logger("oms.sync")
 
 QUEUE = "channels"
+# Push passes have a queue of their own, ahead of everything else a worker has fetched: a kick
+# queued behind thousands of AvailabilityChanged events (a busy minute) would wait for all of
+# them, and every one of them only asks for the pass that is already queued.
+PUSH_QUEUE = "channels_push"
+PUSH_PRIORITY = -10  # Dramatiq runs lower numbers first
 PUSH_ACTOR = "channels.push"
 PULL_ACTOR = "channels.pull"
 RECONCILE_ACTOR = "channels.reconcile"
@@ -118,9 +123,12 @@ class DramatiqSync:
         }
         # A push may wait on an Amazon feed's processing report (up to its feed_max_wait, 20
         # minutes): Dramatiq's default 10-minute limit would kill it half way.
-        self.push_actor = dramatiq.actor(actor_name=PUSH_ACTOR, time_limit=30 * 60_000, **options)(
-            self._push
-        )
+        self.push_actor = dramatiq.actor(
+            actor_name=PUSH_ACTOR,
+            time_limit=30 * 60_000,
+            **{**options, "queue_name": PUSH_QUEUE},
+            priority=PUSH_PRIORITY,
+        )(self._push)
         self.pull_actor = dramatiq.actor(actor_name=PULL_ACTOR, time_limit=30 * 60_000, **options)(
             self._pull
         )
