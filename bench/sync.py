@@ -254,6 +254,16 @@ def _report(
             f"{jobs.ratio:.2f}",
         ]
     )
+    rows.append(
+        [
+            "oms worker peak RSS (VmHWM), latency run",
+            "-" if latency.worker_rss_mb is None else f"{latency.worker_rss_mb:.0f} MB",
+            "<= 200 MB",
+            "-"
+            if latency.worker_rss_mb is None
+            else f"{200 / max(latency.worker_rss_mb, 1e-9):.2f}",
+        ]
+    )
     failures.extend(latency.failures)
     failures.extend(jobs.failures)
     return BenchReport(
@@ -264,7 +274,7 @@ def _report(
             "benchmark": "sync",
             "postgresql": server_version(engine),
             "catalogue": CATALOGUE,
-            "latency": latency.document(),
+            "latency": {**latency.document(), "worker_vm_hwm_mb": latency.worker_rss_mb},
             "drains": drains,
             "job_plane": jobs.document(),
             "amazon_feed_processing_seconds": FEED_PROCESSING_SECONDS,
@@ -277,4 +287,3 @@ def _report(
         ],
         failures=failures,
     )
-

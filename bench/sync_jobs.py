@@ -81,7 +81,9 @@ def _outbox_events(services: Services, count: int) -> None:
     """Every pending event marked published (earlier measurements'), then `count` new ones."""
     now = utcnow()
     with services.engine.begin() as conn:
-        conn.execute(text("UPDATE outbox SET published_at = :now WHERE published_at IS NULL"), {"now": now})
+        conn.execute(
+            text("UPDATE outbox SET published_at = :now WHERE published_at IS NULL"), {"now": now}
+        )
         conn.execute(
             text(
                 "INSERT INTO outbox (event, partition_key, sequence, payload, created_at, attempts)"
@@ -141,4 +143,3 @@ def measure_job_plane(services: Services, settings: Settings) -> JobPlane:
             f"job plane: {published} of {MESSAGES} events published, {len(handled)} handled"
         )
     return JobPlane(MESSAGES, job_seconds, noop_seconds, len(handled), failures)
-

@@ -166,7 +166,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "OMS_SECRET_KEY": settings.secret_key.get_secret_value(),
         "OMS_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(
         [sys.executable, "-m", "bench.sync_worker"],
         env=env,
         cwd=PROJECT_ROOT,

@@ -305,9 +305,7 @@ def build(services: Services, engine: Engine, world: Emulators, count: int) -> l
             available, version = published.get((channel, sku), (0, 0))
             remote, variant = remote_id(channel, sku, world)
             _show(world, channel, sku, remote, variant, available)
-            listings.append(
-                {"c": channel, "s": sku, "r": remote, "v": variant, "now": now}
-            )
+            listings.append({"c": channel, "s": sku, "r": remote, "v": variant, "now": now})
             told.append({"c": channel, "s": sku, "q": available, "v": version, "now": now})
     with engine.begin() as conn:
         conn.execute(
