@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,10 @@ def measure_job_plane(services: Services, settings: Settings) -> JobPlane:
         sync.availability_changed(event)
         handled.append(1)  # list.append is atomic: the worker's threads share it
 
+    def availability_batch(events: Sequence[dict[str, Any]]) -> None:
+        sync.availability_batch(events)
+        handled.extend(1 for _ in events)
+
     register_actors(broker, {EventName.AVAILABILITY_CHANGED: availability_changed})
     noop = dramatiq.actor(actor_name="bench.noop", queue_name=NOOP_QUEUE, broker=broker)(_noop)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
@@ -129,7 +134,13 @@ def measure_job_plane(services: Services, settings: Settings) -> JobPlane:
         noop_seconds = time.monotonic() - started
 
         _outbox_events(services, MESSAGES)
-        relay = OutboxRelay(services.sessions, broker, settings.outbox_batch_size)
+        # The relay `oms worker` runs (oms.worker.sync_relay): the events become kicks in it.
+        relay = OutboxRelay(
+            services.sessions,
+            broker,
+            settings.outbox_batch_size,
+            batched={EventName.AVAILABILITY_CHANGED: availability_batch},
+        )
         started = time.monotonic()
         published = relay.drain()
         broker.join("channels")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -74,6 +74,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 
 Handler = Callable[[dict[str, Any]], None]
+BatchHandler = Callable[[Sequence[dict[str, Any]]], None]
 
 
 def stock_changed(event: dict[str, Any]) -> None:
@@ -227,11 +228,20 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, factory: sessionmaker[Session], broker: dramatiq.Broker, batch_size: int = 200
+        self,
+        factory: sessionmaker[Session],
+        broker: dramatiq.Broker,
+        batch_size: int = 200,
+        batched: Mapping[EventName, BatchHandler] | None = None,
     ) -> None:
+        """`batched`: events handed over a pass at a time to a handler in the relay itself,
+        instead of one message each (AvailabilityChanged: its only effect is a kick of the
+        channel's push, and a pass of 200 events is a handful of kicks). The handler runs in
+        the relay's transaction: if it fails, the events stay unpublished and come again."""
         self._factory = factory
         self._broker = broker
         self._batch_size = batch_size
+        self._batched = dict(batched or {})
 
     def publish_pending(self) -> int:
         """One pass. Returns the number of events handled."""
@@ -246,8 +256,15 @@ class OutboxRelay:
                 .order_by(outbox.c.id)
                 .limit(self._batch_size)
             ).all()
+            gathered: dict[EventName, list[dict[str, Any]]] = {}
             for row in rows:
                 name = event_name(row.event)
+                if name is not None and name in self._batched:
+                    payload = dict(row.payload)
+                    payload["event_id"] = row.id
+                    payload["event"] = row.event
+                    gathered.setdefault(name, []).append(payload)
+                    continue
                 route = ROUTES.get(name) if name is not None else None
                 if route is None:
                     # Marked as handled with the rest: nothing listens to it yet.
@@ -265,6 +282,8 @@ class OutboxRelay:
                         options={},
                     )
                 )
+            for name, payloads in gathered.items():
+                self._batched[name](payloads)
             if rows:
                 session.execute(
                     update(outbox)
@@ -356,6 +375,19 @@ def _logged(first: Handler, then: Handler) -> Handler:
     return handle
 
 
+def sync_relay(
+    factory: sessionmaker[Session], broker: dramatiq.Broker, settings: Settings, sync: DramatiqSync
+) -> OutboxRelay:
+    """The relay `oms worker` runs: AvailabilityChanged coalesced into push kicks in the relay
+    (k events of a channel in a pass are one kick), every other event a message."""
+    return OutboxRelay(
+        factory,
+        broker,
+        settings.outbox_batch_size,
+        batched={EventName.AVAILABILITY_CHANGED: sync.availability_batch},
+    )
+
+
 def run_worker(settings: Settings) -> None:
     """`oms worker`: actors on Redis plus the outbox relay, until SIGINT/SIGTERM."""
     if not settings.uses_redis:
@@ -384,7 +416,7 @@ def run_worker(settings: Settings) -> None:
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
     worker.start()
     sync.start_scheduler()
-    relay = OutboxRelay(factory, broker, settings.outbox_batch_size)
+    relay = sync_relay(factory, broker, settings, sync)
     loop = RelayLoop(relay.publish_pending, settings.outbox_poll_seconds)
     loop.start()
     pruning = PruneLoop(factory, settings)

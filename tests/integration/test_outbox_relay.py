@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -164,3 +165,53 @@ def test_an_event_nobody_listens_to_does_not_hold_up_the_ones_behind_it(
     relay.drain()
     assert _unpublished(engine) == 0
     assert broker.queues["inventory"].qsize() > 0  # the StockChanged behind it went out
+
+
+def _availability_events(engine: Engine, channels: list[str]) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            outbox.insert(),
+            [
+                {
+                    "event": EventName.AVAILABILITY_CHANGED.value,
+                    "partition_key": f"{channel}:SKU-{i}",
+                    "sequence": i + 1,
+                    "payload": {"channel": channel, "sku": f"SKU-{i}", "version": i + 1},
+                    "created_at": now,
+                }
+                for i, channel in enumerate(channels)
+            ],
+        )
+
+
+def test_batched_events_are_handed_over_a_pass_at_a_time_and_kept_when_that_fails(
+    engine: Engine,
+) -> None:
+    """`oms worker` hands AvailabilityChanged to the sync a relay pass at a time (one kick per
+    channel), not as a message each; a failing hand-over publishes nothing of the pass."""
+    _availability_events(engine, ["amazon", "rakuten", "amazon", "amazon", "storefront"])
+    broker = StubBroker()
+    register_actors(broker)
+    passes: list[list[str]] = []
+    failing = [True]
+
+    def hand_over(events: Sequence[dict[str, Any]]) -> None:
+        if failing[0]:
+            failing[0] = False
+            raise ConnectionError("redis went away")
+        passes.append([e["channel"] for e in events])
+
+    relay = OutboxRelay(
+        make_session_factory(engine),
+        broker,
+        batched={EventName.AVAILABILITY_CHANGED: hand_over},
+    )
+
+    with pytest.raises(ConnectionError):
+        relay.publish_pending()
+    assert _unpublished(engine) == 5  # nothing of the failed pass is marked
+    assert relay.drain() == 5
+    assert passes == [["amazon", "rakuten", "amazon", "amazon", "storefront"]]
+    assert _unpublished(engine) == 0
+    assert broker.queues.get("channels") is None or broker.queues["channels"].qsize() == 0

@@ -1,7 +1,8 @@
 """`oms worker` processes on PostgreSQL and Redis against the storefront emulator: a receipt
-reaches the channel through the outbox relay, `channels.availability_changed`, the coalesced
-kick and `channels.push`; many changes end at the latest number; with two workers the single
-scheduler pulls an order once, and its shipment is confirmed once."""
+reaches the channel through the outbox relay (which turns a pass's AvailabilityChanged events
+into one coalesced kick per channel) and `channels.push`; many changes end at the latest
+number; with two workers the single scheduler pulls an order once, and its shipment is
+confirmed once."""
 
 from __future__ import annotations
 
@@ -92,9 +93,9 @@ def test_a_receipt_reaches_the_channel_and_many_changes_end_at_the_latest_number
 
     receive(oms.inventory, TEE, DC, 5)
     wait_for("the receipt on the channel", lambda: emulator.quantity_of(tee) == 5, 180)
-    # The way it came: the relay handed the event to its actor; a push pass sent it.
+    # The way it came: the relay turned the event into a kick; a push pass sent it.
     wait_for("the pass's log line", lambda: '"event": "pushed"' in running.output())
-    assert '"event": "availability_changed"' in running.output()
+    assert '"event": "availability_changed_batch"' in running.output()
 
     # The next push is slow: the changes below arrive while it is under way.
     app, _ = watched

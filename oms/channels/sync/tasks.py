@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,6 +150,13 @@ class DramatiqSync:
         order_id, shipment_id = event.get("order_id"), event.get("shipment_id")
         if isinstance(order_id, int) and isinstance(shipment_id, int):
             _confirm(self._work, order_id, shipment_id)
+
+    def availability_batch(self, events: Sequence[dict[str, Any]]) -> None:
+        """A relay pass's AvailabilityChanged events: one kick per channel among them."""
+        channels = {str(e["channel"]) for e in events if isinstance(e.get("channel"), str)}
+        for channel in sorted(channels):
+            self.kick(channel)
+        log.info("availability_changed_batch", events=len(events), channels=sorted(channels))
 
     def kick(self, channel: str) -> None:
         """Queue one push pass of `channel` unless one is queued already."""
