@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,14 +149,17 @@ EMULATOR_FAST = {"before_lag_seconds": 0, "feed_processing_seconds": 0.2}
 
 
 def a_gateway(base_url: str, settings: AmazonSettings = FAST, **changes: object) -> AmazonGateway:
-    """The adapter on the emulator; `changes`: connection fields, or clock/limiter/timeout."""
+    """The adapter on the emulator; `changes`: connection fields, or clock/limiter/timeout/
+    sleep."""
     clock = changes.pop("clock", MovableClock())
     limiter = changes.pop("limiter", None) or SharedRateLimiter("test", AMAZON_LIMITS)
     timeout = changes.pop("timeout", 10.0)
+    sleep = changes.pop("sleep", time.sleep)
     return AmazonGateway(
         a_connection(base_url, **changes),
         limiter,  # type: ignore[arg-type]
         clock=clock,  # type: ignore[arg-type]
         timeout=timeout,  # type: ignore[arg-type]
+        sleep=sleep,  # type: ignore[arg-type]
         settings=settings,
     )

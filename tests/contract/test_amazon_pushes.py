@@ -6,9 +6,10 @@ gives each SKU its outcome; a parcel is confirmed once whatever Amazon answers t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -237,3 +238,29 @@ def test_a_shipment_for_items_not_in_the_order_is_rejected(
     with pytest.raises(ChannelRejected):
         gateway.confirm_shipment(not_a_number)
     assert emulator.shipments_of(external_id) == []
+
+
+def test_a_feed_is_asked_after_a_second_then_twice_as_long_each_time_up_to_the_interval(
+    base_url: str, emulator: AmazonControl
+) -> None:
+    emulator.settings(feed_processing_seconds=0.5)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(min(seconds, 0.2))  # the feed still needs its half second
+
+    settings = replace(
+        FAST,
+        feed_threshold=2,
+        feed_poll_first=timedelta(seconds=1),
+        feed_poll_interval=timedelta(seconds=3),
+    )
+    gateway = a_gateway(base_url, settings, sleep=sleep)
+    listings = [emulator.listing(f"POLL-{i}", product_type="SHIRT") for i in range(3)]
+
+    outcomes = gateway.push_quantities([QuantityUpdate(x, 5, version=1) for x in listings])
+
+    assert [o.status for o in outcomes] == [PushStatus.ACCEPTED] * 3
+    assert waits[:4] == [1.0, 2.0, 3.0, 3.0][: len(waits[:4])]
+    assert len(waits) >= 2  # not done at the first ask: it asked again, later

@@ -268,8 +268,12 @@ class Inventory:
 
     def _await_feed(self, feed_id: str) -> dict[str, Any]:
         deadline = self._clock() + self._settings.feed_max_wait
+        # A small feed is often done in seconds: ask after `feed_poll_first`, then twice as
+        # long each time up to `feed_poll_interval` (getFeed allows 2 a second; these are few).
+        pause = min(self._settings.feed_poll_first, self._settings.feed_poll_interval)
         while True:
-            self._sleep(self._settings.feed_poll_interval.total_seconds())
+            self._sleep(pause.total_seconds())
+            pause = min(pause * 2, self._settings.feed_poll_interval)
             status = json_of(
                 "getFeed", self._api.send("getFeed", "GET", f"/feeds/2021-06-30/feeds/{feed_id}")
             )

@@ -63,6 +63,7 @@ class AmazonSettings:
     # expected turnaround (submission to processing report) [U: minutes, measured when online].
     feed_turnaround: timedelta = timedelta(minutes=3)
     feed_threshold: int | None = None  # a fixed number of SKUs instead of the estimate
+    feed_poll_first: timedelta = timedelta(seconds=1)  # then doubling up to the interval
     feed_poll_interval: timedelta = timedelta(seconds=15)
     # Past this, the push is ChannelUnavailable (pushed again later; the feed may still land).
     # The worker running the push must be allowed longer than this (Dramatiq's time limit).
