@@ -103,11 +103,7 @@ def run(config: BenchConfig) -> BenchReport:
                 samples += 1
                 time.sleep(0.05)
             out, _ = child.communicate()
-            pushed = (
-                world.rakuten.calls.get("inventories.bulk.upsert", 0)
-                if hasattr(world.rakuten, "calls")
-                else None
-            )
+            calls_seen = dict(world.rakuten.calls)
     finally:
         services.gateways.close()
         engine.dispose()
@@ -147,7 +143,7 @@ def run(config: BenchConfig) -> BenchReport:
             "met": ratio >= 1.0,
             "samples": samples,
             "push": result,
-            "upsert_calls_seen": pushed,
+            "emulator_calls": calls_seen,
         },
         failures=failures,
     )
