@@ -41,7 +41,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     bootstrap_admin_key: str = ""
     log_level: str = "INFO"
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # An idle relay looks for new events this often: part of every change's way to a channel.
+    outbox_poll_seconds: float = Field(default=0.1, gt=0)
+    # An idle Dramatiq consumer looks at its queue this often (Dramatiq's default is 1 s, a
+    # second added to a push kicked onto an idle queue).
+    worker_idle_poll_ms: int = Field(default=100, ge=10, le=60_000)
     outbox_batch_size: int = Field(default=200, ge=1)
     worker_threads: int = Field(default=4, ge=1)
     db_pool_size: int = Field(default=10, ge=1)

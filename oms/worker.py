@@ -413,7 +413,11 @@ def run_worker(settings: Settings) -> None:
             EventName.SHIPMENT_SHIPPED: _logged(shipment_shipped, sync.shipment_shipped),
         },
     )
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads)
+    worker = dramatiq.Worker(
+        broker,
+        worker_threads=settings.worker_threads,
+        worker_timeout=settings.worker_idle_poll_ms,
+    )
     worker.start()
     sync.start_scheduler()
     relay = sync_relay(factory, broker, settings, sync)
