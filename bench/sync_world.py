@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -32,13 +32,13 @@ from oms.channels.emulators.rakuten.config import EmulatorConfig
 from oms.channels.emulators.rakuten.state import ShopState
 from oms.channels.emulators.storefront.app import create_app as storefront_app
 from oms.channels.emulators.storefront.state import Shop
+from oms.channels.sync.domain.connection_input import SyncSettings
 from oms.channels.sync.domain.connections import (
     AmazonConnection,
     Connection,
     RakutenConnection,
     StorefrontConnection,
 )
-from oms.channels.sync.ports import StoredConnection
 from oms.shared.clock import utcnow
 
 LOCATION = "SYNC-DC"
@@ -246,28 +246,10 @@ def seed(engine: Engine, count: int) -> list[str]:
 
 
 def connect(services: Services, channel: str, connection: Connection) -> None:
-    """Store the connection as the connection service does: secrets sealed."""
-    values = asdict(connection)
-    secrets = {k: str(v) for k, v in values.items() if k in connection.SECRETS}
-    plain = {
-        f.name: values[f.name]
-        for f in fields(connection)
-        if f.name not in connection.SECRETS and f.name != "carrier_codes"
-    }
-    with services.uow() as uow:
-        uow.sync.save_connection(
-            StoredConnection(
-                channel=channel,
-                kind=connection.kind,
-                settings=plain,
-                secrets=services.secrets.seal(secrets),
-                push=True,
-                pull_orders=False,
-                pull_interval_seconds=3600,
-                updated_at=utcnow(),
-            )
-        )
-        uow.commit()
+    """Store the connection through the connection service: secrets sealed."""
+    services.connections.store(
+        channel, connection, SyncSettings(pull_orders=False, pull_interval_seconds=3600), "bench"
+    )
 
 
 def remote_id(channel: str, sku: str, world: Emulators) -> tuple[str, str]:

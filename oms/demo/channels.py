@@ -10,7 +10,7 @@ listing services do, so the embedded sync of `oms serve` finds them as it would 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -21,13 +21,14 @@ from oms.channels.availability.domain.rules import Exclusion
 from oms.channels.emulators.amazon.settings import EmulatorSettings as AmazonEmulatorSettings
 from oms.channels.emulators.rakuten.config import EmulatorConfig as RakutenEmulatorConfig
 from oms.channels.emulators.storefront.state import ShopRules
+from oms.channels.sync.domain.connection_input import SyncSettings
 from oms.channels.sync.domain.connections import (
     AmazonConnection,
     Connection,
     RakutenConnection,
     StorefrontConnection,
 )
-from oms.channels.sync.domain.model import ChannelKind, ListingRef
+from oms.channels.sync.domain.model import ListingRef
 from oms.channels.sync.ports import StoredConnection
 from oms.demo.brand import RULES, SET_CODE, SIZES, STYLES, sku_code
 from oms.shared.clock import utcnow
@@ -277,28 +278,13 @@ def store_connection(
     pull_orders: bool = True,
     pull_interval_seconds: int = DEMO_PULL_SECONDS,
 ) -> None:
-    """Store `connection` as the connection service does: secrets sealed, the rest plain."""
-    values = asdict(connection)
-    secrets = {name: str(values[name]) for name in connection.SECRETS}
-    plain = {
-        f.name: values[f.name]
-        for f in fields(connection)
-        if f.name not in connection.SECRETS and f.name != "carrier_codes"
-    }
-    with services.uow() as uow:
-        uow.sync.save_connection(
-            StoredConnection(
-                channel=channel,
-                kind=ChannelKind(connection.kind),
-                settings=plain,
-                secrets=services.secrets.seal(secrets),
-                push=push,
-                pull_orders=pull_orders,
-                pull_interval_seconds=pull_interval_seconds,
-                updated_at=utcnow(),
-            )
-        )
-        uow.commit()
+    """Store `connection` through the connection service: secrets sealed, the rest plain."""
+    services.connections.store(
+        channel,
+        connection,
+        SyncSettings(push, pull_orders, pull_interval_seconds),
+        actor="oms demo connect",
+    )
 
 
 def connected_emulator(services: Services, channel: str) -> EmulatorClient:

@@ -4,16 +4,15 @@ connected to a running emulator, SKUs listed on it."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, fields
 from typing import Any
 
 from sqlalchemy import Engine
 
 from oms.bootstrap import Services, bootstrap
 from oms.channels.sync.adapters.secrets import FernetSecretBox
+from oms.channels.sync.domain.connection_input import SyncSettings
 from oms.channels.sync.domain.connections import Connection
 from oms.channels.sync.domain.model import ListingRef
-from oms.channels.sync.ports import StoredConnection
 from oms.channels.sync.services.push import PushReport
 from oms.shared.clock import utcnow
 from tests.api.conftest import SECRET_KEY
@@ -28,28 +27,13 @@ def connect(
     pull_orders: bool = True,
     pull_interval_seconds: int = 60,
 ) -> None:
-    """Store `connection` for `channel` as the connection service does: secrets sealed."""
-    values = asdict(connection)
-    secrets = {k: str(v) for k, v in values.items() if k in connection.SECRETS}
-    plain = {
-        f.name: values[f.name]
-        for f in fields(connection)
-        if f.name not in connection.SECRETS and f.name != "carrier_codes"
-    }
-    with services.uow() as uow:
-        uow.sync.save_connection(
-            StoredConnection(
-                channel=channel,
-                kind=connection.kind,
-                settings=plain,
-                secrets=services.secrets.seal(secrets),
-                push=push,
-                pull_orders=pull_orders,
-                pull_interval_seconds=pull_interval_seconds,
-                updated_at=utcnow(),
-            )
-        )
-        uow.commit()
+    """Store `connection` for `channel` through the connection service: secrets sealed."""
+    services.connections.store(
+        channel,
+        connection,
+        SyncSettings(push, pull_orders, pull_interval_seconds),
+        actor="tests",
+    )
 
 
 def list_on(services: Services, channel: str, *refs: ListingRef) -> None:

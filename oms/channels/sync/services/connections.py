@@ -27,7 +27,7 @@ from oms.channels.sync.domain.model import ChannelKind
 from oms.channels.sync.ports import SecretBox, StoredConnection, SyncUnitOfWork
 from oms.shared.bounds import check_text
 from oms.shared.clock import utcnow
-from oms.shared.errors import NotFound
+from oms.shared.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -93,23 +93,50 @@ class ConnectionService:
                     # leaves a secret out is refused for that secret, as a first PUT is.
                     current = {}
             connection, settings = read_connection(channel, kind, body, current)
-            now = self._clock()
-            uow.sync.save_connection(
-                StoredConnection(
-                    channel=channel,
-                    kind=kind,
-                    settings=stored_settings(connection),
-                    secrets=self._box.seal(secrets_of(connection)),
-                    push=settings.push,
-                    pull_orders=settings.pull_orders,
-                    pull_interval_seconds=settings.pull_interval_seconds,
-                    updated_at=now,
-                )
-            )
+            now = self._save(uow, channel, connection, settings)
             uow.commit()
         # Who changed it, never what the secrets are.
         log.info("connection of channel %s set by %s", channel, actor)
         return ConnectionView(channel, kind, shown(connection), settings, now)
+
+    def store(
+        self, channel: str, connection: Connection, settings: SyncSettings, actor: str
+    ) -> None:
+        """Store a connection already built (the demo, tests): sealed as `put` seals it."""
+        with self._uow() as uow:
+            kind = uow.sync.channel_kind(channel)
+            if kind is None:
+                raise NotFound(f"no channel {channel!r}", field="code")
+            if kind is not connection.kind:
+                raise InvalidInput(
+                    f"channel {channel} is {kind.value}, not {connection.kind.value}",
+                    field="kind",
+                )
+            self._save(uow, channel, connection, settings)
+            uow.commit()
+        log.info("connection of channel %s set by %s", channel, actor)
+
+    def _save(
+        self,
+        uow: SyncUnitOfWork,
+        channel: str,
+        connection: Connection,
+        settings: SyncSettings,
+    ) -> datetime:
+        now = self._clock()
+        uow.sync.save_connection(
+            StoredConnection(
+                channel=channel,
+                kind=connection.kind,
+                settings=stored_settings(connection),
+                secrets=self._box.seal(secrets_of(connection)),
+                push=settings.push,
+                pull_orders=settings.pull_orders,
+                pull_interval_seconds=settings.pull_interval_seconds,
+                updated_at=now,
+            )
+        )
+        return now
 
     def get(self, channel: str) -> ConnectionView:
         """The connection with every secret masked. Raises NotFound when the channel has none."""
