@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from oms.channels.adapters.registry import Gateways
 from oms.channels.sync.adapters.rate_limits import SharedRateLimiter, window_of
-from oms.channels.sync.domain.model import ChannelLimits, RateLimit
+from oms.channels.sync.domain.model import ChannelKind, ChannelLimits, RateLimit
 
 
 def test_a_window_holds_the_burst_over_the_time_the_bucket_takes_to_refill() -> None:
@@ -57,3 +58,18 @@ def test_an_operation_without_a_limit_is_refused() -> None:
     limiter = SharedRateLimiter("acct", ChannelLimits([], max_push_batch=1))
     with pytest.raises(ValueError, match="no rate limit"):
         limiter.acquire("unknown")
+
+
+def test_the_calls_used_in_each_window_are_what_the_status_shows() -> None:
+    gateways = Gateways("memory://")
+    limiter = gateways.limiter("rakuten-shop", ChannelKind.RAKUTEN)
+    limiter.acquire("inventories.bulk.get")
+    limiter.acquire("inventories.bulk.get")
+
+    used = {
+        u.operation: (u.used, u.allowed)
+        for u in gateways.usage("rakuten-shop", ChannelKind.RAKUTEN)
+    }
+
+    assert used["inventories.bulk.get"] == (2, 5)
+    assert used["inventories.bulk.upsert"] == (0, 1)

@@ -83,9 +83,7 @@ class Gateways:
             return _Storefront(connection, limiter, **options)
         raise TypeError(f"no adapter for {type(connection).__name__}")
 
-    def usage(self, channel: str) -> list[CallUsage]:
-        with self._lock:
-            limiter = self._limiters.get(channel)
-        if limiter is None:
-            return []
-        return [CallUsage(*row) for row in limiter.usage()]
+    def usage(self, channel: str, kind: ChannelKind) -> list[CallUsage]:
+        """Calls of each operation in its current window. With Redis the windows are shared,
+        so any process (the API's too) reads what every worker used."""
+        return [CallUsage(*row) for row in self.limiter(channel, kind).usage()]

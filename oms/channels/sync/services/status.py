@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from oms.channels.sync.domain.model import ChannelKind
 from oms.channels.sync.ports import SyncFailure, SyncUnitOfWork
 from oms.channels.sync.services.confirm import ConfirmService
 from oms.channels.sync.services.pull import PullService
@@ -50,7 +51,7 @@ class ChannelSyncStatus:
     calls: tuple[CallUsage, ...]
 
 
-Usage = Callable[[str], list[CallUsage]]
+Usage = Callable[[str, ChannelKind], list[CallUsage]]
 
 
 class SyncStatusService:
@@ -109,7 +110,11 @@ class SyncStatusService:
                     failures=failures.get(c.code, 0),
                     latency_p95_seconds=state.latency_p95_seconds,
                     last_error=state.last_error,
-                    calls=tuple(self._usage(c.code)) if self._usage and stored else (),
+                    calls=(
+                        tuple(self._usage(c.code, ChannelKind(c.kind.value)))
+                        if self._usage and stored
+                        else ()
+                    ),
                 )
             )
         return shown
