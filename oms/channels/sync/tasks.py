@@ -32,7 +32,7 @@ from oms.channels.sync.domain.errors import ChannelError
 from oms.channels.sync.ports import Leases, SyncUnitOfWork
 from oms.channels.sync.services.confirm import ConfirmService
 from oms.channels.sync.services.pull import PullService
-from oms.channels.sync.services.push import PushReport, PushService
+from oms.channels.sync.services.push import BUSY, PushReport, PushService
 from oms.channels.sync.services.reconcile import ReconcileService
 from oms.shared.clock import utcnow
 from oms.shared.errors import DomainError
@@ -325,8 +325,6 @@ class EmbeddedSync(threading.Thread):
 
 
 # ---------------------------------------------------------------------------- shared steps
-
-BUSY = "another pass of this channel is running"
 
 
 def _push(work: SyncWork, channel: str, *, raise_errors: bool = True) -> PushReport | None:

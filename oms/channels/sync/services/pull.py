@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from oms.channels.sync.domain.errors import ChannelError, Throttled
+from oms.channels.sync.domain.errors import ChannelError
 from oms.channels.sync.domain.model import (
     RemoteOrder,
     RemoteOrderStatus,
@@ -23,12 +23,13 @@ from oms.channels.sync.domain.model import (
     order_to_json,
 )
 from oms.channels.sync.ports import Leases, SyncUnitOfWork
+from oms.channels.sync.services.channel_state import note_channel_error, ready_gateway
 from oms.channels.sync.services.gateways import GatewayPool
 from oms.orders.domain.geography import prefecture_code
 from oms.orders.domain.order import NewOrderLine, OrderStatus
 from oms.orders.services.placement import OrderService, PlaceOrder
 from oms.shared.clock import utcnow
-from oms.shared.errors import Conflict, DomainError, NotFound
+from oms.shared.errors import Conflict, DomainError
 
 LEASE_SECONDS = 300.0
 MAX_PAGES = 1000  # one pull's bound: the rest comes on the next one
@@ -64,20 +65,9 @@ class PullService:
 
     def pull(self, channel: str, progress: Callable[[int], None] | None = None) -> PullReport:
         report = PullReport(channel)
-        with self._uow() as uow:
-            found = uow.channels.channel_by_code(channel)
-            if found is None:
-                raise NotFound(f"no channel {channel!r}", field="channel")
-            stored = uow.sync.connection(channel)
-        if stored is None:
-            report.skipped = "the channel has no connection"
-            return report
-        if not found.active:
-            report.skipped = "the channel is inactive"
-            return report
-        gateway = self._gateways.gateway(channel)
+        gateway, why = ready_gateway(self._uow, self._gateways, channel, pushing=False)
         if gateway is None:
-            report.skipped = "the channel has no connection"
+            report.skipped = why
             return report
         with self._leases.hold(f"pull:{channel}", LEASE_SECONDS) as lease:
             if lease is None:
@@ -238,13 +228,8 @@ class PullService:
             uow.commit()
 
     def _note_error(self, channel: str, error: ChannelError) -> None:
-        now = self._clock()
         with self._uow() as uow:
-            state = uow.sync.sync_state(channel, lock=True)
-            state.last_error = str(error)[:2000]
-            uow.sync.save_sync_state(state, now)
-            if isinstance(error, Throttled):
-                uow.sync.count_throttled(channel, 1)
+            note_channel_error(uow, channel, error, self._clock())
             uow.commit()
 
 

@@ -13,7 +13,8 @@ sent again.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,11 +22,14 @@ from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.sync.domain.errors import AuthenticationFailed, ChannelError, Throttled
 from oms.channels.sync.domain.model import PushOutcome, PushStatus, QuantityUpdate
 from oms.channels.sync.domain.push import LastTold, Number, batches, p95, plan_push
-from oms.channels.sync.ports import ChannelGateway, Leases, SyncUnitOfWork, Told
+from oms.channels.sync.ports import ChannelGateway, Lease, Leases, SyncUnitOfWork, Told
+from oms.channels.sync.services.channel_state import note_channel_error, ready_gateway
 from oms.channels.sync.services.gateways import GatewayPool
 from oms.shared.clock import utcnow
 from oms.shared.errors import NotFound
 
+# A pass that finds another pass of its channel running says so in `skipped`.
+BUSY = "another pass of this channel is running"
 PAGE = 1000  # changes read per page (the feed's maximum)
 # Changes gathered (whole pages) before a pass sends them, when the channel's batch is smaller:
 # only the last batch of a round may be partial. What was told is saved after every batch, so
@@ -80,13 +84,10 @@ class PushService:
     def push_changes(self, channel: str, progress: Progress | None = None) -> PushReport:
         """One pass: every change since the cursor, until the feed is drained."""
         report = PushReport(channel)
-        gateway = self._ready(channel, report)
-        if gateway is None:
-            return report
-        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
-            if lease is None:
-                report.skipped = "another pass of this channel is running"
+        with self._pass(channel, report) as ready:
+            if ready is None:
                 return report
+            gateway, lease = ready
             self._push_new_listings(channel, gateway, report, lease.renew)
             with self._uow() as uow:
                 cursor = uow.sync.sync_state(channel).push_cursor
@@ -141,13 +142,10 @@ class PushService:
         a channel restored from a backup). Listings are read a page at a time: memory stays
         flat for any catalogue."""
         report = PushReport(channel)
-        gateway = self._ready(channel, report)
-        if gateway is None:
-            return report
-        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
-            if lease is None:
-                report.skipped = "another pass of this channel is running"
+        with self._pass(channel, report) as ready:
+            if ready is None:
                 return report
+            gateway, lease = ready
             with self._uow() as uow:
                 total = uow.sync.listed_count(channel)
                 uow.commit()
@@ -170,13 +168,10 @@ class PushService:
         """These SKUs' current numbers, sent whatever the channel was told (a failure retried,
         a reconciliation's fix)."""
         report = PushReport(channel)
-        gateway = self._ready(channel, report)
-        if gateway is None:
-            return report
-        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
-            if lease is None:
-                report.skipped = "another pass of this channel is running"
+        with self._pass(channel, report) as ready:
+            if ready is None:
                 return report
+            gateway, lease = ready
             with self._uow() as uow:
                 numbers = self.current_numbers(uow, channel, sorted(set(skus)))
                 uow.commit()
@@ -201,25 +196,23 @@ class PushService:
 
     # ------------------------------------------------------------------ the work
 
-    def _ready(self, channel: str, report: PushReport) -> ChannelGateway | None:
-        with self._uow() as uow:
-            found = uow.channels.channel_by_code(channel)
-            if found is None:
-                raise NotFound(f"no channel {channel!r}", field="channel")
-            stored = uow.sync.connection(channel)
-        if stored is None:
-            report.skipped = "the channel has no connection"
-            return None
-        if not stored.push:
-            report.skipped = "pushing is off for this channel"
-            return None
-        if not found.active:
-            report.skipped = "the channel is inactive"
-            return None
-        gateway = self._gateways.gateway(channel)
+    @contextmanager
+    def _pass(
+        self, channel: str, report: PushReport
+    ) -> Iterator[tuple[ChannelGateway, Lease] | None]:
+        """The channel's adapter and its push lease for one pass, or None with the reason in
+        `report.skipped` (not connected, pushing off, inactive, another pass running)."""
+        gateway, why = ready_gateway(self._uow, self._gateways, channel, pushing=True)
         if gateway is None:
-            report.skipped = "the channel has no connection"
-        return gateway
+            report.skipped = why
+            yield None
+            return
+        with self._leases.hold(f"push:{channel}", LEASE_SECONDS) as lease:
+            if lease is None:
+                report.skipped = BUSY
+                yield None
+                return
+            yield gateway, lease
 
     def current_numbers(
         self, uow: SyncUnitOfWork, channel: str, skus: Sequence[str]
@@ -290,7 +283,7 @@ class PushService:
         try:
             return gateway.push_quantities(batch)
         except Throttled as error:
-            self._note_error(channel, error, throttled=True)
+            self._note_error(channel, error)
             raise
         except AuthenticationFailed as error:
             # The connection's credentials, not these SKUs: parking them as refused would keep
@@ -356,14 +349,9 @@ class PushService:
             uow.sync.save_sync_state(state, now)
             uow.commit()
 
-    def _note_error(self, channel: str, error: ChannelError, *, throttled: bool = False) -> None:
-        now = self._clock()
+    def _note_error(self, channel: str, error: ChannelError) -> None:
         with self._uow() as uow:
-            state = uow.sync.sync_state(channel, lock=True)
-            state.last_error = str(error)[:2000]
-            uow.sync.save_sync_state(state, now)
-            if throttled:
-                uow.sync.count_throttled(channel, 1)
+            note_channel_error(uow, channel, error, self._clock())
             uow.commit()
 
     def _record_latency(self, channel: str, report: PushReport) -> None:
