@@ -22,6 +22,7 @@ from oms.channels.sync.repository import SqlSync
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
+from oms.returns.repository import SqlReturns
 from oms.shared.clock import utcnow
 from oms.shared.errors import GaveWay
 
@@ -96,6 +97,7 @@ class SqlUnitOfWork:
     channels: SqlChannels
     orders: SqlOrders
     sync: SqlSync
+    returns: SqlReturns
     directory: _ChannelDirectory
 
     def __init__(
@@ -115,6 +117,7 @@ class SqlUnitOfWork:
         self.channels = SqlChannels(self._session)
         self.orders = SqlOrders(self._session)
         self.sync = SqlSync(self._session)
+        self.returns = SqlReturns(self._session)
         fence = PoolFence(self.channels, self.inventory, self._publisher)
         self.inventory.fence = fence
         self.directory = _ChannelDirectory(self.channels, fence)

@@ -108,6 +108,7 @@ class ReturnRequest:
     order_id: int
     lines: list[ReturnLine]
     status: ReturnStatus = ReturnStatus.REQUESTED
+    channel: str = ""
     channel_return_id: str | None = None
     hold_reason: str | None = None
     unexpected: bool = False  # a parcel that came with no request: no refund is forced
