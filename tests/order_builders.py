@@ -86,6 +86,7 @@ class Shop:
         def uow() -> SqlUnitOfWork:
             return SqlUnitOfWork(factory)
 
+        self.uow = uow
         self.inventory = inventory_type(uow)
         self.channels = ChannelService(uow, self.inventory)
         self.orders = OrderService(uow, self.inventory)

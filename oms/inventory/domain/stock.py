@@ -30,6 +30,10 @@ class MovementType(StrEnum):
     TRANSFER_SHORTFALL = "transfer_shortfall"  # destination: in_transit that never arrived
     QUARANTINE = "quarantine"
     QUARANTINE_RELEASE = "quarantine_release"
+    # Booked by other contexts inside their own transactions, never entered by hand:
+    RETURN_RECEIPT = "return_receipt"  # a returned item arrives straight into quarantine
+    WRITE_OFF = "write_off"  # a quarantined item leaves stock (disposed of, sold as a unit)
+    PART_USED = "part_used"  # a spare part consumed by a repair
 
 
 class AdjustmentReason(StrEnum):
@@ -185,6 +189,12 @@ def delta_for(
             return StockDelta(quarantined=q)
         case MovementType.QUARANTINE_RELEASE:
             return StockDelta(quarantined=-q)
+        case MovementType.RETURN_RECEIPT:
+            return StockDelta(on_hand=q, quarantined=q)
+        case MovementType.WRITE_OFF:
+            return StockDelta(on_hand=-q, quarantined=-q)
+        case MovementType.PART_USED:
+            return StockDelta(on_hand=-q)
         case MovementType.TRANSFER_IN:
             raise ValueError("transfer_in depends on the outstanding quantity: use Transfer")
     raise ValueError(f"unknown movement type {movement_type}")

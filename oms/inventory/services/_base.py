@@ -172,13 +172,13 @@ class ServiceCore:
             pair = (sku_id, location_id)
             totals[pair] = totals.get(pair, StockDelta()) + request.delta
             codes[pair] = (request.sku, request.location)
+        # A missing level row is made only when the delta applies to an empty level (a
+        # receipt, a return into quarantine); anything else is refused below.
         creatable = [
             pair
             for pair, d in totals.items()
-            if d.on_hand >= 0
-            and d.reserved <= 0
-            and d.quarantined <= 0
-            and d.in_transit >= 0
+            if min(d.on_hand, d.reserved, d.quarantined, d.in_transit) >= 0
+            and d.on_hand - d.reserved - d.quarantined >= 0
             and (d.on_hand > 0 or d.in_transit > 0)
         ]
         store.ensure_levels(creatable, now)

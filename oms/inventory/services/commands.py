@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from oms.inventory.domain import ReservationLine
+from oms.inventory.domain import MovementType, ReservationLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +86,14 @@ class ReceiveTransfer:
     idempotency_key: str | None = None
     actor: str | None = None
     caller: str | None = None  # the API key: an idempotency key is bound to who sent it
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMove:
+    """A movement another context books in its own transaction (`record_system_within`)."""
+
+    type: MovementType
+    sku: str
+    location: str
+    quantity: int
+    reason: str | None = None

@@ -32,7 +32,7 @@ from oms.inventory.services._base import (
     _reservation_ref,
     retry_when_busy,
 )
-from oms.inventory.services.commands import RecordMovement
+from oms.inventory.services.commands import RecordMovement, SystemMove
 from oms.inventory.services.results import MovementResult
 from oms.shared.errors import DomainError, InvalidInput
 
@@ -43,6 +43,14 @@ _PERSON_MOVEMENTS = {
     MovementType.COUNT,
     MovementType.QUARANTINE,
     MovementType.QUARANTINE_RELEASE,
+}
+# What other contexts book inside their own transactions (see `record_system_within`).
+_SYSTEM_MOVEMENTS = {
+    MovementType.RETURN_RECEIPT,
+    MovementType.WRITE_OFF,
+    MovementType.PART_USED,
+    MovementType.QUARANTINE_RELEASE,
+    MovementType.RECEIPT,
 }
 
 
@@ -114,6 +122,53 @@ class MovementUseCases(ServiceCore):
     ) -> MovementResult:
         """A person-entered movement in the caller's transaction (e.g. a short pick's count)."""
         return self._record_in(uow, cmd, now)
+
+    def record_system_within(
+        self,
+        uow: InventoryUnitOfWork,
+        moves: Sequence[SystemMove],
+        *,
+        key: str,
+        reference: str | None,
+        actor: str,
+        now: datetime,
+    ) -> MovementResult:
+        """Movements another context books in the caller's transaction: a return received into
+        quarantine, a disposition executed, parts a repair used. They claim no idempotency key
+        of their own: the caller's record (the unit, the repair) is what makes them happen
+        once, and `key` (unique per caller record) names their ledger rows.
+        """
+        if not moves:
+            return MovementResult([], [])
+        store = uow.inventory
+        for move in moves:
+            if move.type not in _SYSTEM_MOVEMENTS:
+                raise ValueError(f"{move.type} is not booked by other contexts")
+            validate_quantity(move.quantity)
+            if move.reason is not None and len(move.reason) > 64:
+                raise InvalidInput("reason must be at most 64 characters", field="reason")
+        sku_ids, location_ids = self._resolve(
+            store, [m.sku for m in moves], [m.location for m in moves], ""
+        )
+        requests = sorted(
+            (
+                (
+                    MovementRequest(
+                        m.type,
+                        m.sku,
+                        m.location,
+                        delta_for(m.type, m.quantity),
+                        m.quantity,
+                        m.reason,
+                    ),
+                    sku_ids[m.sku],
+                    location_ids[m.location],
+                )
+                for m in moves
+            ),
+            key=lambda r: (r[1], r[2]),  # the writers' lock order
+        )
+        return self._apply(store, requests, key=key, reference=reference, actor=actor, now=now)
 
     def _record_in(
         self,
