@@ -42,6 +42,9 @@ from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.returns.services.policies import ReturnPolicyService
+from oms.returns.services.rma import ReturnService
+from oms.returns.services.units import UnitService
 from oms.settings import Settings, get_settings
 from oms.shared.clock import utcnow
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
@@ -70,6 +73,9 @@ class Services:
     webhooks: WebhookService
     connections: ConnectionService
     listings: ListingService
+    returns: ReturnService
+    units: UnitService
+    return_policies: ReturnPolicyService
 
     def close(self) -> None:
         self.gateways.close()
@@ -147,6 +153,9 @@ def bootstrap(
         webhooks=webhooks,
         connections=connections,
         listings=ListingService(uow, clock=clock),
+        returns=ReturnService(uow, orders, inventory, clock=clock),
+        units=UnitService(uow, inventory, clock=clock),
+        return_policies=ReturnPolicyService(uow, clock=clock),
     )
 
 

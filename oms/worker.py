@@ -54,6 +54,8 @@ ROUTES: dict[EventName, Route] = {
     EventName.ORDER_ALLOCATED: Route("orders.order_changed", "orders"),
     EventName.ORDER_CANCELLED: Route("orders.order_changed", "orders"),
     EventName.ORDER_RESOURCED: Route("orders.order_changed", "orders"),
+    EventName.RETURN_CHANGED: Route("returns.return_changed", "returns"),
+    EventName.UNIT_CHANGED: Route("returns.unit_changed", "returns"),
 }
 
 
@@ -175,6 +177,19 @@ def order_changed(event: dict[str, Any]) -> None:
     )
 
 
+def returns_changed(event: dict[str, Any]) -> None:
+    """Returns' events are for subscribers outside oms (a helpdesk, a refund system); inside,
+    the log is their record."""
+    log.info(
+        "returns_changed",
+        name=event.get("event"),
+        return_id=event.get("return_id"),
+        unit=event.get("unit_id"),
+        status=event.get("status"),
+        event_id=event.get("event_id"),
+    )
+
+
 def event_handlers(
     services: Services | None = None,
     overrides: Mapping[EventName, Handler] | None = None,
@@ -192,6 +207,8 @@ def event_handlers(
         EventName.ORDER_ALLOCATED: order_changed,
         EventName.ORDER_CANCELLED: order_changed,
         EventName.ORDER_RESOURCED: order_changed,
+        EventName.RETURN_CHANGED: returns_changed,
+        EventName.UNIT_CHANGED: returns_changed,
     }
     if services is not None:
         chosen[EventName.STOCK_CHANGED] = backorder_handler(services)

@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("channel_return_id", sa.String(100), nullable=True),
         sa.Column("hold_reason", sa.String(1000), nullable=True),
         sa.Column("unexpected", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.String(1000), nullable=True),
+        sa.Column("approved_by", sa.String(100), nullable=True),
         sa.Column("created_by", sa.String(100), nullable=False),
         _at("created_at"),
         _at("updated_at"),
@@ -62,6 +64,7 @@ def upgrade() -> None:
         sa.Column("resolution", sa.String(16), nullable=True),
         sa.Column("refund_amount", sa.Integer(), nullable=True),
         sa.Column("refund_method", sa.String(32), nullable=True),
+        sa.Column("resolution_order_id", BIG_ID, sa.ForeignKey("orders.id"), nullable=True),
         _at("resolved_at", nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_return_lines_quantity_positive")),
         sa.CheckConstraint(
@@ -79,6 +82,8 @@ def upgrade() -> None:
         sa.Column("sku", sa.String(64), nullable=False),
         sa.Column("location", sa.String(64), nullable=False),
         sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("grade", sa.String(1), nullable=True),
+        sa.Column("resale_code", sa.String(64), nullable=True),
         _at("created_at"),
         _at("updated_at"),
         sa.CheckConstraint(
@@ -114,6 +119,7 @@ def upgrade() -> None:
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("unit_id", BIG_ID, sa.ForeignKey("units.id"), nullable=False),
         sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("actual_sku", sa.String(64), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("recorded_by", sa.String(100), nullable=False),
         _at("recorded_at"),
@@ -132,9 +138,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit_dispositions")),
     )
     op.create_index("ix_unit_dispositions_unit_id", "unit_dispositions", ["unit_id", "id"])
+    op.create_table(
+        "return_policies",
+        sa.Column("channel", sa.String(64), nullable=False),
+        sa.Column("window_days", sa.Integer(), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("auto_approve", sa.Boolean(), nullable=False),
+        sa.Column("exchange_channel", sa.String(64), nullable=True),
+        sa.Column("updated_by", sa.String(100), nullable=False),
+        _at("updated_at"),
+        sa.CheckConstraint(
+            "window_days >= 0", name=op.f("ck_return_policies_window_not_negative")
+        ),
+        sa.PrimaryKeyConstraint("channel", name=op.f("pk_return_policies")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("return_policies")
     op.drop_index("ix_unit_dispositions_unit_id", table_name="unit_dispositions")
     op.drop_table("unit_dispositions")
     op.drop_index("ix_unit_exceptions_unit_id", table_name="unit_exceptions")

@@ -34,6 +34,8 @@ returns = Table(
     Column("channel_return_id", String(100), nullable=True),
     Column("hold_reason", String(1000), nullable=True),
     Column("unexpected", Boolean, nullable=False),
+    Column("note", String(1000), nullable=True),
+    Column("approved_by", String(100), nullable=True),  # a person, or "policy"
     Column("created_by", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -58,6 +60,8 @@ return_lines = Table(
     Column("resolution", String(16), nullable=True),
     Column("refund_amount", Integer, nullable=True),  # minor units, recorded, not moved
     Column("refund_method", String(32), nullable=True),
+    # The exchange's or replacement's order, placed through the ordinary ingest.
+    Column("resolution_order_id", BigId, ForeignKey("orders.id"), nullable=True),
     Column("resolved_at", UtcDateTime, nullable=True),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint(
@@ -77,6 +81,8 @@ units = Table(
     Column("sku", String(64), nullable=False),
     Column("location", String(64), nullable=False),
     Column("status", String(24), nullable=False),
+    Column("grade", String(1), nullable=True),  # the latest of unit_grades, for listing
+    Column("resale_code", String(64), nullable=True),  # the resale unit it became
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint(
@@ -112,6 +118,7 @@ unit_exceptions = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("unit_id", BigId, ForeignKey("units.id"), nullable=False),
     Column("kind", String(24), nullable=False),
+    Column("actual_sku", String(64), nullable=True),  # a wrong item: what came instead
     Column("note", Text, nullable=True),
     Column("recorded_by", String(100), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
@@ -132,3 +139,17 @@ unit_dispositions = Table(
     Column("executed_at", UtcDateTime, nullable=True),
 )
 Index("ix_unit_dispositions_unit_id", unit_dispositions.c.unit_id, unit_dispositions.c.id)
+
+# A channel's return policy: what a channel's request needs to be approved without a person.
+return_policies = Table(
+    "return_policies",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("window_days", Integer, nullable=False),
+    Column("reasons", JSON, nullable=False),  # normalised reason codes approved by policy
+    Column("auto_approve", Boolean, nullable=False),
+    Column("exchange_channel", String(64), nullable=True),
+    Column("updated_by", String(100), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("window_days >= 0", name="window_not_negative"),
+)

@@ -48,6 +48,16 @@ def check_text(text: str, field: str, *, multi_line: bool = False) -> str:
     return text
 
 
+def bounded_text(text: object, field: str, max_length: int, *, multi_line: bool = False) -> str:
+    """Text from a person or a channel: a string, at most `max_length` characters, without
+    control characters (line breaks only where `multi_line`)."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"{field} must be text", field=field)
+    if len(text) > max_length:
+        raise InvalidInput(f"{field} must be at most {max_length} characters", field=field)
+    return check_text(text, field, multi_line=multi_line)
+
+
 def parse_id(text: str | None, field: str, *, upper: int = MAX_ID) -> int | None:
     """A numeric cursor or id as the API handed it out: ASCII digits, 1 to `upper`.
 

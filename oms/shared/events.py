@@ -18,6 +18,8 @@ class EventName(StrEnum):
     ORDER_ALLOCATED = "OrderAllocated"
     ORDER_CANCELLED = "OrderCancelled"
     ORDER_RESOURCED = "OrderResourced"
+    RETURN_CHANGED = "ReturnChanged"  # opened, or its status, hold or resolution changed
+    UNIT_CHANGED = "UnitChanged"  # a returned unit received, graded or dispositioned
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from oms.shared.errors import Conflict, InvalidInput
@@ -97,6 +98,11 @@ class ReturnLine:
     received: int = 0
     written_off: int = 0  # never coming (lost, kept): counts as settled for receipt
     resolution: Resolution | None = None
+    # Money is recorded, not moved: what was refunded or credited, how and when.
+    refund_amount: int | None = None
+    refund_method: str | None = None
+    resolution_order_id: int | None = None  # an exchange's or a replacement's order
+    resolved_at: datetime | None = None
 
     @property
     def expected(self) -> int:
@@ -112,6 +118,8 @@ class ReturnRequest:
     channel_return_id: str | None = None
     hold_reason: str | None = None
     unexpected: bool = False  # a parcel that came with no request: no refund is forced
+    note: str | None = None
+    approved_by: str | None = None  # a person, or "policy"
     id: int | None = None
     history: list[tuple[ReturnAction, ReturnStatus, ReturnStatus]] = field(default_factory=list)
 

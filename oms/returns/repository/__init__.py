@@ -10,14 +10,17 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from oms.outbox import outbox
 from oms.returns.domain import Resolution, ReturnLine, ReturnRequest, ReturnStatus
 from oms.returns.orm import return_lines, returns
+from oms.returns.repository.units import SqlUnits
+from oms.shared.events import DomainEvent
 
 # Returns that no longer stand: their units may be asked back again.
 _GONE = (ReturnStatus.DECLINED.value, ReturnStatus.CANCELLED.value, ReturnStatus.EXPIRED.value)
 
 
-class SqlReturns:
+class SqlReturns(SqlUnits):
     def __init__(self, session: Session) -> None:
         self.session = session
 
@@ -32,6 +35,8 @@ class SqlReturns:
                     channel_return_id=rma.channel_return_id,
                     hold_reason=rma.hold_reason,
                     unexpected=rma.unexpected,
+                    note=rma.note,
+                    approved_by=rma.approved_by,
                     created_by=created_by,
                     created_at=now,
                     updated_at=now,
@@ -81,7 +86,12 @@ class SqlReturns:
         self.session.execute(
             update(returns)
             .where(returns.c.id == rma.id)
-            .values(status=rma.status.value, hold_reason=rma.hold_reason, updated_at=now)
+            .values(
+                status=rma.status.value,
+                hold_reason=rma.hold_reason,
+                approved_by=rma.approved_by,
+                updated_at=now,
+            )
         )
         for ln in rma.lines:
             self.session.execute(
@@ -91,8 +101,30 @@ class SqlReturns:
                     received=ln.received,
                     written_off=ln.written_off,
                     resolution=ln.resolution.value if ln.resolution else None,
-                    resolved_at=now if ln.resolution else None,
+                    refund_amount=ln.refund_amount,
+                    refund_method=ln.refund_method,
+                    resolution_order_id=ln.resolution_order_id,
+                    # When the money was recorded: the first save with a resolution.
+                    resolved_at=func.coalesce(return_lines.c.resolved_at, now)
+                    if ln.resolution
+                    else None,
                 )
+            )
+
+    def add_events(self, events: Sequence[DomainEvent], now: datetime) -> None:
+        if events:
+            self.session.execute(
+                insert(outbox),
+                [
+                    {
+                        "event": e.name,
+                        "partition_key": e.partition_key,
+                        "sequence": 0,
+                        "payload": e.payload,
+                        "created_at": now,
+                    }
+                    for e in events
+                ],
             )
 
     def returned(self, order_id: int) -> dict[str, int]:
@@ -141,6 +173,10 @@ class SqlReturns:
                         received=ln.received,
                         written_off=ln.written_off,
                         resolution=Resolution(ln.resolution) if ln.resolution else None,
+                        refund_amount=ln.refund_amount,
+                        refund_method=ln.refund_method,
+                        resolution_order_id=ln.resolution_order_id,
+                        resolved_at=ln.resolved_at,
                     )
                 )
         return [
@@ -152,6 +188,8 @@ class SqlReturns:
                 channel_return_id=r.channel_return_id,
                 hold_reason=r.hold_reason,
                 unexpected=r.unexpected,
+                note=r.note,
+                approved_by=r.approved_by,
                 id=r.id,
             )
             for r in rows

@@ -1,26 +1,45 @@
 """Returns (RMA): customer service's requests and a channel's, their state, on both databases.
 
 Returnable = shipped - already asked back by returns that still stand, per order line. Customer
-service creates returns already authorized; a channel's request starts at `requested` and waits
-for a person or a policy to approve it. Every action is one transaction that locks the return.
+service creates returns already authorized; a channel's request starts at `requested` and is
+approved by the channel's policy (window, reasons) or waits for a person. Every action is one
+transaction that locks the return. Receiving books the units into quarantine at the receiving
+location (one `return_receipt` movement per line) and creates one unit per item, in the same
+transaction: never straight to stock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from oms.orders.services.placement import OrderService
+from oms.inventory.domain import MovementType
+from oms.inventory.services import InventoryService
+from oms.inventory.services.commands import SystemMove
+from oms.orders.domain.order import NewOrderLine, Order
+from oms.orders.services.placement import OrderService, PlaceOrder
 from oms.returns.domain import Resolution, ReturnLine, ReturnRequest, ReturnStatus, returnable
+from oms.returns.domain.policy import ReturnReason, parse_reason
 from oms.returns.domain.rma import MAX_REASON_TEXT, ReturnAction
+from oms.returns.domain.units import ReturnedUnit, new_barcode
 from oms.returns.ports import ReturnsUnitOfWork
-from oms.shared.bounds import check_text
+from oms.returns.services.events import return_event, unit_event
+from oms.shared.bounds import bounded_text
 from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput, NotFound
 
 MAX_LINES = 200
 MAX_PAGE = 500
+MAX_UNITS_PER_RECEIPT = 1000
+MAX_AMOUNT = 10**12  # minor units
+POLICY = "policy"  # who approved a request the channel's policy approved
+_MONEY = frozenset({Resolution.REFUND, Resolution.STORE_CREDIT})
+_NEW_ORDER = frozenset({Resolution.EXCHANGE, Resolution.REPLACEMENT})
+REFUND_METHODS = frozenset(
+    {"original_payment", "bank_transfer", "cash", "points", "store_credit", "marketplace"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +57,27 @@ class OpenReturn:
     lines: Sequence[NewReturnLine]
     channel_return_id: str | None = None
     by_channel: bool = False  # a channel's request: starts at requested
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineResolution:
+    """How one line is settled. Money is recorded (amount in minor units, method), not moved;
+    an exchange or replacement names what to send (`sku`, default the line's) and is placed
+    as an order through the ordinary ingest."""
+
+    line_id: str
+    resolution: Resolution
+    amount: int | None = None
+    method: str | None = None
+    sku: str | None = None
+    quantity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    rma: ReturnRequest
+    units: list[ReturnedUnit]
 
 
 class ReturnService:
@@ -45,26 +85,22 @@ class ReturnService:
         self,
         uow: Callable[[], ReturnsUnitOfWork],
         orders: OrderService,
+        inventory: InventoryService | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow = uow
         self._orders = orders
+        self._inventory = inventory
         self._clock = clock
 
+    # ------------------------------------------------------------------ opening
+
     def open_return(self, cmd: OpenReturn, actor: str) -> ReturnRequest:
-        if not cmd.lines:
-            raise InvalidInput("a return needs at least one line", field="lines")
-        if len(cmd.lines) > MAX_LINES:
-            raise InvalidInput(f"at most {MAX_LINES} lines", field="lines")
-        for index, line in enumerate(cmd.lines):
-            check_text(line.reason_code, f"lines[{index}].reason_code")
-            if not line.reason_code.strip():
-                raise InvalidInput("a reason is needed", field=f"lines[{index}].reason_code")
-            if line.reason_text is not None and len(line.reason_text) > MAX_REASON_TEXT:
-                raise InvalidInput(
-                    f"at most {MAX_REASON_TEXT} characters", field=f"lines[{index}].reason_text"
-                )
+        reasons = _check_lines(cmd.lines)
+        note = _check_note(cmd.note)
+        if cmd.channel_return_id is not None:
+            bounded_text(cmd.channel_return_id, "channel_return_id", 100)
         order = self._orders.get_order(cmd.order_id)
         shipped = {s.line_id: s.shipped for s in order.line_states() if s.shipped}
         skus = {ln.line_id: ln.sku for ln in order.lines}
@@ -86,19 +122,267 @@ class ReturnService:
                         line_id=ln.line_id,
                         sku=skus[ln.line_id],
                         quantity=ln.quantity,
-                        reason_code=ln.reason_code.strip(),
+                        reason_code=reason.value,
                         reason_text=ln.reason_text,
                         channel_reason=ln.channel_reason,
                     )
-                    for ln in cmd.lines
+                    for ln, reason in zip(cmd.lines, reasons, strict=True)
                 ],
                 status=ReturnStatus.REQUESTED if cmd.by_channel else ReturnStatus.AUTHORIZED,
                 channel=order.channel,
                 channel_return_id=cmd.channel_return_id,
+                note=note,
+                approved_by=None if cmd.by_channel else actor,
             )
+            if cmd.by_channel:
+                policy = uow.returns.policy(order.channel)
+                if policy is not None and policy.approves(_last_shipped(order), now, reasons):
+                    rma.approve()
+                    rma.approved_by = POLICY
             uow.returns.add_return(rma, actor, now)
+            uow.returns.add_events([return_event(rma, "opened")], now)
             uow.commit()
         return rma
+
+    def receive_unexpected(
+        self,
+        order_id: int,
+        location: str,
+        lines: Mapping[str, int],
+        actor: str,
+        note: str | None = None,
+    ) -> Received:
+        """A parcel that came with no return request: received as an unexpected return, into
+        quarantine like any other, with no resolution forced on it."""
+        asked = [
+            NewReturnLine(line_id, quantity, ReturnReason.UNEXPECTED.value)
+            for line_id, quantity in lines.items()
+        ]
+        _check_lines(asked)
+        order = self._orders.get_order(order_id)
+        shipped = {s.line_id: s.shipped for s in order.line_states() if s.shipped}
+        skus = {ln.line_id: ln.sku for ln in order.lines}
+        now = self._clock()
+        with self._uow() as uow:
+            returnable(
+                shipped, uow.returns.returned(order_id), [(a.line_id, a.quantity) for a in asked]
+            )
+            rma = ReturnRequest(
+                order_id=order_id,
+                lines=[
+                    ReturnLine(a.line_id, skus[a.line_id], a.quantity, a.reason_code) for a in asked
+                ],
+                status=ReturnStatus.AUTHORIZED,
+                channel=order.channel,
+                unexpected=True,
+                note=_check_note(note),
+                approved_by=actor,
+            )
+            uow.returns.add_return(rma, actor, now)
+            units = self._receive_in(uow, rma, location, dict(lines), actor, now)
+            uow.returns.save_return(rma, now)
+            uow.returns.add_events([return_event(rma, "opened")], now)
+            uow.publish_changes()
+            uow.commit()
+        return Received(rma, units)
+
+    # ------------------------------------------------------------------ receiving
+
+    def receive(
+        self, return_id: int, location: str, lines: Mapping[str, int], actor: str
+    ) -> Received:
+        """Units arrived at `location`: into quarantine there, one unit (with its label) per
+        item. More than a line still expects is a 409 naming the line; nothing is written."""
+        bounded_text(location, "location", 64)
+        now = self._clock()
+        with self._uow() as uow:
+            rma = self._locked(uow, return_id)
+            units = self._receive_in(uow, rma, location, dict(lines), actor, now)
+            uow.returns.save_return(rma, now)
+            uow.publish_changes()
+            uow.commit()
+        return Received(rma, units)
+
+    def _receive_in(
+        self,
+        uow: ReturnsUnitOfWork,
+        rma: ReturnRequest,
+        location: str,
+        lines: dict[str, int],
+        actor: str,
+        now: datetime,
+    ) -> list[ReturnedUnit]:
+        if self._inventory is None:
+            raise RuntimeError("receiving needs the inventory service")
+        for line_id, quantity in lines.items():
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                raise InvalidInput("quantity must be at least 1", field=f"lines.{line_id}")
+        if sum(lines.values()) > MAX_UNITS_PER_RECEIPT:
+            raise InvalidInput(
+                f"at most {MAX_UNITS_PER_RECEIPT} units in one receipt", field="lines"
+            )
+        before = rma.status
+        rma.receive(lines)
+        units = [
+            ReturnedUnit(
+                sku=rma.line(line_id).sku,
+                location=location,
+                barcode=new_barcode(),
+                return_id=rma.id,
+                line_id=line_id,
+            )
+            for line_id, quantity in lines.items()
+            for _ in range(quantity)
+        ]
+        uow.returns.add_units(units, now)
+        first = units[0].id
+        try:
+            self._inventory.record_system_within(
+                uow,
+                [
+                    SystemMove(
+                        MovementType.RETURN_RECEIPT,
+                        rma.line(line_id).sku,
+                        location,
+                        quantity,
+                        "return",
+                    )
+                    for line_id, quantity in lines.items()
+                ],
+                key=f"return:{rma.id}:receipt:{first}",
+                reference=f"return:{rma.id}",
+                actor=actor,
+                now=now,
+            )
+        except InvalidInput as bad:
+            if bad.field == "location":
+                raise InvalidInput(bad.detail, field="location") from None
+            raise
+        events = [unit_event(u, "received") for u in units]
+        if rma.status is not before:
+            events.append(return_event(rma, rma.status.value))
+        uow.returns.add_events(events, now)
+        return units
+
+    # ------------------------------------------------------------------ the other actions
+
+    def act(
+        self,
+        return_id: int,
+        action: ReturnAction,
+        actor: str,
+        *,
+        units: dict[str, int] | None = None,
+        resolutions: dict[str, Resolution] | None = None,
+    ) -> ReturnRequest:
+        """One action of the state machine; a refusal is a 409 naming the state."""
+        if action is ReturnAction.RECEIVE and units is not None:
+            raise InvalidInput("receive with a location: use ReturnService.receive", field="action")
+        if action is ReturnAction.RESOLVE:
+            return self.resolve(
+                return_id,
+                [LineResolution(k, v) for k, v in (resolutions or {}).items()],
+                actor,
+            )
+        now = self._clock()
+        with self._uow() as uow:
+            rma = self._locked(uow, return_id)
+            if action is ReturnAction.RECEIVE:
+                rma.receive({})
+            else:
+                getattr(rma, action.value)()
+            if action is ReturnAction.APPROVE:
+                rma.approved_by = actor
+            uow.returns.save_return(rma, now)
+            uow.returns.add_events([return_event(rma, rma.status.value)], now)
+            uow.commit()
+        return rma
+
+    def resolve(self, return_id: int, lines: Sequence[LineResolution], actor: str) -> ReturnRequest:
+        """Every line settled at once: money recorded, exchanges and replacements placed as
+        orders (each once: its external id is the return's and the line's, so a retry finds
+        the order it placed). Checked whole before any order is placed."""
+        if not lines:
+            raise InvalidInput("every line needs a resolution", field="lines")
+        by_line: dict[str, LineResolution] = {}
+        for index, line in enumerate(lines):
+            _check_resolution(line, index)
+            if line.line_id in by_line:
+                raise InvalidInput(
+                    f"line {line.line_id} is resolved twice", field=f"lines[{index}].line_id"
+                )
+            by_line[line.line_id] = line
+        rma = self.get_return(return_id)
+        trial = copy.deepcopy(rma)
+        trial.resolve({k: v.resolution for k, v in by_line.items()})
+        order_ids: dict[str, int] = {}
+        if any(r.resolution in _NEW_ORDER for r in by_line.values()):
+            order_ids = self._place_new_orders(rma, by_line, actor)
+        now = self._clock()
+        with self._uow() as uow:
+            rma = self._locked(uow, return_id)
+            rma.resolve({k: v.resolution for k, v in by_line.items()})
+            for line_id, settled in by_line.items():
+                settling = rma.line(line_id)
+                settling.refund_amount = settled.amount
+                settling.refund_method = settled.method
+                settling.resolution_order_id = order_ids.get(line_id)
+            uow.returns.save_return(rma, now)
+            uow.returns.add_events([return_event(rma, rma.status.value)], now)
+            uow.commit()
+        return self.get_return(return_id)
+
+    def _place_new_orders(
+        self, rma: ReturnRequest, by_line: Mapping[str, LineResolution], actor: str
+    ) -> dict[str, int]:
+        original = self._orders.get_order(rma.order_id)
+        with self._uow() as uow:
+            policy = uow.returns.policy(original.channel)
+        channel = policy.exchange_channel if policy and policy.exchange_channel else None
+        placed: dict[str, int] = {}
+        for line_id, settled in by_line.items():
+            if settled.resolution not in _NEW_ORDER:
+                continue
+            line = rma.line(line_id)
+            result = self._orders.place_order(
+                PlaceOrder(
+                    channel=channel or original.channel,
+                    external_id=f"RMA{rma.id}-{line_id}"[:100],
+                    ordered_at=self._clock(),
+                    currency=original.currency,
+                    lines=[
+                        NewOrderLine(
+                            "1",
+                            settled.sku or line.sku,
+                            settled.quantity or line.quantity,
+                            0,  # sent at no charge: the money is the original order's
+                        )
+                    ],
+                    ship_to=_ship_to(original),
+                    shipping_method=original.shipping_method,
+                ),
+                actor=actor,
+            )
+            placed[line_id] = result.order.id or 0
+        return placed
+
+    def hold(self, return_id: int, reason: str | None, actor: str = "") -> ReturnRequest:
+        """Put on hold with a reason (blocks resolution), or release with None."""
+        now = self._clock()
+        with self._uow() as uow:
+            rma = self._locked(uow, return_id)
+            if reason is None:
+                rma.release_hold()
+            else:
+                rma.hold(reason)
+            uow.returns.save_return(rma, now)
+            uow.returns.add_events(
+                [return_event(rma, "held" if reason is not None else "released")], now
+            )
+            uow.commit()
+        return rma
+
+    # ------------------------------------------------------------------ reading
 
     def get_return(self, return_id: int) -> ReturnRequest:
         with self._uow() as uow:
@@ -107,42 +391,9 @@ class ReturnService:
             raise NotFound(f"no return {return_id}", field="id")
         return found
 
-    def act(
-        self,
-        return_id: int,
-        action: ReturnAction,
-        *,
-        units: dict[str, int] | None = None,
-        resolutions: dict[str, Resolution] | None = None,
-    ) -> ReturnRequest:
-        """One action of the state machine; a refusal is a 409 naming the state."""
+    def units_of(self, return_id: int) -> list[ReturnedUnit]:
         with self._uow() as uow:
-            rma = uow.returns.return_by_id(return_id, lock=True)
-            if rma is None:
-                raise NotFound(f"no return {return_id}", field="id")
-            if action is ReturnAction.RECEIVE:
-                rma.receive(units or {})
-            elif action is ReturnAction.RESOLVE:
-                rma.resolve(resolutions or {})
-            else:
-                getattr(rma, action.value)()
-            uow.returns.save_return(rma, self._clock())
-            uow.commit()
-        return rma
-
-    def hold(self, return_id: int, reason: str | None) -> ReturnRequest:
-        """Put on hold with a reason (blocks resolution), or release with None."""
-        with self._uow() as uow:
-            rma = uow.returns.return_by_id(return_id, lock=True)
-            if rma is None:
-                raise NotFound(f"no return {return_id}", field="id")
-            if reason is None:
-                rma.release_hold()
-            else:
-                rma.hold(reason)
-            uow.returns.save_return(rma, self._clock())
-            uow.commit()
-        return rma
+            return uow.returns.units_of_return(return_id)
 
     def list_returns(
         self,
@@ -161,5 +412,84 @@ class ReturnService:
         with self._uow() as uow:
             return uow.returns.returns_page(wanted, order_id, after_id, limit)
 
+    @staticmethod
+    def _locked(uow: ReturnsUnitOfWork, return_id: int) -> ReturnRequest:
+        rma = uow.returns.return_by_id(return_id, lock=True)
+        if rma is None:
+            raise NotFound(f"no return {return_id}", field="id")
+        return rma
 
-__all__ = ["NewReturnLine", "OpenReturn", "ReturnService"]
+
+def _check_lines(lines: Sequence[NewReturnLine]) -> list[ReturnReason]:
+    if not lines:
+        raise InvalidInput("a return needs at least one line", field="lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(f"at most {MAX_LINES} lines", field="lines")
+    reasons = []
+    for index, line in enumerate(lines):
+        bounded_text(line.line_id, f"lines[{index}].line_id", 64)
+        bounded_text(line.reason_code, f"lines[{index}].reason_code", 64)
+        reasons.append(parse_reason(line.reason_code, f"lines[{index}].reason_code"))
+        if line.reason_text is not None:
+            bounded_text(
+                line.reason_text,
+                f"lines[{index}].reason_text",
+                MAX_REASON_TEXT,
+                multi_line=True,
+            )
+        if line.channel_reason is not None:
+            bounded_text(line.channel_reason, f"lines[{index}].channel_reason", 200)
+    return reasons
+
+
+def _check_note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    bounded_text(note, "note", MAX_REASON_TEXT, multi_line=True)
+    return note.strip() or None
+
+
+def _check_resolution(line: LineResolution, index: int) -> None:
+    where = f"lines[{index}]"
+    bounded_text(line.line_id, f"{where}.line_id", 64)
+    if line.resolution in _MONEY:
+        if line.amount is None:
+            raise InvalidInput(
+                f"a {line.resolution.value} records its amount", field=f"{where}.amount"
+            )
+        if line.method is None:
+            raise InvalidInput(
+                f"a {line.resolution.value} records its method", field=f"{where}.method"
+            )
+    if line.amount is not None and not 0 <= line.amount <= MAX_AMOUNT:
+        raise InvalidInput(f"amount must be between 0 and {MAX_AMOUNT}", field=f"{where}.amount")
+    if line.method is not None and line.method not in REFUND_METHODS:
+        known = ", ".join(sorted(REFUND_METHODS))
+        raise InvalidInput(f"method must be one of {known}", field=f"{where}.method")
+    if line.resolution not in _NEW_ORDER and (line.sku is not None or line.quantity is not None):
+        raise InvalidInput(
+            "only an exchange or a replacement sends something: sku and quantity are theirs",
+            field=f"{where}.sku",
+        )
+    if line.quantity is not None and not 1 <= line.quantity <= 1000:
+        raise InvalidInput("quantity must be between 1 and 1000", field=f"{where}.quantity")
+    if line.sku is not None:
+        bounded_text(line.sku, f"{where}.sku", 64)
+
+
+def _last_shipped(order: Order) -> datetime | None:
+    times = [s.shipped_at for s in order.shipments if s.shipped_at is not None]
+    return max(times) if times else None
+
+
+def _ship_to(order: Order) -> dict[str, object]:
+    return {k: v for k, v in asdict(order.ship_to).items() if v is not None}
+
+
+__all__ = [
+    "LineResolution",
+    "NewReturnLine",
+    "OpenReturn",
+    "Received",
+    "ReturnService",
+]
