@@ -113,7 +113,7 @@ def test_a_channel_request_sent_twice_is_one_return_waiting_for_approval(engine:
 def test_a_policy_approves_a_channel_request_in_its_window_with_its_reasons(
     engine: Engine,
 ) -> None:
-    shop, services, order_id, line_id = shipped_order(engine)
+    _, services, order_id, line_id = shipped_order(engine)
     channel = services.orders.get_order(order_id).channel
     services.return_policies.put(channel, 30, ["defective"], "admin")
 
@@ -170,7 +170,8 @@ def test_grades_are_appended_and_the_latest_counts(engine: Engine) -> None:
         "wh:b",
     )
 
-    assert view.unit.grade is not None and view.unit.grade.value == "J"
+    assert view.unit.grade is not None
+    assert view.unit.grade.value == "J"
     assert [(g["grade"], g["grader"]) for g in view.grades] == [("A", "wh:a"), ("J", "wh:b")]
     with pytest.raises(InvalidInput) as forced:
         services.units.grade(unit.id or 0, GradeUnit("A", "partial"), "wh")
@@ -263,7 +264,8 @@ def test_an_unexpected_parcel_is_received_without_a_request(engine: Engine) -> N
 
     received = services.returns.receive_unexpected(order_id, DC, {line_id: 1}, "wh", "no slip")
 
-    assert received.rma.unexpected and received.rma.status is ReturnStatus.RECEIVED
+    assert received.rma.unexpected
+    assert received.rma.status is ReturnStatus.RECEIVED
     assert received.rma.lines[0].reason_code == "unexpected"
     assert tee_at_dc(services)[1] == 1
     kept = services.returns.resolve(
