@@ -53,6 +53,10 @@ from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.returns.api import routes as returns_api
+from oms.returns.services.policies import ReturnPolicyService
+from oms.returns.services.rma import ReturnService
+from oms.returns.services.units import UnitService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.worker import Background, start_background
@@ -74,6 +78,7 @@ def create_app(
             *orders_api.CONTROLLERS,
             *sync_api.CONTROLLERS,
             *connections_api.CONTROLLERS,
+            *returns_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -88,6 +93,9 @@ def create_app(
             "sync_status": Provide(_provide_sync_status, sync_to_thread=False),
             "connections": Provide(_provide_connections, sync_to_thread=False),
             "listings": Provide(_provide_listings, sync_to_thread=False),
+            "returns": Provide(_provide_returns, sync_to_thread=False),
+            "return_units": Provide(_provide_units, sync_to_thread=False),
+            "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -163,6 +171,18 @@ def _provide_inventory(state: State) -> InventoryService:
 
 def _provide_connections(state: State) -> ConnectionService:
     return cast(ConnectionService, state.connections)
+
+
+def _provide_returns(state: State) -> ReturnService:
+    return cast(Services, state.services).returns
+
+
+def _provide_units(state: State) -> UnitService:
+    return cast(Services, state.services).units
+
+
+def _provide_return_policies(state: State) -> ReturnPolicyService:
+    return cast(Services, state.services).return_policies
 
 
 def _provide_listings(state: State) -> ListingService:

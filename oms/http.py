@@ -28,7 +28,7 @@ from litestar.exceptions import (
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Reference, SecurityScheme
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.response import Response as ASGIResponse
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
@@ -401,6 +401,21 @@ SmallId = Annotated[int, PathParameter(ge=1, le=MAX_SMALL_ID)]
 
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")
+]
+RequiredKey = Annotated[
+    str,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY,
+        description="Unique per intended change; a retry with the same key changes nothing",
+    ),
+]
+OptionalKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY,
+        required=False,
+        description="Optional; a retry with the same key and body replays the first answer",
+    ),
 ]
 Cursor = Annotated[
     str | None,

@@ -12,18 +12,19 @@ from typing import Annotated, Any, TypeVar
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from oms.access import INVENTORY_WRITERS, Principal
 from oms.http import (
-    IDEMPOTENCY_KEY,
     READ_PROBLEMS,
     REPLAYED_HEADER,
     WRITE_PROBLEMS,
     Cursor,
     Id,
     Limit,
+    OptionalKey,
     PageResponse,
+    RequiredKey,
 )
 from oms.inventory.api.schemas import (
     CreateLocationRequest,
@@ -53,22 +54,6 @@ Inventory = NamedDependency[InventoryService]
 Caller = NamedDependency[Principal]  # the authenticated API key; its name is the actor
 
 WRITE: dict[str, Any] = {"roles": INVENTORY_WRITERS}
-
-RequiredKey = Annotated[
-    str,
-    HeaderParameter(
-        name=IDEMPOTENCY_KEY,
-        description="Unique per intended change; a retry with the same key changes nothing",
-    ),
-]
-OptionalKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name=IDEMPOTENCY_KEY,
-        required=False,
-        description="Optional; a retry with the same key and body replays the first answer",
-    ),
-]
 
 
 def _replay_responses(body: type[Any]) -> dict[int, ResponseSpec]:

@@ -14,7 +14,9 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
+from oms.idempotency import fingerprint
 from oms.inventory.domain import MovementType
 from oms.inventory.services import InventoryService
 from oms.inventory.services.commands import SystemMove
@@ -28,7 +30,7 @@ from oms.returns.ports import ReturnsUnitOfWork
 from oms.returns.services.events import return_event, unit_event
 from oms.shared.bounds import bounded_text
 from oms.shared.clock import utcnow
-from oms.shared.errors import InvalidInput, NotFound
+from oms.shared.errors import IdempotencyKeyReused, InvalidInput, NotFound
 
 MAX_LINES = 200
 MAX_PAGE = 500
@@ -78,6 +80,38 @@ class LineResolution:
 class Received:
     rma: ReturnRequest
     units: list[ReturnedUnit]
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """An optional Idempotency-Key: the same key and request again answers with the first
+    result and changes nothing; the same key with another request (or client) is a 409."""
+
+    key: str | None = None
+    caller: str | None = None
+
+    def claim(self, uow: ReturnsUnitOfWork, operation: str, body: Any, now: datetime) -> Any:
+        """None when the key is new (or absent), else the first request's stored result."""
+        if self.key is None:
+            return None
+        key = bounded_text(self.key, "Idempotency-Key", 200).strip()
+        if not key:
+            raise InvalidInput("Idempotency-Key must not be blank", field="Idempotency-Key")
+        wanted = fingerprint(operation, body, self.caller)
+        prior = uow.inventory.claim_key(key, operation, wanted, now)
+        if prior is None:
+            return None
+        if prior[0] != wanted:
+            raise IdempotencyKeyReused(key)
+        return prior[1] or {}
+
+    def keep(self, uow: ReturnsUnitOfWork, result: Any) -> None:
+        if self.key is not None:
+            uow.inventory.store_result(self.key.strip(), result)
+
+
+NO_RETRY = Retry()
 
 
 class ReturnService:
@@ -96,7 +130,7 @@ class ReturnService:
 
     # ------------------------------------------------------------------ opening
 
-    def open_return(self, cmd: OpenReturn, actor: str) -> ReturnRequest:
+    def open_return(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> ReturnRequest:
         reasons = _check_lines(cmd.lines)
         note = _check_note(cmd.note)
         if cmd.channel_return_id is not None:
@@ -106,6 +140,9 @@ class ReturnService:
         skus = {ln.line_id: ln.sku for ln in order.lines}
         now = self._clock()
         with self._uow() as uow:
+            prior = retry.claim(uow, "returns.open", asdict(cmd), now)
+            if prior is not None:
+                return self._stored(uow, prior["return_id"])
             if cmd.channel_return_id:
                 existing = uow.returns.return_by_channel_id(order.channel, cmd.channel_return_id)
                 if existing is not None:
@@ -141,6 +178,7 @@ class ReturnService:
                     rma.approved_by = POLICY
             uow.returns.add_return(rma, actor, now)
             uow.returns.add_events([return_event(rma, "opened")], now)
+            retry.keep(uow, {"return_id": rma.id})
             uow.commit()
         return rma
 
@@ -151,6 +189,7 @@ class ReturnService:
         lines: Mapping[str, int],
         actor: str,
         note: str | None = None,
+        retry: Retry = NO_RETRY,
     ) -> Received:
         """A parcel that came with no return request: received as an unexpected return, into
         quarantine like any other, with no resolution forced on it."""
@@ -164,6 +203,10 @@ class ReturnService:
         skus = {ln.line_id: ln.sku for ln in order.lines}
         now = self._clock()
         with self._uow() as uow:
+            body = {"order_id": order_id, "location": location, "lines": dict(lines), "note": note}
+            prior = retry.claim(uow, "returns.unexpected", body, now)
+            if prior is not None:
+                return self._replayed(uow, prior)
             returnable(
                 shipped, uow.returns.returned(order_id), [(a.line_id, a.quantity) for a in asked]
             )
@@ -182,6 +225,7 @@ class ReturnService:
             units = self._receive_in(uow, rma, location, dict(lines), actor, now)
             uow.returns.save_return(rma, now)
             uow.returns.add_events([return_event(rma, "opened")], now)
+            retry.keep(uow, {"return_id": rma.id, "units": [u.id for u in units]})
             uow.publish_changes()
             uow.commit()
         return Received(rma, units)
@@ -189,16 +233,26 @@ class ReturnService:
     # ------------------------------------------------------------------ receiving
 
     def receive(
-        self, return_id: int, location: str, lines: Mapping[str, int], actor: str
+        self,
+        return_id: int,
+        location: str,
+        lines: Mapping[str, int],
+        actor: str,
+        retry: Retry = NO_RETRY,
     ) -> Received:
         """Units arrived at `location`: into quarantine there, one unit (with its label) per
         item. More than a line still expects is a 409 naming the line; nothing is written."""
         bounded_text(location, "location", 64)
         now = self._clock()
         with self._uow() as uow:
+            body = {"return_id": return_id, "location": location, "lines": dict(lines)}
+            prior = retry.claim(uow, "returns.receive", body, now)
+            if prior is not None:
+                return self._replayed(uow, prior)
             rma = self._locked(uow, return_id)
             units = self._receive_in(uow, rma, location, dict(lines), actor, now)
             uow.returns.save_return(rma, now)
+            retry.keep(uow, {"return_id": rma.id, "units": [u.id for u in units]})
             uow.publish_changes()
             uow.commit()
         return Received(rma, units)
@@ -413,6 +467,19 @@ class ReturnService:
             return uow.returns.returns_page(wanted, order_id, after_id, limit)
 
     @staticmethod
+    def _stored(uow: ReturnsUnitOfWork, return_id: int) -> ReturnRequest:
+        rma = uow.returns.return_by_id(return_id)
+        if rma is None:
+            raise NotFound(f"no return {return_id}", field="id")
+        return rma
+
+    @classmethod
+    def _replayed(cls, uow: ReturnsUnitOfWork, prior: Any) -> Received:
+        wanted = set(prior["units"])
+        units = [u for u in uow.returns.units_of_return(prior["return_id"]) if u.id in wanted]
+        return Received(cls._stored(uow, prior["return_id"]), units, replayed=True)
+
+    @staticmethod
     def _locked(uow: ReturnsUnitOfWork, return_id: int) -> ReturnRequest:
         rma = uow.returns.return_by_id(return_id, lock=True)
         if rma is None:
@@ -487,9 +554,11 @@ def _ship_to(order: Order) -> dict[str, object]:
 
 
 __all__ = [
+    "NO_RETRY",
     "LineResolution",
     "NewReturnLine",
     "OpenReturn",
     "Received",
+    "Retry",
     "ReturnService",
 ]

@@ -1,0 +1,1 @@
+"""HTTP edge of returns: routes and their Pydantic bodies."""
