@@ -16,7 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench import availability, orders, publication, reservations, sqlite, sync, sync_memory
+from bench import (
+    availability,
+    orders,
+    publication,
+    reservations,
+    returns,
+    sqlite,
+    sync,
+    sync_memory,
+)
 from bench.harness import BenchConfig, BenchReport
 from oms.settings import PROJECT_ROOT
 
@@ -46,6 +55,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "orders": Benchmark(
         "orders/s placed (sourcing, reservation, outbox) via service and HTTP vs pgbench tps",
         orders.run,
+    ),
+    "returns": Benchmark(
+        "a returned unit received, graded and dispositioned per second vs pgbench (target 0.25)",
+        returns.run,
     ),
     "sqlite": Benchmark(
         "SQLite: orders p99 (16 HTTP clients), cost of synchronous=FULL, import beside writers",

@@ -147,9 +147,7 @@ def upgrade() -> None:
         sa.Column("exchange_channel", sa.String(64), nullable=True),
         sa.Column("updated_by", sa.String(100), nullable=False),
         _at("updated_at"),
-        sa.CheckConstraint(
-            "window_days >= 0", name=op.f("ck_return_policies_window_not_negative")
-        ),
+        sa.CheckConstraint("window_days >= 0", name=op.f("ck_return_policies_window_not_negative")),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_return_policies")),
     )
 

@@ -12,7 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from oms.cli.common import actor_name, app, clean_errors, fail, runtime
-from oms.returns.api.schemas import ReturnResponse, UnitResponse, UnitSummary
+from oms.returns.api.schemas import (
+    ReturnResponse,
+    UnitResponse,
+    UnitStateResponse,
+    UnitSummary,
+)
 from oms.returns.domain import Resolution
 from oms.returns.domain.rma import ReturnAction
 from oms.returns.services.rma import LineResolution, NewReturnLine, OpenReturn
@@ -201,7 +206,7 @@ def grade(
         view = rt.units.grade(
             unit_id, GradeUnit(grade, functional, note=note), actor_name("oms units grade")
         )
-    _print(UnitResponse.of_view(view))
+    _print(UnitStateResponse.of_outcome(view))
 
 
 @units_app.command("disposition")
@@ -217,4 +222,4 @@ def disposition(
         view = rt.units.decide(
             unit_id, disposition, actor_name("oms units disposition"), reason, execute=execute
         )
-    _print(UnitResponse.of_view(view))
+    _print(UnitStateResponse.of_outcome(view))

@@ -159,7 +159,7 @@ def test_grades_are_appended_and_the_latest_counts(engine: Engine) -> None:
     [unit] = services.returns.receive(rma.id or 0, DC, {line_id: 1}, "wh").units
 
     services.units.grade(unit.id or 0, GOOD, "wh:a")
-    view = services.units.grade(
+    services.units.grade(
         unit.id or 0,
         GradeUnit(
             "J",
@@ -169,6 +169,7 @@ def test_grades_are_appended_and_the_latest_counts(engine: Engine) -> None:
         ),
         "wh:b",
     )
+    view = services.units.unit(unit.id or 0)
 
     assert view.unit.grade is not None
     assert view.unit.grade.value == "J"

@@ -200,6 +200,11 @@ class ServiceCore:
         for level in levels:
             sku_id = next(pair[0] for pair, code in codes.items() if code[0] == level.sku)
             pending.add(sku_id, level, {r.type.value for r, _, _ in requests}, reference)
+            if any(
+                pair[0] == sku_id and d.on_hand - d.reserved - d.quarantined
+                for pair, d in totals.items()
+            ):
+                pending.available_moved.add(sku_id)
         if events is None:
             pending.flush(store, now)
         movements = [
@@ -254,6 +259,9 @@ class _PendingEvents:
     """StockChanged events of one transaction: one per SKU, with its latest levels."""
 
     levels: dict[str, tuple[int, dict[str, StockLevel]]] = field(default_factory=dict)
+    # SKUs whose available stock moved: only those can change a channel's number (a return
+    # into quarantine or a write-off out of it leaves available as it was).
+    available_moved: set[int] = field(default_factory=set)
     movement_types: set[str] = field(default_factory=set)
     references: set[str | None] = field(default_factory=set)
 
@@ -295,8 +303,9 @@ class _PendingEvents:
             ],
             now,
         )
-        store.stock_changed(seqs)
+        store.stock_changed(self.available_moved)
         self.levels.clear()
+        self.available_moved.clear()
 
 
 def _check_text(value: str | None, field_name: str, limit: int) -> str | None:

@@ -40,6 +40,7 @@ from oms.returns.api.schemas import (
     ReturnResponse,
     UnexpectedReturnRequest,
     UnitResponse,
+    UnitStateResponse,
     UnitSummary,
 )
 from oms.returns.domain.rma import ReturnAction
@@ -303,10 +304,12 @@ class UnitController(Controller):
     )
     def grade(
         self, unit_id: Id, data: JSONBody[GradeRequest], return_units: Units, principal: Caller
-    ) -> UnitResponse:
+    ) -> UnitStateResponse:
         """A grade, or a regrade (a new record; the latest counts). Function other than full
         forces D or J. Grader and time are recorded."""
-        return UnitResponse.of_view(return_units.grade(unit_id, data.to_command(), principal.name))
+        return UnitStateResponse.of_outcome(
+            return_units.grade(unit_id, data.to_command(), principal.name)
+        )
 
     @post(
         "/{unit_id:int}/exception",
@@ -317,10 +320,10 @@ class UnitController(Controller):
     )
     def exception(
         self, unit_id: Id, data: JSONBody[ExceptionRequest], return_units: Units, principal: Caller
-    ) -> UnitResponse:
+    ) -> UnitStateResponse:
         """A receipt exception (wrong item, missing, extra, suspected fraud, counterfeit):
         not a grade. Fraud or a counterfeit puts the return on hold."""
-        return UnitResponse.of_view(
+        return UnitStateResponse.of_outcome(
             return_units.record_exception(
                 unit_id, data.kind.value, principal.name, data.note, data.actual_sku
             )
@@ -339,13 +342,13 @@ class UnitController(Controller):
         data: JSONBody[DispositionRequest],
         return_units: Units,
         principal: Caller,
-    ) -> UnitResponse:
+    ) -> UnitStateResponse:
         """A decision (who, why, when; changeable until executed). With `execute`, carried
         out at once (warehouse): RESTOCK back to the SKU's sellable stock, RESALE into a resale
         unit, the others out of stock with their reason. HOLD is never executed."""
         if data.execute and principal.role is Role.CUSTOMER_SERVICE:
             raise InvalidInput("the warehouse executes dispositions", field="execute")
-        return UnitResponse.of_view(
+        return UnitStateResponse.of_outcome(
             return_units.decide(
                 unit_id,
                 data.disposition.value,
@@ -362,9 +365,9 @@ class UnitController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=200,
     )
-    def execute(self, unit_id: Id, return_units: Units, principal: Caller) -> UnitResponse:
+    def execute(self, unit_id: Id, return_units: Units, principal: Caller) -> UnitStateResponse:
         """Carry out the unit's decision: its ledger movement out of quarantine."""
-        return UnitResponse.of_view(return_units.execute(unit_id, principal.name))
+        return UnitStateResponse.of_outcome(return_units.execute(unit_id, principal.name))
 
 
 class ReturnPolicyController(Controller):

@@ -21,7 +21,7 @@ from oms.returns.domain.policy import MAX_WINDOW_DAYS, ReturnPolicy, ReturnReaso
 from oms.returns.domain.rma import MAX_REASON_TEXT
 from oms.returns.domain.units import ReturnedUnit
 from oms.returns.services.rma import MAX_LINES, LineResolution, NewReturnLine, OpenReturn
-from oms.returns.services.units import GradeUnit, UnitView
+from oms.returns.services.units import GradeUnit, UnitOutcome, UnitView
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=1000)]
 LineId = Annotated[Line, Field(min_length=1, max_length=64)]
@@ -129,7 +129,7 @@ class CompletenessBody(RequestBody):
 
 
 class GradeRequest(RequestBody):
-    multi_line_fields = frozenset({"note"})
+    multi_line_fields = frozenset({"note", "disposition_reason"})
     grade: Grade = Field(description="N 新品, U 未使用, A-D 中古A-D, J ジャンク")
     functional: Functional
     defects: list[DefectBody] = Field(default_factory=list, max_length=MAX_DEFECTS)
@@ -139,6 +139,11 @@ class GradeRequest(RequestBody):
     )
     note: Text | None = Field(default=None, max_length=MAX_NOTE)
     rubric_version: Line = Field(default="1", min_length=1, max_length=32)
+    disposition: Disposition | None = Field(
+        default=None, description="Decide at once, in the grade's transaction"
+    )
+    disposition_reason: Text | None = Field(default=None, max_length=1000)
+    execute: StrictBool = Field(default=False, description="Carry the disposition out too")
 
     def to_command(self) -> GradeUnit:
         return GradeUnit(
@@ -149,6 +154,9 @@ class GradeRequest(RequestBody):
             photos=list(self.photos),
             note=self.note,
             rubric_version=self.rubric_version,
+            disposition=self.disposition.value if self.disposition else None,
+            disposition_reason=self.disposition_reason,
+            execute=self.execute,
         )
 
 
@@ -270,6 +278,22 @@ class ReturnResponse(BaseModel):
                 for ln in rma.lines
             ],
             units=None if units is None else [UnitSummary.of(u) for u in units],
+        )
+
+
+class UnitStateResponse(UnitSummary):
+    """A unit as a command left it; its whole history is `GET /v1/units/{id}`."""
+
+    grade_label: str | None = Field(description="The grade's Japanese label")
+    resale_code: str | None
+
+    @classmethod
+    def of_outcome(cls, outcome: UnitOutcome) -> UnitStateResponse:
+        unit = outcome.unit
+        return cls(
+            **UnitSummary.of(unit).model_dump(),
+            grade_label=unit.grade.label_ja if unit.grade else None,
+            resale_code=outcome.resale_code,
         )
 
 

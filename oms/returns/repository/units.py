@@ -7,19 +7,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from oms.returns.domain import Disposition, Grade
+from oms.returns.domain import Disposition, Grade, ReturnStatus
 from oms.returns.domain.policy import ReturnPolicy, ReturnReason
 from oms.returns.domain.units import Decision, ReturnedUnit, UnitStatus
 from oms.returns.orm import (
     return_policies,
+    returns,
     unit_dispositions,
     unit_exceptions,
     unit_grades,
     units,
 )
+
+_DECIDED = frozenset({UnitStatus.DISPOSITIONED.value, UnitStatus.DONE.value})
 
 
 class SqlUnits:
@@ -112,6 +115,7 @@ class SqlUnits:
                     reason=decision.reason,
                     decided_by=decision.decided_by,
                     decided_at=now,
+                    executed_at=now if decision.executed else None,
                 )
                 .returning(unit_dispositions.c.id)
             ).scalar_one()
@@ -119,15 +123,20 @@ class SqlUnits:
 
     def mark_executed(self, unit_id: int, now: datetime) -> int:
         """Mark the unit's latest decision executed; its id."""
-        latest = self._latest_decision_id(unit_id)
-        if latest is None:
-            raise ValueError(f"unit {unit_id} has no decision")
-        self.session.execute(
+        latest = (
+            select(func.max(unit_dispositions.c.id))
+            .where(unit_dispositions.c.unit_id == unit_id)
+            .scalar_subquery()
+        )
+        done = self.session.execute(
             update(unit_dispositions)
             .where(unit_dispositions.c.id == latest)
             .values(executed_at=now)
-        )
-        return latest
+            .returning(unit_dispositions.c.id)
+        ).scalar()
+        if done is None:
+            raise ValueError(f"unit {unit_id} has no decision")
+        return int(done)
 
     def decisions_of(self, unit_id: int) -> list[dict[str, Any]]:
         rows = self.session.execute(
@@ -136,6 +145,21 @@ class SqlUnits:
             .order_by(unit_dispositions.c.id)
         ).mappings()
         return [dict(r) for r in rows]
+
+    def return_status(self, return_id: int) -> ReturnStatus | None:
+        found = self.session.execute(
+            select(returns.c.status).where(returns.c.id == return_id)
+        ).scalar()
+        return ReturnStatus(found) if found is not None else None
+
+    def ungraded_units(self, return_id: int) -> int:
+        return int(
+            self.session.execute(
+                select(func.count())
+                .select_from(units)
+                .where(units.c.return_id == return_id, units.c.grade.is_(None))
+            ).scalar_one()
+        )
 
     def resale_code_of(self, unit_id: int) -> str | None:
         return self.session.execute(
@@ -148,17 +172,9 @@ class SqlUnits:
         ).all()
         return self._units(rows)
 
-    def _latest_decision_id(self, unit_id: int) -> int | None:
-        found = self.session.execute(
-            select(unit_dispositions.c.id)
-            .where(unit_dispositions.c.unit_id == unit_id)
-            .order_by(unit_dispositions.c.id.desc())
-            .limit(1)
-        ).scalar()
-        return int(found) if found is not None else None
-
     def _units(self, rows: Sequence[Any]) -> list[ReturnedUnit]:
-        ids = [r.id for r in rows]
+        # Only a dispositioned or done unit has a decision that stands (a regrade drops one).
+        ids = [r.id for r in rows if r.status in _DECIDED]
         decisions: dict[int, Decision] = {}
         if ids:
             # The latest decision of each unit: later rows overwrite earlier ones.
@@ -174,10 +190,6 @@ class SqlUnits:
         for r in rows:
             status = UnitStatus(r.status)
             decision = decisions.get(r.id)
-            if status in (UnitStatus.GRADED, UnitStatus.AWAITING_INSPECTION) and (
-                decision is not None and not decision.executed
-            ):
-                decision = None  # a regrade dropped it
             found.append(
                 ReturnedUnit(
                     sku=r.sku,

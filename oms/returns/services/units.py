@@ -48,6 +48,11 @@ class GradeUnit:
     photos: Sequence[str] = ()
     note: str | None = None
     rubric_version: str = "1"
+    # A grading station often decides at once: the disposition, and whether to carry it out,
+    # in the grade's own transaction (one scan at the bench).
+    disposition: str | None = None
+    disposition_reason: str | None = None
+    execute: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,14 @@ class UnitView:
     grades: list[dict[str, Any]]
     exceptions: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
+    resale_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOutcome:
+    """What a command left: the unit as it now stands (its history: `UnitService.unit`)."""
+
+    unit: ReturnedUnit
     resale_code: str | None = None
 
 
@@ -89,28 +102,47 @@ class UnitService:
         self._resale = resale
         self._clock = clock
 
-    def grade(self, unit_id: int, cmd: GradeUnit, grader: str) -> UnitView:
+    def grade(self, unit_id: int, cmd: GradeUnit, grader: str) -> UnitOutcome:
         """A grade, or a regrade (a new record: the unit's grade is its latest)."""
         record = _grade_record(cmd)
+        disposition = None
+        if cmd.disposition is not None:
+            disposition = _disposition(cmd.disposition, cmd.disposition_reason)
+        elif cmd.execute:
+            raise InvalidInput("execute needs a disposition", field="execute")
         now = self._clock()
         with self._uow() as uow:
             unit = self._locked(uow, unit_id)
             unit.graded(Grade(record["grade"]))
             uow.returns.add_grade(unit_id, {**record, "grader": grader, "graded_at": now})
-            uow.returns.save_unit(unit, now)
-            events = [unit_event(unit, "graded")]
+            what = "graded"
+            resale_code = None
+            if disposition is not None:
+                decision = unit.decide(disposition, cmd.disposition_reason, grader)
+                if cmd.execute:
+                    resale_code = self._execute_in(uow, unit, grader, now, decided_now=True)
+                    what = "executed"
+                else:
+                    uow.returns.add_decision(unit_id, decision, now)
+                    what = "decided"
+            uow.returns.save_unit(unit, now, resale_code)
+            events = [unit_event(unit, what)]
             if unit.return_id is not None:
                 events += self._inspected(uow, unit.return_id, now)
             uow.returns.add_events(events, now)
+            uow.publish_changes()
             uow.commit()
-        return self.unit(unit_id)
+        return UnitOutcome(unit, resale_code)
 
     def _inspected(self, uow: ReturnsUnitOfWork, return_id: int, now: datetime) -> list[Any]:
-        """Every unit of a fully received return graded: the return is inspected."""
+        """Every unit of a fully received return graded: the return is inspected. Cheap when
+        not: the status is read first, and only ungraded units are counted."""
+        if uow.returns.return_status(return_id) is not ReturnStatus.RECEIVED:
+            return []
+        if uow.returns.ungraded_units(return_id):
+            return []
         rma = uow.returns.return_by_id(return_id, lock=True)
         if rma is None or rma.status is not ReturnStatus.RECEIVED:
-            return []
-        if any(u.grade is None for u in uow.returns.units_of_return(return_id)):
             return []
         rma.inspect()
         uow.returns.save_return(rma, now)
@@ -123,7 +155,7 @@ class UnitService:
         by: str,
         note: str | None = None,
         actual_sku: str | None = None,
-    ) -> UnitView:
+    ) -> UnitOutcome:
         """A receipt exception (not a grade). Suspected fraud or a counterfeit puts the return
         on hold: no money moves until a person looks."""
         try:
@@ -159,7 +191,7 @@ class UnitService:
                     events.append(return_event(rma, "held"))
             uow.returns.add_events(events, now)
             uow.commit()
-        return self.unit(unit_id)
+        return UnitOutcome(unit)
 
     def decide(
         self,
@@ -169,28 +201,25 @@ class UnitService:
         reason: str | None = None,
         *,
         execute: bool = False,
-    ) -> UnitView:
+    ) -> UnitOutcome:
         """A decision (changeable until executed); with `execute`, carried out at once."""
-        try:
-            parsed = Disposition(disposition)
-        except ValueError:
-            known = ", ".join(d.value for d in Disposition)
-            raise InvalidInput(f"disposition must be one of {known}", field="disposition") from None
-        if reason is not None:
-            bounded_text(reason, "reason", 1000, multi_line=True)
+        parsed = _disposition(disposition, reason)
         now = self._clock()
         with self._uow() as uow:
             unit = self._locked(uow, unit_id)
             decision = unit.decide(parsed, reason, by)
-            uow.returns.add_decision(unit_id, decision, now)
-            resale_code = self._execute_in(uow, unit, by, now) if execute else None
+            resale_code = None
+            if execute:  # the decision is stored already carried out
+                resale_code = self._execute_in(uow, unit, by, now, decided_now=True)
+            else:
+                uow.returns.add_decision(unit_id, decision, now)
             uow.returns.save_unit(unit, now, resale_code)
             uow.returns.add_events([unit_event(unit, "executed" if execute else "decided")], now)
             uow.publish_changes()
             uow.commit()
-        return self.unit(unit_id)
+        return UnitOutcome(unit, resale_code)
 
-    def execute(self, unit_id: int, by: str) -> UnitView:
+    def execute(self, unit_id: int, by: str) -> UnitOutcome:
         """Carry out the unit's decision: its ledger movement, in this transaction."""
         now = self._clock()
         with self._uow() as uow:
@@ -200,13 +229,23 @@ class UnitService:
             uow.returns.add_events([unit_event(unit, "executed")], now)
             uow.publish_changes()
             uow.commit()
-        return self.unit(unit_id)
+        return UnitOutcome(unit, resale_code)
 
     def _execute_in(
-        self, uow: ReturnsUnitOfWork, unit: ReturnedUnit, by: str, now: datetime
+        self,
+        uow: ReturnsUnitOfWork,
+        unit: ReturnedUnit,
+        by: str,
+        now: datetime,
+        *,
+        decided_now: bool = False,
     ) -> str | None:
         decision = unit.execute()
-        decision_id = uow.returns.mark_executed(unit.id or 0, now)
+        decision_id = (
+            uow.returns.add_decision(unit.id or 0, decision, now)
+            if decided_now
+            else uow.returns.mark_executed(unit.id or 0, now)
+        )
         disposition = decision.disposition
         if disposition is Disposition.REFURBISH:
             return None  # stays quarantined, back to grading once worked on
@@ -237,13 +276,19 @@ class UnitService:
             unit = uow.returns.unit_by_id(unit_id)
             if unit is None:
                 raise NotFound(f"no unit {unit_id}", field="id")
-            return UnitView(
-                unit,
-                uow.returns.grades_of(unit_id),
-                uow.returns.exceptions_of(unit_id),
-                uow.returns.decisions_of(unit_id),
-                uow.returns.resale_code_of(unit_id),
-            )
+            return self._view(uow, unit)
+
+    @staticmethod
+    def _view(uow: ReturnsUnitOfWork, unit: ReturnedUnit) -> UnitView:
+        """The unit's whole record, read in the caller's transaction."""
+        unit_id = unit.id or 0
+        return UnitView(
+            unit,
+            uow.returns.grades_of(unit_id),
+            uow.returns.exceptions_of(unit_id),
+            uow.returns.decisions_of(unit_id),
+            uow.returns.resale_code_of(unit_id),
+        )
 
     def unit_by_barcode(self, barcode: str) -> UnitView:
         with self._uow() as uow:
@@ -275,6 +320,16 @@ class UnitService:
         if unit is None:
             raise NotFound(f"no unit {unit_id}", field="id")
         return unit
+
+
+def _disposition(value: str, reason: str | None) -> Disposition:
+    if reason is not None:
+        bounded_text(reason, "reason", 1000, multi_line=True)
+    try:
+        return Disposition(value)
+    except ValueError:
+        known = ", ".join(d.value for d in Disposition)
+        raise InvalidInput(f"disposition must be one of {known}", field="disposition") from None
 
 
 def _choice(enum: Any, value: Any, field: str) -> Any:
@@ -345,4 +400,4 @@ def _flag(value: Any, field: str) -> bool:
     return value
 
 
-__all__ = ["GradeUnit", "ResaleMaker", "UnitService", "UnitView"]
+__all__ = ["GradeUnit", "ResaleMaker", "UnitOutcome", "UnitService", "UnitView"]
