@@ -51,17 +51,13 @@ def parse_contact(raw: Mapping[str, Any], prefix: str = "contact") -> dict[str, 
                 f"address_lines is a list of at most {MAX_ADDRESS_LINES} lines",
                 field=where("address_lines"),
             )
-        kept = [
-            _text(line, f"{where('address_lines')}[{i}]", 300) for i, line in enumerate(lines)
-        ]
+        kept = [_text(line, f"{where('address_lines')}[{i}]", 300) for i, line in enumerate(lines)]
         contact["address_lines"] = [line for line in kept if line]
     prefecture = raw.get("prefecture")
     if prefecture is not None:
         text = str(prefecture).strip()
         if not (text.isascii() and text.isdecimal() and 1 <= int(text) <= 47):
-            raise InvalidInput(
-                "prefecture is a JIS code, 01 to 47", field=where("prefecture")
-            )
+            raise InvalidInput("prefecture is a JIS code, 01 to 47", field=where("prefecture"))
         contact["prefecture"] = f"{int(text):02d}"
     postal = raw.get("postal_code")
     if postal is not None:

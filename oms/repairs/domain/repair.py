@@ -2,17 +2,17 @@
 
 ```
 requested --await_item--> awaiting_item --receive--> received --diagnose--> diagnosing
-   |                          |                                               |
-   '--cancel--> cancelled (T) <'            (in warranty) approve <-----------+--quote--> quote_pending
-                                                   |                                     | approve | decline
-                                                   v                                     v         v
-        awaiting_parts <--await_parts-- approved --in_repair--> in_repair <--> awaiting_parts   returning
-             '--in_repair--> in_repair --testing--> testing --test_result(pass)--> repaired
-                                 ^----------------- test_result(fail) --'             |
-                                                                       returning <----'
-        returning --complete--> completed (T)
-        unrepairable (from diagnosing, awaiting_parts, in_repair, testing) with an outcome:
-            replacement | refund | disposal | resale: final; return: --returning--> returning
+    '--cancel--> cancelled (T) <--cancel--'
+diagnosing --quote--> quote_pending --approve--> approved
+    |                       '--decline--> returning (outcome: return, unrepaired)
+    '--approve (only in warranty)--> approved
+approved --await_parts--> awaiting_parts <--await_parts-- in_repair
+approved | awaiting_parts --in_repair--> in_repair --testing--> testing
+testing --test_result(passed)--> repaired --returning--> returning --complete--> completed (T)
+testing --test_result(failed)--> in_repair
+diagnosing | awaiting_parts | in_repair | testing --unrepairable(outcome)--> unrepairable
+    outcome replacement | refund | disposal | resale: final
+    outcome return: --returning--> returning
 ```
 Where this differs from the reference (§4.4) and why:
 - A declined quote goes to `returning` with the outcome `return` (the reference has its own
@@ -205,9 +205,7 @@ class Repair:
 
     def sla_seconds(self, now: datetime) -> float:
         """Time that was ours to act on: paused and stopped states do not count."""
-        return sum(
-            p.seconds(now) for p in self.periods if p.status not in PAUSED | STOPPED
-        )
+        return sum(p.seconds(now) for p in self.periods if p.status not in PAUSED | STOPPED)
 
     def paused_seconds(self, now: datetime) -> float:
         return sum(p.seconds(now) for p in self.periods if p.status in PAUSED)
@@ -224,9 +222,7 @@ class Repair:
             )
         return target
 
-    def _move(
-        self, to: RepairStatus, now: datetime, actor: str, note: str | None = None
-    ) -> None:
+    def _move(self, to: RepairStatus, now: datetime, actor: str, note: str | None = None) -> None:
         if self.periods and self.periods[-1].left_at is None:
             self.periods[-1].left_at = now
         self.status = to
@@ -292,18 +288,14 @@ class Repair:
             raise InvalidInput("at least one part", field="lines")
         for index, line in enumerate(lines):
             if line.quantity < 1:
-                raise InvalidInput(
-                    "quantity must be at least 1", field=f"lines[{index}].quantity"
-                )
+                raise InvalidInput("quantity must be at least 1", field=f"lines[{index}].quantity")
         self.parts_batches += 1
         return self.parts_batches
 
     def start_testing(self, now: datetime, actor: str, note: str | None = None) -> None:
         self._move(self._check(RepairAction.TESTING), now, actor, _optional(note))
 
-    def test_result(
-        self, passed: bool, now: datetime, actor: str, note: str | None = None
-    ) -> None:
+    def test_result(self, passed: bool, now: datetime, actor: str, note: str | None = None) -> None:
         target = self._check(RepairAction.TEST_RESULT)
         self._move(target if passed else S.IN_REPAIR, now, actor, _optional(note))
 
@@ -324,9 +316,7 @@ class Repair:
         target = self._check(RepairAction.CANCEL)
         self._move(target, now, actor, _reason(reason))
 
-    def override_warranty(
-        self, in_warranty: bool, reason: str, now: datetime, actor: str
-    ) -> None:
+    def override_warranty(self, in_warranty: bool, reason: str, now: datetime, actor: str) -> None:
         if self.final:
             raise Conflict(
                 f"the warranty of a {self.status.value} repair can no longer change",

@@ -1,0 +1,463 @@
+"""Repairs: a request from a consumer, a wholesale partner or customer service, and every step
+of the repair order's state machine, each one transaction that locks the repair.
+
+A request names an order line of ours (any channel: SKU, channel and purchase date come from
+the order) or brings its own proof of purchase (date, channel, partner, SKU). The warranty is
+decided then, from the purchase date, the SKU's term and the partner's terms, and stored with
+those inputs. Parts used are booked in the inventory's ledger in the repair's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from oms.idempotency import fingerprint
+from oms.inventory.domain import InsufficientStock, MovementType
+from oms.inventory.services import InventoryService
+from oms.inventory.services.commands import SystemMove
+from oms.orders.services.placement import OrderService
+from oms.repairs.domain import (
+    Outcome,
+    PartLine,
+    PartnerTerms,
+    Quote,
+    Repair,
+    RepairAction,
+    RepairStatus,
+    RequestedBy,
+    compute_warranty,
+    parse_contact,
+)
+from oms.repairs.domain.repair import MAX_SYMPTOM
+from oms.repairs.ports import PartUse, RepairsUnitOfWork
+from oms.shared.bounds import EARLIEST, check_text, parse_id
+from oms.shared.clock import utcnow
+from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.transaction import retry_transaction
+
+MAX_PAGE = 500
+MAX_PARTS = 50
+MAX_KEY = 200
+PARTS_REASON = "repair"
+# Purchase and request dates are the customer's calendar days: Japan's.
+JST = timezone(timedelta(hours=9), "JST")
+_OPEN = "repairs.open"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRepair:
+    """A repair request: `order_id` + `line_id`, or a proof of purchase (`purchase_date`,
+    `channel`, `sku`, and `partner` when bought through one)."""
+
+    requested_by: str
+    symptom: str
+    contact: Mapping[str, Any]
+    order_id: int | None = None
+    line_id: str | None = None
+    purchase_date: date | None = None
+    channel: str | None = None
+    partner: str | None = None
+    sku: str | None = None
+    serial: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRepair:
+    repair: Repair
+    created: bool  # False: the same Idempotency-Key and request came again
+
+
+@dataclass(frozen=True, slots=True)
+class ActOnRepair:
+    """One action and its inputs (each action reads the ones it needs)."""
+
+    action: RepairAction
+    location: str | None = None  # receive
+    note: str | None = None
+    amount: int | None = None  # quote
+    currency: str = "JPY"
+    passed: bool | None = None  # test_result
+    outcome: str | None = None  # unrepairable
+    reason: str | None = None  # decline, unrepairable, cancel, override_warranty
+    in_warranty: bool | None = None  # override_warranty
+    parts: Sequence[PartLine] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairDetail:
+    """A repair with its parts and the instant its clocks were read at."""
+
+    repair: Repair
+    parts: list[PartUse]
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RepairPage:
+    items: list[Repair]
+    next_cursor: str | None
+    as_of: datetime
+
+
+class RepairService:
+    def __init__(
+        self,
+        uow: Callable[[], RepairsUnitOfWork],
+        inventory: InventoryService,
+        orders: OrderService,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._inventory = inventory
+        self._orders = orders
+        self._clock = clock
+
+    # ------------------------------------------------------------------ requests
+
+    def open_repair(
+        self, cmd: OpenRepair, actor: str, *, idempotency_key: str | None = None
+    ) -> OpenedRepair:
+        """A new repair (requested), or, for an Idempotency-Key seen before with the same
+        request, the repair it made. The same key with another request is a 409."""
+        if idempotency_key is not None:
+            _check_key(idempotency_key)
+        asked = fingerprint(_OPEN, _request_body(cmd), actor)
+        requested_by = _requested_by(cmd.requested_by)
+        symptom = _symptom(cmd.symptom)
+        serial = _optional_text(cmd.serial, "serial", 100)
+        contact = parse_contact(cmd.contact)
+        partner = _optional_text(cmd.partner, "partner", 64)
+        if requested_by is RequestedBy.WHOLESALE and partner is None:
+            raise InvalidInput("a wholesale partner's request names the partner", field="partner")
+        sku, channel, bought, line_id = self._purchase(cmd)
+        now = self._clock()
+        with self._uow() as uow:
+            if idempotency_key is not None:
+                stored = uow.repairs.repair_by_key(idempotency_key)
+                if stored is not None:
+                    if stored.fingerprint != asked:
+                        raise IdempotencyKeyReused(idempotency_key)
+                    return OpenedRepair(stored.repair, created=False)
+            terms = None
+            if partner is not None:
+                terms = uow.repairs.partner_terms(partner)
+                if terms is None:
+                    raise InvalidInput(
+                        f"no warranty terms for partner {partner!r}: set them first "
+                        "(`oms repairs partner`)",
+                        field="partner",
+                    )
+            found = uow.inventory.sku_by_code(sku)
+            if found is None:
+                raise InvalidInput(f"SKU {sku!r} does not exist", field="sku")
+            repair = Repair(
+                requested_by=requested_by,
+                sku=sku,
+                channel=channel,
+                purchase_date=bought,
+                symptom=symptom,
+                contact=contact,
+                warranty=compute_warranty(
+                    bought, now.astimezone(JST).date(), dict(found.attributes), terms
+                ),
+                order_id=cmd.order_id,
+                line_id=line_id,
+                partner=partner,
+                serial=serial,
+            )
+            repair.start(now, actor)
+            uow.repairs.add_repair(
+                repair, actor, now, idempotency_key=idempotency_key, fingerprint=asked
+            )
+            uow.commit()
+        return OpenedRepair(repair, created=True)
+
+    def _purchase(self, cmd: OpenRepair) -> tuple[str, str, date, str | None]:
+        """(sku, channel, purchase date, order line) from the order, or from the proof."""
+        if cmd.order_id is not None or cmd.line_id is not None:
+            if cmd.order_id is None:
+                raise InvalidInput("line_id comes with order_id", field="order_id")
+            if cmd.line_id is None:
+                raise InvalidInput("order_id comes with line_id", field="line_id")
+            for name in ("purchase_date", "channel", "sku"):
+                if getattr(cmd, name) is not None:
+                    raise InvalidInput(f"{name} is taken from the order: leave it out", field=name)
+            try:
+                order = self._orders.get_order(cmd.order_id)
+            except NotFound:
+                raise InvalidInput(f"no order {cmd.order_id}", field="order_id") from None
+            try:
+                line = order.line(cmd.line_id)
+            except InvalidInput:
+                raise InvalidInput(
+                    f"order {cmd.order_id} has no line {cmd.line_id!r}", field="line_id"
+                ) from None
+            bought = order.ordered_at.astimezone(JST).date()
+            return line.sku, order.channel, bought, line.line_id
+        if cmd.purchase_date is None:
+            raise InvalidInput(
+                "a repair names order_id and line_id, or a proof of purchase with its date",
+                field="purchase_date",
+            )
+        if cmd.channel is None:
+            raise InvalidInput("where it was bought: the channel", field="channel")
+        if cmd.sku is None:
+            raise InvalidInput("which product: the sku", field="sku")
+        today = self._clock().astimezone(JST).date()
+        if not EARLIEST.date() <= cmd.purchase_date <= today:
+            raise InvalidInput(
+                f"purchase_date must be between {EARLIEST.date()} and today", field="purchase_date"
+            )
+        channel = _optional_text(cmd.channel, "channel", 64) or ""
+        sku = _optional_text(cmd.sku, "sku", 64) or ""
+        if not channel:
+            raise InvalidInput("where it was bought: the channel", field="channel")
+        if not sku:
+            raise InvalidInput("which product: the sku", field="sku")
+        return sku, channel, cmd.purchase_date, None
+
+    # ------------------------------------------------------------------ reads
+
+    def get_repair(self, repair_id: int) -> RepairDetail:
+        with self._uow() as uow:
+            found = uow.repairs.repair_by_id(repair_id)
+            if found is None:
+                raise NotFound(f"no repair {repair_id}", field="id")
+            parts = uow.repairs.parts_used(repair_id)
+        return RepairDetail(found, parts, self._clock())
+
+    def list_repairs(
+        self,
+        status: str | None = None,
+        order_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> RepairPage:
+        if limit < 1 or limit > MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        try:
+            wanted = RepairStatus(status) if status else None
+        except ValueError:
+            known = ", ".join(s.value for s in RepairStatus)
+            raise InvalidInput(f"status must be one of {known}", field="status") from None
+        after = parse_id(cursor, "cursor") or 0
+        with self._uow() as uow:
+            items = uow.repairs.repairs_page(wanted, order_id, after, limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return RepairPage(items, str(items[-1].id) if more and items else None, self._clock())
+
+    # ------------------------------------------------------------------ actions
+
+    def act(self, repair_id: int, cmd: ActOnRepair, actor: str) -> RepairDetail:
+        """One action of the state machine; a refusal is a 409 naming the state, bad input a
+        422 naming the field, and either changes nothing."""
+        return retry_transaction(lambda _: self._act(repair_id, cmd, actor))
+
+    def _act(self, repair_id: int, cmd: ActOnRepair, actor: str) -> RepairDetail:
+        now = self._clock()
+        with self._uow() as uow:
+            repair = uow.repairs.repair_by_id(repair_id, lock=True)
+            if repair is None:
+                raise NotFound(f"no repair {repair_id}", field="id")
+            booked = self._apply(uow, repair, cmd, actor, now)
+            uow.repairs.save_repair(repair, now)
+            if booked:
+                uow.publish_changes()  # parts left the stock: the channels' numbers follow
+            uow.commit()
+        return self.get_repair(repair_id)
+
+    def _apply(
+        self,
+        uow: RepairsUnitOfWork,
+        repair: Repair,
+        cmd: ActOnRepair,
+        actor: str,
+        now: datetime,
+    ) -> bool:
+        """Run the action on the repair; True when it booked ledger movements."""
+        a = RepairAction
+        note = _optional_text(cmd.note, "note", 1000, multi_line=True)
+        match cmd.action:
+            case a.AWAIT_ITEM:
+                repair.await_item(now, actor)
+            case a.RECEIVE:
+                location = _optional_text(cmd.location, "location", 64)
+                if location is None:
+                    raise InvalidInput("where the item is received: location", field="location")
+                if location not in uow.inventory.location_ids([location]):
+                    raise InvalidInput(f"location {location!r} does not exist", field="location")
+                repair.receive(location, now, actor)
+            case a.DIAGNOSE:
+                repair.diagnose(now, actor, note)
+            case a.QUOTE:
+                if cmd.amount is None:
+                    raise InvalidInput("the quote's amount is needed", field="amount")
+                repair.make_quote(Quote(cmd.amount, cmd.currency), now, actor)
+            case a.APPROVE:
+                repair.approve(now, actor)
+            case a.DECLINE:
+                repair.decline(_reason(cmd.reason), now, actor)
+            case a.AWAIT_PARTS:
+                repair.await_parts(now, actor, note)
+            case a.IN_REPAIR:
+                repair.start_repair(now, actor, note)
+            case a.PARTS:
+                self._use_parts(uow, repair, cmd.parts, actor, now)
+                return True
+            case a.TESTING:
+                repair.start_testing(now, actor, note)
+            case a.TEST_RESULT:
+                if cmd.passed is None:
+                    raise InvalidInput("whether the test passed", field="passed")
+                repair.test_result(cmd.passed, now, actor, note)
+            case a.RETURNING:
+                repair.ship_back(now, actor, note)
+            case a.COMPLETE:
+                repair.complete(now, actor)
+            case a.UNREPAIRABLE:
+                repair.unrepairable(_outcome(cmd.outcome), _reason(cmd.reason), now, actor)
+            case a.CANCEL:
+                repair.cancel(_reason(cmd.reason), now, actor)
+            case a.OVERRIDE_WARRANTY:
+                if cmd.in_warranty is None:
+                    raise InvalidInput("in_warranty is needed", field="in_warranty")
+                repair.override_warranty(cmd.in_warranty, _reason(cmd.reason), now, actor)
+        return False
+
+    def _use_parts(
+        self,
+        uow: RepairsUnitOfWork,
+        repair: Repair,
+        lines: Sequence[PartLine],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        if len(lines) > MAX_PARTS:
+            raise InvalidInput(f"at most {MAX_PARTS} part lines", field="lines")
+        batch = repair.use_parts(list(lines))  # the state and the quantities first
+        merged: dict[str, int] = {}
+        index: dict[str, int] = {}
+        for i, line in enumerate(lines):
+            sku = _optional_text(line.sku, f"lines[{i}].sku", 64)
+            if sku is None:
+                raise InvalidInput("which part: sku", field=f"lines[{i}].sku")
+            if uow.inventory.sku_by_code(sku) is None:
+                raise InvalidInput(f"SKU {sku!r} does not exist", field=f"lines[{i}].sku")
+            merged[sku] = merged.get(sku, 0) + line.quantity
+            index.setdefault(sku, i)
+        location = repair.location or ""
+        parts = [PartLine(sku, quantity) for sku, quantity in merged.items()]
+        try:
+            self._inventory.record_system_within(
+                uow,
+                [
+                    SystemMove(MovementType.PART_USED, p.sku, location, p.quantity, PARTS_REASON)
+                    for p in parts
+                ],
+                key=f"repair:{repair.id}:parts:{batch}",
+                reference=f"repair:{repair.id}",
+                actor=actor,
+                now=now,
+            )
+        except InsufficientStock as short:
+            first = short.shortages[0]
+            raise Conflict(
+                f"not enough of the part {first['sku']} at {location}: "
+                f"{first['available']} available, {merged.get(first['sku'], 0)} needed",
+                field=f"lines[{index.get(first['sku'], 0)}].sku",
+                extra={"short_lines": short.shortages},
+            ) from None
+        uow.repairs.add_parts(repair.id or 0, batch, parts, location, actor, now)
+
+    # ------------------------------------------------------------------ partners
+
+    def set_partner_terms(self, terms: PartnerTerms) -> PartnerTerms:
+        """A wholesale partner's warranty terms, replacing any before. Repairs already opened
+        keep the terms they were decided with (stored with their warranty)."""
+        _optional_text(terms.partner, "partner", 64)
+        if not terms.partner.strip():
+            raise InvalidInput("a partner code is needed", field="partner")
+        with self._uow() as uow:
+            uow.repairs.set_partner_terms(terms, self._clock())
+            uow.commit()
+        return terms
+
+    def partner_terms(self) -> list[PartnerTerms]:
+        with self._uow() as uow:
+            return uow.repairs.all_partner_terms()
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_key(key: str) -> None:
+    if not key.strip():
+        raise InvalidInput("an Idempotency-Key must not be empty", field="Idempotency-Key")
+    if len(key) > MAX_KEY:
+        raise InvalidInput(
+            f"Idempotency-Key must be at most {MAX_KEY} characters", field="Idempotency-Key"
+        )
+    check_text(key, "Idempotency-Key")
+
+
+def _request_body(cmd: OpenRepair) -> dict[str, Any]:
+    return {
+        "requested_by": cmd.requested_by,
+        "symptom": cmd.symptom,
+        "contact": dict(cmd.contact),
+        "order_id": cmd.order_id,
+        "line_id": cmd.line_id,
+        "purchase_date": cmd.purchase_date.isoformat() if cmd.purchase_date else None,
+        "channel": cmd.channel,
+        "partner": cmd.partner,
+        "sku": cmd.sku,
+        "serial": cmd.serial,
+    }
+
+
+def _requested_by(value: str) -> RequestedBy:
+    try:
+        return RequestedBy(value)
+    except ValueError:
+        known = ", ".join(r.value for r in RequestedBy)
+        raise InvalidInput(f"requested_by must be one of {known}", field="requested_by") from None
+
+
+def _outcome(value: str | None) -> Outcome:
+    try:
+        return Outcome(value or "")
+    except ValueError:
+        known = ", ".join(o.value for o in Outcome)
+        raise InvalidInput(f"outcome must be one of {known}", field="outcome") from None
+
+
+def _symptom(text: str) -> str:
+    symptom = check_text(text.strip(), "symptom", multi_line=True)
+    if not symptom:
+        raise InvalidInput("what is wrong with it: the symptom", field="symptom")
+    if len(symptom) > MAX_SYMPTOM:
+        raise InvalidInput(f"symptom must be at most {MAX_SYMPTOM} characters", field="symptom")
+    return symptom
+
+
+def _reason(text: str | None) -> str:
+    reason = (text or "").strip()
+    if not reason:
+        raise InvalidInput("a reason is needed", field="reason")
+    return check_text(reason, "reason", multi_line=True)
+
+
+def _optional_text(
+    text: str | None, where: str, limit: int, *, multi_line: bool = False
+) -> str | None:
+    if text is None:
+        return None
+    cleaned = check_text(text.strip(), where, multi_line=multi_line)
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{where} must be at most {limit} characters", field=where)
+    return cleaned or None
