@@ -67,7 +67,7 @@ class RepairShop:
         self.shop.ship(parcel.id or 0)
         return order.id or 0, order.lines[0].line_id
 
-    def from_order(self, order_id: int, line_id: str, **overrides: Any) -> OpenRepair:
+    def from_order(self, order_id: int, line_id: str | None, **overrides: Any) -> OpenRepair:
         fields: dict[str, Any] = {
             "requested_by": "consumer",
             "symptom": "does not heat",

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.repairs.domain import (
@@ -23,6 +24,7 @@ from oms.repairs.domain import (
 )
 from oms.repairs.orm import repair_partner_terms, repair_parts, repair_states, repairs
 from oms.repairs.ports import PartUse, StoredRequest
+from oms.shared.errors import Conflict
 
 
 class SqlRepairs:
@@ -38,30 +40,40 @@ class SqlRepairs:
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
     ) -> int:
-        new_id = int(
-            self.session.execute(
-                insert(repairs)
-                .values(
-                    **_columns(repair),
-                    requested_by=repair.requested_by.value,
-                    channel=repair.channel,
-                    order_id=repair.order_id,
-                    line_id=repair.line_id,
-                    partner=repair.partner,
-                    sku=repair.sku,
-                    serial=repair.serial,
-                    symptom=repair.symptom,
-                    contact=repair.contact,
-                    purchase_date=repair.purchase_date,
-                    idempotency_key=idempotency_key,
-                    request_fingerprint=fingerprint,
-                    created_by=created_by,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(repairs.c.id)
-            ).scalar_one()
+        statement = (
+            insert(repairs)
+            .values(
+                **_columns(repair),
+                requested_by=repair.requested_by.value,
+                channel=repair.channel,
+                order_id=repair.order_id,
+                line_id=repair.line_id,
+                partner=repair.partner,
+                sku=repair.sku,
+                serial=repair.serial,
+                symptom=repair.symptom,
+                contact=repair.contact,
+                purchase_date=repair.purchase_date,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+                created_by=created_by,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(repairs.c.id)
         )
+        try:
+            new_id = int(self.session.execute(statement).scalar_one())
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # A concurrent request with the same key inserted first (PostgreSQL made this one
+            # wait for it): nothing is written here, and the same request again replays it.
+            raise Conflict(
+                "a request with this Idempotency-Key was made at the same time; send it again "
+                "to get its repair",
+                field="Idempotency-Key",
+            ) from None
         repair.id = new_id
         self._write_periods(repair, already=0)
         return new_id

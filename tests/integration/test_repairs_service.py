@@ -80,7 +80,8 @@ def test_warranty_override_is_kept_with_its_reason_and_the_computed_decision(
     )
 
     w = rs.repairs.get_repair(repair_id).repair.warranty
-    assert w.in_warranty and not w.computed_in_warranty
+    assert w.in_warranty
+    assert not w.computed_in_warranty
     assert w.override is not None
     assert (w.override.reason, w.override.by) == ("initial defect, goodwill", "cs:hanako")
     with engine.connect() as conn:
@@ -173,7 +174,8 @@ def test_unrepairable_with_an_outcome_and_a_declined_quote_goes_back(engine: Eng
         Outcome.RETURN,
         repair.quote,
     )
-    assert repair.quote is not None and repair.quote.amount == 5_500
+    assert repair.quote is not None
+    assert repair.quote.amount == 5_500
     done = rs.repairs.act(repair_id, ActOnRepair(A.COMPLETE), "cs").repair
     assert done.status is RepairStatus.COMPLETED
 
@@ -210,7 +212,8 @@ def test_the_same_idempotency_key_is_one_repair_and_another_request_under_it_a_4
     first = rs.repairs.open_repair(cmd, "cs", idempotency_key="rep-1")
     again = rs.repairs.open_repair(cmd, "cs", idempotency_key="rep-1")
 
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.repair.id == first.repair.id
     with pytest.raises(IdempotencyKeyReused):
         rs.repairs.open_repair(

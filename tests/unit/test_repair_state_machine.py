@@ -4,8 +4,10 @@ clock counts exactly the time spent in states that are ours to act on, never a p
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 from hypothesis import strategies as st
@@ -63,7 +65,8 @@ class RepairMachine(RuleBasedStateMachine):
             self.repair.override_warranty(in_warranty, reason, self.now, "cs")
         except DomainError:
             return
-        assert not final and reason
+        assert not final
+        assert reason
         assert self.repair.warranty.in_warranty is in_warranty
 
     @rule(minutes=st.integers(0, 60 * 24 * 3))
@@ -140,8 +143,10 @@ class RepairMachine(RuleBasedStateMachine):
         except DomainError:
             assert (self.repair.status, self.repair.parts_batches) == before
             return
-        assert before[0] is S.IN_REPAIR and quantity >= 1
-        assert batch == before[1] + 1 and self.repair.status is S.IN_REPAIR
+        assert before[0] is S.IN_REPAIR
+        assert quantity >= 1
+        assert batch == before[1] + 1
+        assert self.repair.status is S.IN_REPAIR
 
     @rule()
     def testing(self) -> None:
@@ -171,7 +176,7 @@ class RepairMachine(RuleBasedStateMachine):
 
     # The next step of the usual path, twice as likely as any other rule: without it most runs
     # end early (a cancel) and the states near the end are seldom reached.
-    NEXT = {
+    NEXT: ClassVar[dict[RepairStatus, RepairAction]] = {
         S.REQUESTED: A.AWAIT_ITEM,
         S.AWAITING_ITEM: A.RECEIVE,
         S.RECEIVED: A.DIAGNOSE,
@@ -196,7 +201,7 @@ class RepairMachine(RuleBasedStateMachine):
 
     def _next(self) -> None:
         action = self.NEXT.get(self.repair.status)
-        run = {
+        run: dict[RepairAction, Callable[[], None]] = {
             A.AWAIT_ITEM: self.await_item,
             A.RECEIVE: self.receive,
             A.DIAGNOSE: self.diagnose,
@@ -223,7 +228,7 @@ class RepairMachine(RuleBasedStateMachine):
     def periods_follow_each_other_without_gaps(self) -> None:
         periods = self.repair.periods
         assert periods[0].status is S.REQUESTED
-        for earlier, later in zip(periods, periods[1:], strict=False):
+        for earlier, later in itertools.pairwise(periods):
             assert earlier.left_at == later.entered_at
         assert periods[-1].left_at is None
         assert periods[-1].status is self.repair.status
@@ -243,7 +248,7 @@ TestRepairMachine = RepairMachine.TestCase
 def test_a_repair_in_warranty_from_request_to_completion() -> None:
     repair = a_repair()
     now = START
-    for step in (
+    steps: list[Callable[[datetime], None]] = [
         lambda t: repair.await_item(t, "cs"),
         lambda t: repair.receive("REPAIR-CENTER", t, "wh"),
         lambda t: repair.diagnose(t, "wh", "the heater is broken"),
@@ -255,7 +260,8 @@ def test_a_repair_in_warranty_from_request_to_completion() -> None:
         lambda t: repair.test_result(True, t, "wh"),
         lambda t: repair.ship_back(t, "wh"),
         lambda t: repair.complete(t, "cs"),
-    ):
+    ]
+    for step in steps:
         now += timedelta(hours=1)
         step(now)
     assert repair.status is S.COMPLETED
@@ -293,4 +299,5 @@ def test_an_unrepairable_item_goes_back_only_when_its_outcome_is_return() -> Non
     with pytest.raises(Conflict):
         sold.ship_back(START, "wh")
     kept.ship_back(START, "wh")
-    assert sold.final and kept.status is S.RETURNING
+    assert sold.final
+    assert kept.status is S.RETURNING

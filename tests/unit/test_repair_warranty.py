@@ -26,7 +26,8 @@ def test_the_sku_term_and_the_partner_terms_add_up_or_replace() -> None:
     assert compute_warranty(date(2024, 1, 1), date(2026, 1, 1), sku, None).term_months == 24
     with_extra = compute_warranty(date(2024, 1, 1), date(2026, 6, 30), sku, extra)
     assert (with_extra.term_months, with_extra.in_warranty) == (30, True)
-    assert with_extra.partner_extra_months == 6 and with_extra.product_term_months == 24
+    assert with_extra.partner_extra_months == 6
+    assert with_extra.product_term_months == 24
     assert compute_warranty(date(2024, 1, 1), date(2024, 4, 2), sku, own).in_warranty is False
 
 
@@ -56,7 +57,8 @@ def test_an_override_is_in_force_and_the_computed_decision_is_kept() -> None:
     w = compute_warranty(date(2020, 1, 1), date(2026, 1, 1), {}, None)
     at = datetime(2026, 1, 2, tzinfo=UTC)
     over = w.overridden(True, "receipt shows a later date", "cs:hanako", at)
-    assert over.in_warranty and not over.computed_in_warranty
+    assert over.in_warranty
+    assert not over.computed_in_warranty
     assert type(over).from_json(over.as_json()) == over
 
 

@@ -119,13 +119,19 @@ class RepairService:
     # ------------------------------------------------------------------ requests
 
     def open_repair(
-        self, cmd: OpenRepair, actor: str, *, idempotency_key: str | None = None
+        self,
+        cmd: OpenRepair,
+        actor: str,
+        *,
+        idempotency_key: str | None = None,
+        caller: str | None = None,
     ) -> OpenedRepair:
-        """A new repair (requested), or, for an Idempotency-Key seen before with the same
-        request, the repair it made. The same key with another request is a 409."""
+        """A new repair (requested), or, for an Idempotency-Key the same caller (an API key)
+        used before with the same request, the repair it made. The same key with another
+        request, or from another caller, is a 409."""
         if idempotency_key is not None:
             _check_key(idempotency_key)
-        asked = fingerprint(_OPEN, _request_body(cmd), actor)
+        asked = fingerprint(_OPEN, _request_body(cmd), caller)
         requested_by = _requested_by(cmd.requested_by)
         symptom = _symptom(cmd.symptom)
         serial = _optional_text(cmd.serial, "serial", 100)
