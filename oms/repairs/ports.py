@@ -11,6 +11,7 @@ from typing import Protocol
 
 from oms.inventory.ports import InventoryUnitOfWork
 from oms.repairs.domain import PartLine, PartnerTerms, Repair, RepairStatus
+from oms.shared.events import DomainEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,10 @@ class RepairsStore(Protocol):
         after_id: int,
         limit: int,
     ) -> list[Repair]: ...
+
+    def add_event(self, event: DomainEvent, sequence: int, now: datetime) -> None:
+        """Into the outbox, with the data (`sequence`: the repair's state number)."""
+        ...
 
     def partner_terms(self, partner: str) -> PartnerTerms | None: ...
     def all_partner_terms(self) -> list[PartnerTerms]: ...

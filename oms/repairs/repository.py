@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oms.outbox import outbox
 from oms.repairs.domain import (
     Outcome,
     PartLine,
@@ -25,6 +26,7 @@ from oms.repairs.domain import (
 from oms.repairs.orm import repair_partner_terms, repair_parts, repair_states, repairs
 from oms.repairs.ports import PartUse, StoredRequest
 from oms.shared.errors import Conflict
+from oms.shared.events import DomainEvent
 
 
 class SqlRepairs:
@@ -186,6 +188,17 @@ class SqlRepairs:
             select(repairs).where(and_(*conditions)).order_by(repairs.c.id).limit(limit)
         ).all()
         return self._load(rows)
+
+    def add_event(self, event: DomainEvent, sequence: int, now: datetime) -> None:
+        self.session.execute(
+            insert(outbox).values(
+                event=event.name.value,
+                partition_key=event.partition_key,
+                sequence=sequence,
+                payload=event.payload,
+                created_at=now,
+            )
+        )
 
     def partner_terms(self, partner: str) -> PartnerTerms | None:
         row = self.session.execute(

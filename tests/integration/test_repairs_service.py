@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from oms.inventory.domain import MovementType
+from oms.outbox import outbox
 from oms.repairs.domain import Outcome, PartLine, RepairAction, RepairStatus
 from oms.repairs.orm import repair_parts, repair_states, repairs
 from oms.repairs.services import ActOnRepair
 from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput
+from oms.shared.events import EventName
 from tests.repair_builders import CENTRE, HEATER, KETTLE, MUG, PARTNER, RepairShop
 
 A = RepairAction
@@ -263,3 +265,29 @@ def test_repairs_are_listed_by_status_and_order_in_pages(engine: Engine) -> None
     with pytest.raises(InvalidInput) as bad:
         rs.repairs.list_repairs(status="lost")
     assert bad.value.field == "status"
+
+
+def test_each_step_writes_an_event_without_personal_data(engine: Engine) -> None:
+    rs = RepairShop(engine)
+    order_id, line_id = rs.sold(KETTLE)
+    repair_id = rs.repairs.open_repair(rs.from_order(order_id, line_id), "cs").repair.id or 0
+    rs.repairs.act(repair_id, ActOnRepair(A.AWAIT_ITEM), "cs")
+    rs.repairs.act(repair_id, ActOnRepair(A.RECEIVE, location=CENTRE), "wh")
+    with pytest.raises(Conflict):
+        rs.repairs.act(repair_id, ActOnRepair(A.COMPLETE), "cs")
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.sequence, outbox.c.payload)
+            .where(outbox.c.event == EventName.REPAIR_STATUS_CHANGED.value)
+            .order_by(outbox.c.id)
+        ).all()
+    assert [(seq, p["before"], p["status"]) for seq, p in rows] == [
+        (1, None, "requested"),
+        (2, "requested", "awaiting_item"),
+        (3, "awaiting_item", "received"),
+    ]
+    assert rows[0][1]["order_id"] == order_id
+    text = str([p for _, p in rows])
+    assert "山田" not in text
+    assert "hanako@" not in text

@@ -36,6 +36,7 @@ from oms.repairs.ports import PartUse, RepairsUnitOfWork
 from oms.shared.bounds import EARLIEST, check_text, parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.events import DomainEvent, EventName
 from oms.shared.transaction import retry_transaction
 
 MAX_PAGE = 500
@@ -179,6 +180,7 @@ class RepairService:
             uow.repairs.add_repair(
                 repair, actor, now, idempotency_key=idempotency_key, fingerprint=asked
             )
+            _status_changed(uow, repair, None, "open", now)
             uow.commit()
         return OpenedRepair(repair, created=True)
 
@@ -270,8 +272,11 @@ class RepairService:
             repair = uow.repairs.repair_by_id(repair_id, lock=True)
             if repair is None:
                 raise NotFound(f"no repair {repair_id}", field="id")
+            before = repair.status
             booked = self._apply(uow, repair, cmd, actor, now)
             uow.repairs.save_repair(repair, now)
+            if repair.status is not before:
+                _status_changed(uow, repair, before, cmd.action.value, now)
             if booked:
                 uow.publish_changes()  # parts left the stock: the channels' numbers follow
             uow.commit()
@@ -396,6 +401,36 @@ class RepairService:
     def partner_terms(self) -> list[PartnerTerms]:
         with self._uow() as uow:
             return uow.repairs.all_partner_terms()
+
+
+def _status_changed(
+    uow: RepairsUnitOfWork,
+    repair: Repair,
+    before: RepairStatus | None,
+    action: str,
+    now: datetime,
+) -> None:
+    """The event of a step, with the data. No personal data: a consumer that needs the contact
+    reads the repair (and that read is then the audited one)."""
+    uow.repairs.add_event(
+        DomainEvent(
+            EventName.REPAIR_STATUS_CHANGED,
+            f"repair:{repair.id}",
+            {
+                "repair_id": repair.id,
+                "status": repair.status.value,
+                "before": before.value if before else None,
+                "action": action,
+                "channel": repair.channel,
+                "order_id": repair.order_id,
+                "sku": repair.sku,
+                "in_warranty": repair.warranty.in_warranty,
+                "outcome": repair.outcome.value if repair.outcome else None,
+            },
+        ),
+        len(repair.periods),
+        now,
+    )
 
 
 # --------------------------------------------------------------------------- input checks
