@@ -25,7 +25,7 @@ from oms.repairs.domain import (
 )
 from oms.repairs.orm import repair_partner_terms, repair_parts, repair_states, repairs
 from oms.repairs.ports import PartUse, StoredRequest
-from oms.shared.errors import Conflict
+from oms.shared.errors import GaveWay
 from oms.shared.events import DomainEvent
 
 
@@ -70,11 +70,10 @@ class SqlRepairs:
             if idempotency_key is None:
                 raise
             # A concurrent request with the same key inserted first (PostgreSQL made this one
-            # wait for it): nothing is written here, and the same request again replays it.
-            raise Conflict(
+            # wait for it): this transaction gives way, and its retry replays that repair.
+            raise GaveWay(
                 "a request with this Idempotency-Key was made at the same time; send it again "
-                "to get its repair",
-                field="Idempotency-Key",
+                "to get its repair"
             ) from None
         repair.id = new_id
         self._write_periods(repair, already=0)

@@ -103,6 +103,20 @@ class RepairPage:
     as_of: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _CheckedRequest:
+    requested_by: RequestedBy
+    symptom: str
+    serial: str | None
+    contact: dict[str, Any]
+    partner: str | None
+    sku: str
+    channel: str
+    bought: date
+    order_id: int | None
+    line_id: str | None
+
+
 class RepairService:
     def __init__(
         self,
@@ -133,6 +147,15 @@ class RepairService:
         if idempotency_key is not None:
             _check_key(idempotency_key)
         asked = fingerprint(_OPEN, _request_body(cmd), caller)
+        checked = self._checked(cmd)
+
+        def attempt(_: object) -> OpenedRepair:
+            return self._open(checked, actor, idempotency_key, asked)
+
+        # The same key sent twice at once: the later insert gives way, and its retry replays.
+        return retry_transaction(attempt)
+
+    def _checked(self, cmd: OpenRepair) -> _CheckedRequest:
         requested_by = _requested_by(cmd.requested_by)
         symptom = _symptom(cmd.symptom)
         serial = _optional_text(cmd.serial, "serial", 100)
@@ -141,6 +164,14 @@ class RepairService:
         if requested_by is RequestedBy.WHOLESALE and partner is None:
             raise InvalidInput("a wholesale partner's request names the partner", field="partner")
         sku, channel, bought, line_id = self._purchase(cmd)
+        return _CheckedRequest(
+            requested_by, symptom, serial, contact, partner, sku, channel, bought,
+            cmd.order_id, line_id,
+        )  # fmt: skip
+
+    def _open(
+        self, req: _CheckedRequest, actor: str, idempotency_key: str | None, asked: str
+    ) -> OpenedRepair:
         now = self._clock()
         with self._uow() as uow:
             if idempotency_key is not None:
@@ -150,31 +181,31 @@ class RepairService:
                         raise IdempotencyKeyReused(idempotency_key)
                     return OpenedRepair(stored.repair, created=False)
             terms = None
-            if partner is not None:
-                terms = uow.repairs.partner_terms(partner)
+            if req.partner is not None:
+                terms = uow.repairs.partner_terms(req.partner)
                 if terms is None:
                     raise InvalidInput(
-                        f"no warranty terms for partner {partner!r}: set them first "
+                        f"no warranty terms for partner {req.partner!r}: set them first "
                         "(`oms repairs partner`)",
                         field="partner",
                     )
-            found = uow.inventory.sku_by_code(sku)
+            found = uow.inventory.sku_by_code(req.sku)
             if found is None:
-                raise InvalidInput(f"SKU {sku!r} does not exist", field="sku")
+                raise InvalidInput(f"SKU {req.sku!r} does not exist", field="sku")
             repair = Repair(
-                requested_by=requested_by,
-                sku=sku,
-                channel=channel,
-                purchase_date=bought,
-                symptom=symptom,
-                contact=contact,
+                requested_by=req.requested_by,
+                sku=req.sku,
+                channel=req.channel,
+                purchase_date=req.bought,
+                symptom=req.symptom,
+                contact=req.contact,
                 warranty=compute_warranty(
-                    bought, now.astimezone(JST).date(), dict(found.attributes), terms
+                    req.bought, now.astimezone(JST).date(), dict(found.attributes), terms
                 ),
-                order_id=cmd.order_id,
-                line_id=line_id,
-                partner=partner,
-                serial=serial,
+                order_id=req.order_id,
+                line_id=req.line_id,
+                partner=req.partner,
+                serial=req.serial,
             )
             repair.start(now, actor)
             uow.repairs.add_repair(
