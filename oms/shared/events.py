@@ -20,9 +20,7 @@ class EventName(StrEnum):
     ORDER_RESOURCED = "OrderResourced"
     RETURN_CHANGED = "ReturnChanged"  # opened, or its status, hold or resolution changed
     UNIT_CHANGED = "UnitChanged"  # a returned unit received, graded or dispositioned
-    # A repair entered a state (its first: requested). For customer notices (received, quote,
-    # approved, repaired, shipped back, unrepairable); no worker consumes it yet.
-    REPAIR_STATUS_CHANGED = "RepairStatusChanged"
+    REPAIR_CHANGED = "RepairChanged"  # opened, or it entered a state (for customer notices)
 
 
 @dataclass(frozen=True, slots=True)

@@ -279,7 +279,7 @@ def test_each_step_writes_an_event_without_personal_data(engine: Engine) -> None
     with engine.connect() as conn:
         rows = conn.execute(
             select(outbox.c.sequence, outbox.c.payload)
-            .where(outbox.c.event == EventName.REPAIR_STATUS_CHANGED.value)
+            .where(outbox.c.event == EventName.REPAIR_CHANGED.value)
             .order_by(outbox.c.id)
         ).all()
     assert [(seq, p["before"], p["status"]) for seq, p in rows] == [

@@ -13,17 +13,17 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from oms.access import Principal, Role
 from oms.http import (
-    IDEMPOTENCY_KEY,
     READ_PROBLEMS,
     REPLAYED_HEADER,
     WRITE_PROBLEMS,
     Cursor,
     Id,
     PageResponse,
+    RequiredKey,
 )
 from oms.repairs.api.schemas import (
     NoteRequest,
@@ -51,14 +51,6 @@ A = RepairAction
 SERVICE: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE})}
 HANDS: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE, Role.WAREHOUSE})}
 READERS = HANDS
-
-RequiredKey = Annotated[
-    str,
-    HeaderParameter(
-        name=IDEMPOTENCY_KEY,
-        description="Unique per repair request; a retry with the same key and body replays it",
-    ),
-]
 
 
 def _action(path: str, opt: dict[str, Any], doc: str) -> post:

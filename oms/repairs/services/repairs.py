@@ -445,7 +445,7 @@ def _status_changed(
     reads the repair (and that read is then the audited one)."""
     uow.repairs.add_event(
         DomainEvent(
-            EventName.REPAIR_STATUS_CHANGED,
+            EventName.REPAIR_CHANGED,
             f"repair:{repair.id}",
             {
                 "repair_id": repair.id,
