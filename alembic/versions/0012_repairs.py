@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("location", sa.String(64), nullable=False),
         sa.Column("used_by", sa.String(100), nullable=False),
         _at("used_at"),
+        sa.Column("request_key", sa.String(200), nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_repair_parts_quantity_positive")),
         sa.PrimaryKeyConstraint("repair_id", "batch", "sku", name=op.f("pk_repair_parts")),
     )

@@ -183,6 +183,9 @@ def act(
         typer.Option("--in-warranty/--out-of-warranty", help="override_warranty."),
     ] = None,
     part: Annotated[list[str] | None, typer.Option(help="parts: SKU=QUANTITY (repeat).")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="parts: an idempotency key; the same again books nothing.")
+    ] = None,
 ) -> None:
     """One step of a repair, e.g. `oms repairs act 7 receive --location REPAIR-CENTER`."""
     try:
@@ -199,10 +202,12 @@ def act(
         reason=reason,
         in_warranty=in_warranty,
         parts=_parts(part or []),
+        idempotency_key=key,
     )
     with runtime() as rt:
         detail = rt.repairs.act(repair_id, cmd, actor_name("oms repairs act"))
-    stdout().print(f"repair {repair_id}: {detail.repair.status.value}", markup=False)
+    again = " (already booked with this key: nothing done)" if detail.replayed else ""
+    stdout().print(f"repair {repair_id}: {detail.repair.status.value}{again}", markup=False)
 
 
 @repairs_app.command("partner")

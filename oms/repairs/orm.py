@@ -93,6 +93,7 @@ repair_parts = Table(
     Column("location", String(64), nullable=False),
     Column("used_by", String(100), nullable=False),
     Column("used_at", UtcDateTime, nullable=False),
+    Column("request_key", String(200), nullable=True),  # the Idempotency-Key of the action
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 

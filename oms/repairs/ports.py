@@ -63,9 +63,13 @@ class RepairsStore(Protocol):
         location: str,
         actor: str,
         now: datetime,
+        request_key: str | None = None,
     ) -> None: ...
 
     def parts_used(self, repair_id: int) -> list[PartUse]: ...
+    def parts_by_key(self, repair_id: int, request_key: str) -> list[PartUse]:
+        """The parts of the batch `request_key` booked on this repair (none: [])."""
+        ...
 
     def repairs_page(
         self,

@@ -146,6 +146,7 @@ class SqlRepairs:
         location: str,
         actor: str,
         now: datetime,
+        request_key: str | None = None,
     ) -> None:
         self.session.execute(
             insert(repair_parts),
@@ -158,16 +159,23 @@ class SqlRepairs:
                     "location": location,
                     "used_by": actor,
                     "used_at": now,
+                    "request_key": request_key,
                 }
                 for line in lines
             ],
         )
 
     def parts_used(self, repair_id: int) -> list[PartUse]:
+        return self._parts(repair_parts.c.repair_id == repair_id)
+
+    def parts_by_key(self, repair_id: int, request_key: str) -> list[PartUse]:
+        return self._parts(
+            and_(repair_parts.c.repair_id == repair_id, repair_parts.c.request_key == request_key)
+        )
+
+    def _parts(self, condition: Any) -> list[PartUse]:
         rows = self.session.execute(
-            select(repair_parts)
-            .where(repair_parts.c.repair_id == repair_id)
-            .order_by(repair_parts.c.batch, repair_parts.c.sku)
+            select(repair_parts).where(condition).order_by(repair_parts.c.batch, repair_parts.c.sku)
         ).all()
         return [PartUse(r.batch, r.sku, r.quantity, r.location, r.used_by, r.used_at) for r in rows]
 

@@ -75,8 +75,12 @@ def test_a_repair_from_request_to_completion(
     ok(act(client, rid, "diagnose", {"note": "heater open"}, headers=wh))
     ok(act(client, rid, "approve", headers=cs))  # in warranty: no quote
     ok(act(client, rid, "in_repair", {}, headers=wh))
-    used = ok(act(client, rid, "parts", {"lines": [{"sku": HEATER, "quantity": 1}]}, headers=wh))
+    scan = {"Idempotency-Key": a_key(), **wh}
+    used = ok(act(client, rid, "parts", {"lines": [{"sku": HEATER, "quantity": 1}]}, headers=scan))
+    resent = act(client, rid, "parts", {"lines": [{"sku": HEATER, "quantity": 1}]}, headers=scan)
     assert used["parts"][0]["sku"] == HEATER
+    assert ok(resent)["parts"] == used["parts"]
+    assert resent.headers["Idempotent-Replayed"] == "true"
     ok(act(client, rid, "testing", {}, headers=wh))
     ok(act(client, rid, "test_result", {"passed": True, "note": "boils"}, headers=wh))
     ok(act(client, rid, "returning", {"note": "yamato 1234"}, headers=wh))

@@ -291,3 +291,28 @@ def test_each_step_writes_an_event_without_personal_data(engine: Engine) -> None
     text = str([p for _, p in rows])
     assert "山田" not in text
     assert "hanako@" not in text
+
+
+def test_parts_sent_again_with_their_key_are_booked_once(engine: Engine) -> None:
+    rs = RepairShop(engine)
+    rs.shop.stock((HEATER, CENTRE, 5))
+    order_id, line_id = rs.sold(KETTLE)
+    repair_id = rs.repairs.open_repair(rs.from_order(order_id, line_id), "cs").repair.id or 0
+    into_repair(rs, repair_id)
+    two = ActOnRepair(A.PARTS, parts=[PartLine(HEATER, 2)], idempotency_key="scan-1")
+
+    first = rs.repairs.act(repair_id, two, "wh")
+    rs.repairs.act(repair_id, ActOnRepair(A.TESTING), "wh")  # the repair moved on meanwhile
+    again = rs.repairs.act(repair_id, two, "wh")
+
+    assert not first.replayed
+    assert again.replayed
+    assert [(p.batch, p.quantity) for p in again.parts] == [(1, 2)]
+    assert rs.shop.level(HEATER, CENTRE).on_hand == 3
+    with pytest.raises(IdempotencyKeyReused):
+        rs.repairs.act(
+            repair_id,
+            ActOnRepair(A.PARTS, parts=[PartLine(HEATER, 1)], idempotency_key="scan-1"),
+            "wh",
+        )
+    assert rs.shop.inventory.verify().clean

@@ -22,6 +22,7 @@ from oms.http import (
     WRITE_PROBLEMS,
     Cursor,
     Id,
+    OptionalKey,
     PageResponse,
     RequiredKey,
 )
@@ -182,16 +183,27 @@ class RepairController(Controller):
     ) -> RepairResponse:
         return _do(repairs, repair_id, A.IN_REPAIR, principal, data)
 
-    @_action(
+    @post(
         "/{repair_id:int}/parts",
-        HANDS,
-        "Parts used (in_repair): booked out of the repair location's stock in the ledger; "
-        "a part short there is a 409 naming it, and nothing is booked",
+        opt=HANDS,
+        sync_to_thread=True,
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+        description="Parts used (in_repair): booked out of the repair location's stock in the "
+        "ledger; a part short there is a 409 naming it, and nothing is booked. With an "
+        f"Idempotency-Key, a retry books nothing (header `{REPLAYED_HEADER}: true`).",
     )
     def parts(
-        self, repair_id: Id, data: JSONBody[PartsRequest], repairs: Repairs, principal: Caller
-    ) -> RepairResponse:
-        return _do(repairs, repair_id, A.PARTS, principal, data)
+        self,
+        repair_id: Id,
+        data: JSONBody[PartsRequest],
+        repairs: Repairs,
+        principal: Caller,
+        idempotency_key: OptionalKey = None,
+    ) -> Response[RepairResponse]:
+        detail = repairs.act(repair_id, act(A.PARTS, data, idempotency_key), principal.name)
+        headers = {REPLAYED_HEADER: "true"} if detail.replayed else None
+        return Response(RepairResponse.of_detail(detail), headers=headers)
 
     @_action("/{repair_id:int}/testing", HANDS, "in_repair -> testing")
     def testing(

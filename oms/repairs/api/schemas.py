@@ -142,12 +142,18 @@ class PartnerTermsRequest(RequestBody):
     )
 
 
-def act(action: RepairAction, body: RequestBody | None = None) -> ActOnRepair:
+def act(
+    action: RepairAction, body: RequestBody | None = None, key: str | None = None
+) -> ActOnRepair:
     """The service command for `action` with what its body holds (same field names)."""
     if body is None:
         return ActOnRepair(action)
     if isinstance(body, PartsRequest):
-        return ActOnRepair(action, parts=[PartLine(ln.sku, ln.quantity) for ln in body.lines])
+        return ActOnRepair(
+            action,
+            parts=[PartLine(ln.sku, ln.quantity) for ln in body.lines],
+            idempotency_key=key,
+        )
     return ActOnRepair(action, **body.model_dump())
 
 

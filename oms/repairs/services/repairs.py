@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from oms.idempotency import fingerprint
-from oms.inventory.domain import InsufficientStock, MovementType
 from oms.inventory.services import InventoryService
-from oms.inventory.services.commands import SystemMove
 from oms.orders.services.placement import OrderService
 from oms.repairs.domain import (
-    Outcome,
     PartLine,
     PartnerTerms,
     Quote,
@@ -31,20 +28,24 @@ from oms.repairs.domain import (
     compute_warranty,
     parse_contact,
 )
-from oms.repairs.domain.repair import MAX_SYMPTOM
 from oms.repairs.ports import PartUse, RepairsUnitOfWork
-from oms.shared.bounds import EARLIEST, check_text, parse_id
+from oms.repairs.services.checks import (
+    JST,
+    check_key,
+    optional_text,
+    outcome_of,
+    reason_of,
+    requested_by_of,
+    symptom_of,
+)
+from oms.repairs.services.events import status_changed
+from oms.repairs.services.parts import book_parts
+from oms.shared.bounds import EARLIEST, parse_id
 from oms.shared.clock import utcnow
-from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
-from oms.shared.events import DomainEvent, EventName
+from oms.shared.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from oms.shared.transaction import retry_transaction
 
 MAX_PAGE = 500
-MAX_PARTS = 50
-MAX_KEY = 200
-PARTS_REASON = "repair"
-# Purchase and request dates are the customer's calendar days: Japan's.
-JST = timezone(timedelta(hours=9), "JST")
 _OPEN = "repairs.open"
 
 
@@ -85,6 +86,7 @@ class ActOnRepair:
     reason: str | None = None  # decline, unrepairable, cancel, override_warranty
     in_warranty: bool | None = None  # override_warranty
     parts: Sequence[PartLine] = field(default_factory=tuple)
+    idempotency_key: str | None = None  # parts: a retry with the same key books nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class RepairDetail:
     repair: Repair
     parts: list[PartUse]
     as_of: datetime
+    replayed: bool = False  # the action was a retry under its Idempotency-Key: nothing done
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ class RepairService:
         used before with the same request, the repair it made. The same key with another
         request, or from another caller, is a 409."""
         if idempotency_key is not None:
-            _check_key(idempotency_key)
+            check_key(idempotency_key)
         asked = fingerprint(_OPEN, _request_body(cmd), caller)
         checked = self._checked(cmd)
 
@@ -156,11 +159,11 @@ class RepairService:
         return retry_transaction(attempt)
 
     def _checked(self, cmd: OpenRepair) -> _CheckedRequest:
-        requested_by = _requested_by(cmd.requested_by)
-        symptom = _symptom(cmd.symptom)
-        serial = _optional_text(cmd.serial, "serial", 100)
+        requested_by = requested_by_of(cmd.requested_by)
+        symptom = symptom_of(cmd.symptom)
+        serial = optional_text(cmd.serial, "serial", 100)
         contact = parse_contact(cmd.contact)
-        partner = _optional_text(cmd.partner, "partner", 64)
+        partner = optional_text(cmd.partner, "partner", 64)
         if requested_by is RequestedBy.WHOLESALE and partner is None:
             raise InvalidInput("a wholesale partner's request names the partner", field="partner")
         sku, channel, bought, line_id = self._purchase(cmd)
@@ -211,7 +214,7 @@ class RepairService:
             uow.repairs.add_repair(
                 repair, actor, now, idempotency_key=idempotency_key, fingerprint=asked
             )
-            _status_changed(uow, repair, None, "open", now)
+            status_changed(uow, repair, None, "open", now)
             uow.commit()
         return OpenedRepair(repair, created=True)
 
@@ -251,8 +254,8 @@ class RepairService:
             raise InvalidInput(
                 f"purchase_date must be between {EARLIEST.date()} and today", field="purchase_date"
             )
-        channel = _optional_text(cmd.channel, "channel", 64) or ""
-        sku = _optional_text(cmd.sku, "sku", 64) or ""
+        channel = optional_text(cmd.channel, "channel", 64) or ""
+        sku = optional_text(cmd.sku, "sku", 64) or ""
         if not channel:
             raise InvalidInput("where it was bought: the channel", field="channel")
         if not sku:
@@ -305,13 +308,18 @@ class RepairService:
                 raise NotFound(f"no repair {repair_id}", field="id")
             before = repair.status
             booked = self._apply(uow, repair, cmd, actor, now)
-            uow.repairs.save_repair(repair, now)
-            if repair.status is not before:
-                _status_changed(uow, repair, before, cmd.action.value, now)
-            if booked:
-                uow.publish_changes()  # parts left the stock: the channels' numbers follow
-            uow.commit()
-        return self.get_repair(repair_id)
+            replayed = cmd.action is RepairAction.PARTS and not booked
+            if not replayed:
+                uow.repairs.save_repair(repair, now)
+                if repair.status is not before:
+                    status_changed(uow, repair, before, cmd.action.value, now)
+                if booked:
+                    uow.publish_changes()  # parts left the stock: the channels' numbers follow
+                uow.commit()
+        detail = self.get_repair(repair_id)
+        if replayed:
+            return RepairDetail(detail.repair, detail.parts, detail.as_of, replayed=True)
+        return detail
 
     def _apply(
         self,
@@ -323,12 +331,12 @@ class RepairService:
     ) -> bool:
         """Run the action on the repair; True when it booked ledger movements."""
         a = RepairAction
-        note = _optional_text(cmd.note, "note", 1000, multi_line=True)
+        note = optional_text(cmd.note, "note", 1000, multi_line=True)
         match cmd.action:
             case a.AWAIT_ITEM:
                 repair.await_item(now, actor)
             case a.RECEIVE:
-                location = _optional_text(cmd.location, "location", 64)
+                location = optional_text(cmd.location, "location", 64)
                 if location is None:
                     raise InvalidInput("where the item is received: location", field="location")
                 if location not in uow.inventory.location_ids([location]):
@@ -343,14 +351,15 @@ class RepairService:
             case a.APPROVE:
                 repair.approve(now, actor)
             case a.DECLINE:
-                repair.decline(_reason(cmd.reason), now, actor)
+                repair.decline(reason_of(cmd.reason), now, actor)
             case a.AWAIT_PARTS:
                 repair.await_parts(now, actor, note)
             case a.IN_REPAIR:
                 repair.start_repair(now, actor, note)
             case a.PARTS:
-                self._use_parts(uow, repair, cmd.parts, actor, now)
-                return True
+                return book_parts(
+                    self._inventory, uow, repair, cmd.parts, actor, now, cmd.idempotency_key
+                )
             case a.TESTING:
                 repair.start_testing(now, actor, note)
             case a.TEST_RESULT:
@@ -362,66 +371,21 @@ class RepairService:
             case a.COMPLETE:
                 repair.complete(now, actor)
             case a.UNREPAIRABLE:
-                repair.unrepairable(_outcome(cmd.outcome), _reason(cmd.reason), now, actor)
+                repair.unrepairable(outcome_of(cmd.outcome), reason_of(cmd.reason), now, actor)
             case a.CANCEL:
-                repair.cancel(_reason(cmd.reason), now, actor)
+                repair.cancel(reason_of(cmd.reason), now, actor)
             case a.OVERRIDE_WARRANTY:
                 if cmd.in_warranty is None:
                     raise InvalidInput("in_warranty is needed", field="in_warranty")
-                repair.override_warranty(cmd.in_warranty, _reason(cmd.reason), now, actor)
+                repair.override_warranty(cmd.in_warranty, reason_of(cmd.reason), now, actor)
         return False
-
-    def _use_parts(
-        self,
-        uow: RepairsUnitOfWork,
-        repair: Repair,
-        lines: Sequence[PartLine],
-        actor: str,
-        now: datetime,
-    ) -> None:
-        if len(lines) > MAX_PARTS:
-            raise InvalidInput(f"at most {MAX_PARTS} part lines", field="lines")
-        batch = repair.use_parts(list(lines))  # the state and the quantities first
-        merged: dict[str, int] = {}
-        index: dict[str, int] = {}
-        for i, line in enumerate(lines):
-            sku = _optional_text(line.sku, f"lines[{i}].sku", 64)
-            if sku is None:
-                raise InvalidInput("which part: sku", field=f"lines[{i}].sku")
-            if uow.inventory.sku_by_code(sku) is None:
-                raise InvalidInput(f"SKU {sku!r} does not exist", field=f"lines[{i}].sku")
-            merged[sku] = merged.get(sku, 0) + line.quantity
-            index.setdefault(sku, i)
-        location = repair.location or ""
-        parts = [PartLine(sku, quantity) for sku, quantity in merged.items()]
-        try:
-            self._inventory.record_system_within(
-                uow,
-                [
-                    SystemMove(MovementType.PART_USED, p.sku, location, p.quantity, PARTS_REASON)
-                    for p in parts
-                ],
-                key=f"repair:{repair.id}:parts:{batch}",
-                reference=f"repair:{repair.id}",
-                actor=actor,
-                now=now,
-            )
-        except InsufficientStock as short:
-            first = short.shortages[0]
-            raise Conflict(
-                f"not enough of the part {first['sku']} at {location}: "
-                f"{first['available']} available, {merged.get(first['sku'], 0)} needed",
-                field=f"lines[{index.get(first['sku'], 0)}].sku",
-                extra={"short_lines": short.shortages},
-            ) from None
-        uow.repairs.add_parts(repair.id or 0, batch, parts, location, actor, now)
 
     # ------------------------------------------------------------------ partners
 
     def set_partner_terms(self, terms: PartnerTerms) -> PartnerTerms:
         """A wholesale partner's warranty terms, replacing any before. Repairs already opened
         keep the terms they were decided with (stored with their warranty)."""
-        _optional_text(terms.partner, "partner", 64)
+        optional_text(terms.partner, "partner", 64)
         if not terms.partner.strip():
             raise InvalidInput("a partner code is needed", field="partner")
         with self._uow() as uow:
@@ -432,49 +396,6 @@ class RepairService:
     def partner_terms(self) -> list[PartnerTerms]:
         with self._uow() as uow:
             return uow.repairs.all_partner_terms()
-
-
-def _status_changed(
-    uow: RepairsUnitOfWork,
-    repair: Repair,
-    before: RepairStatus | None,
-    action: str,
-    now: datetime,
-) -> None:
-    """The event of a step, with the data. No personal data: a consumer that needs the contact
-    reads the repair (and that read is then the audited one)."""
-    uow.repairs.add_event(
-        DomainEvent(
-            EventName.REPAIR_CHANGED,
-            f"repair:{repair.id}",
-            {
-                "repair_id": repair.id,
-                "status": repair.status.value,
-                "before": before.value if before else None,
-                "action": action,
-                "channel": repair.channel,
-                "order_id": repair.order_id,
-                "sku": repair.sku,
-                "in_warranty": repair.warranty.in_warranty,
-                "outcome": repair.outcome.value if repair.outcome else None,
-            },
-        ),
-        len(repair.periods),
-        now,
-    )
-
-
-# --------------------------------------------------------------------------- input checks
-
-
-def _check_key(key: str) -> None:
-    if not key.strip():
-        raise InvalidInput("an Idempotency-Key must not be empty", field="Idempotency-Key")
-    if len(key) > MAX_KEY:
-        raise InvalidInput(
-            f"Idempotency-Key must be at most {MAX_KEY} characters", field="Idempotency-Key"
-        )
-    check_text(key, "Idempotency-Key")
 
 
 def _request_body(cmd: OpenRepair) -> dict[str, Any]:
@@ -490,46 +411,3 @@ def _request_body(cmd: OpenRepair) -> dict[str, Any]:
         "sku": cmd.sku,
         "serial": cmd.serial,
     }
-
-
-def _requested_by(value: str) -> RequestedBy:
-    try:
-        return RequestedBy(value)
-    except ValueError:
-        known = ", ".join(r.value for r in RequestedBy)
-        raise InvalidInput(f"requested_by must be one of {known}", field="requested_by") from None
-
-
-def _outcome(value: str | None) -> Outcome:
-    try:
-        return Outcome(value or "")
-    except ValueError:
-        known = ", ".join(o.value for o in Outcome)
-        raise InvalidInput(f"outcome must be one of {known}", field="outcome") from None
-
-
-def _symptom(text: str) -> str:
-    symptom = check_text(text.strip(), "symptom", multi_line=True)
-    if not symptom:
-        raise InvalidInput("what is wrong with it: the symptom", field="symptom")
-    if len(symptom) > MAX_SYMPTOM:
-        raise InvalidInput(f"symptom must be at most {MAX_SYMPTOM} characters", field="symptom")
-    return symptom
-
-
-def _reason(text: str | None) -> str:
-    reason = (text or "").strip()
-    if not reason:
-        raise InvalidInput("a reason is needed", field="reason")
-    return check_text(reason, "reason", multi_line=True)
-
-
-def _optional_text(
-    text: str | None, where: str, limit: int, *, multi_line: bool = False
-) -> str | None:
-    if text is None:
-        return None
-    cleaned = check_text(text.strip(), where, multi_line=multi_line)
-    if len(cleaned) > limit:
-        raise InvalidInput(f"{where} must be at most {limit} characters", field=where)
-    return cleaned or None
