@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from oms.inventory.domain import MovementType
 from oms.outbox import outbox
-from oms.repairs.domain import Outcome, PartLine, RepairAction, RepairStatus
+from oms.repairs.domain import Outcome, PartLine, PartnerTerms, RepairAction, RepairStatus
 from oms.repairs.orm import repair_parts, repair_states, repairs
 from oms.repairs.services import ActOnRepair
 from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput
@@ -240,10 +240,14 @@ def test_bad_requests_name_the_field_and_write_nothing(engine: Engine) -> None:
         (rs.with_proof(purchase_date=date(2099, 1, 1)), "purchase_date"),
         (rs.with_proof(purchase_date=None), "purchase_date"),
         (rs.with_proof(contact={"name": ""}), "contact.name"),
+        (rs.with_proof(channel="web store"), "channel"),
     ):
         with pytest.raises(InvalidInput) as bad:
             rs.repairs.open_repair(cmd, "cs")
         assert bad.value.field == where, cmd
+    with pytest.raises(InvalidInput) as bad_partner:
+        rs.repairs.set_partner_terms(PartnerTerms("TOKYU HANDS", extra_months=1))
+    assert bad_partner.value.field == "partner"
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(repairs)).scalar_one() == 0
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from oms.idempotency import fingerprint
+from oms.inventory.domain.catalogue import validate_code
 from oms.inventory.services import InventoryService
 from oms.orders.services.placement import OrderService
 from oms.repairs.domain import (
@@ -163,7 +164,7 @@ class RepairService:
         symptom = symptom_of(cmd.symptom)
         serial = optional_text(cmd.serial, "serial", 100)
         contact = parse_contact(cmd.contact)
-        partner = optional_text(cmd.partner, "partner", 64)
+        partner = None if cmd.partner is None else validate_code(cmd.partner, field_name="partner")
         if requested_by is RequestedBy.WHOLESALE and partner is None:
             raise InvalidInput("a wholesale partner's request names the partner", field="partner")
         sku, channel, bought, line_id = self._purchase(cmd)
@@ -254,12 +255,8 @@ class RepairService:
             raise InvalidInput(
                 f"purchase_date must be between {EARLIEST.date()} and today", field="purchase_date"
             )
-        channel = optional_text(cmd.channel, "channel", 64) or ""
-        sku = optional_text(cmd.sku, "sku", 64) or ""
-        if not channel:
-            raise InvalidInput("where it was bought: the channel", field="channel")
-        if not sku:
-            raise InvalidInput("which product: the sku", field="sku")
+        channel = validate_code(cmd.channel, field_name="channel")
+        sku = validate_code(cmd.sku, field_name="sku")
         return sku, channel, cmd.purchase_date, None
 
     # ------------------------------------------------------------------ reads
@@ -385,9 +382,8 @@ class RepairService:
     def set_partner_terms(self, terms: PartnerTerms) -> PartnerTerms:
         """A wholesale partner's warranty terms, replacing any before. Repairs already opened
         keep the terms they were decided with (stored with their warranty)."""
-        optional_text(terms.partner, "partner", 64)
-        if not terms.partner.strip():
-            raise InvalidInput("a partner code is needed", field="partner")
+        code = validate_code(terms.partner, field_name="partner")
+        terms = PartnerTerms(code, terms.extra_months, terms.term_months)
         with self._uow() as uow:
             uow.repairs.set_partner_terms(terms, self._clock())
             uow.commit()
