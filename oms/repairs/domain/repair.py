@@ -25,7 +25,7 @@ Where this differs from the reference (§4.4) and why:
   and from `testing` (a fault found only there).
 - Testing's result is one action, `test_result`: passed leads to `repaired`, failed back to
   `in_repair` ("don't mark ready before testing").
-Terminal states never change; so does an unrepairable repair whose outcome is not `return`.
+Terminal states never change, nor does an unrepairable repair whose outcome is not `return`.
 
 Each state entered is a period (entered, left): the SLA clock is the time spent in states that
 are ours to act on. It pauses while we wait on the customer (`awaiting_item`,
