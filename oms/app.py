@@ -53,6 +53,8 @@ from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.repairs.api import routes as repairs_api
+from oms.repairs.services import RepairService
 from oms.returns.api import routes as returns_api
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
@@ -79,6 +81,7 @@ def create_app(
             *sync_api.CONTROLLERS,
             *connections_api.CONTROLLERS,
             *returns_api.CONTROLLERS,
+            *repairs_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -96,6 +99,7 @@ def create_app(
             "returns": Provide(_provide_returns, sync_to_thread=False),
             "return_units": Provide(_provide_units, sync_to_thread=False),
             "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
+            "repairs": Provide(_provide_repairs, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -187,6 +191,10 @@ def _provide_return_policies(state: State) -> ReturnPolicyService:
 
 def _provide_listings(state: State) -> ListingService:
     return cast(ListingService, state.listings)
+
+
+def _provide_repairs(state: State) -> RepairService:
+    return cast(Services, state.services).repairs
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

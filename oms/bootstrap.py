@@ -42,6 +42,7 @@ from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.repairs.services import RepairService
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
@@ -76,6 +77,7 @@ class Services:
     returns: ReturnService
     units: UnitService
     return_policies: ReturnPolicyService
+    repairs: RepairService
 
     def close(self) -> None:
         self.gateways.close()
@@ -156,6 +158,7 @@ def bootstrap(
         returns=ReturnService(uow, orders, inventory, clock=clock),
         units=UnitService(uow, inventory, clock=clock),
         return_policies=ReturnPolicyService(uow, clock=clock),
+        repairs=RepairService(uow, inventory, orders, clock=clock),
     )
 
 

@@ -56,6 +56,7 @@ ROUTES: dict[EventName, Route] = {
     EventName.ORDER_RESOURCED: Route("orders.order_changed", "orders"),
     EventName.RETURN_CHANGED: Route("returns.return_changed", "returns"),
     EventName.UNIT_CHANGED: Route("returns.unit_changed", "returns"),
+    EventName.REPAIR_CHANGED: Route("repairs.repair_changed", "repairs"),
 }
 
 
@@ -190,6 +191,18 @@ def returns_changed(event: dict[str, Any]) -> None:
     )
 
 
+def repair_changed(event: dict[str, Any]) -> None:
+    """For subscribers outside oms (customer notices: received, quote, repaired, shipped
+    back); inside, the log is their record. The event carries no personal data."""
+    log.info(
+        "repair_changed",
+        repair_id=event.get("repair_id"),
+        status=event.get("status"),
+        action=event.get("action"),
+        event_id=event.get("event_id"),
+    )
+
+
 def event_handlers(
     services: Services | None = None,
     overrides: Mapping[EventName, Handler] | None = None,
@@ -209,6 +222,7 @@ def event_handlers(
         EventName.ORDER_RESOURCED: order_changed,
         EventName.RETURN_CHANGED: returns_changed,
         EventName.UNIT_CHANGED: returns_changed,
+        EventName.REPAIR_CHANGED: repair_changed,
     }
     if services is not None:
         chosen[EventName.STOCK_CHANGED] = backorder_handler(services)

@@ -20,6 +20,7 @@ class EventName(StrEnum):
     ORDER_RESOURCED = "OrderResourced"
     RETURN_CHANGED = "ReturnChanged"  # opened, or its status, hold or resolution changed
     UNIT_CHANGED = "UnitChanged"  # a returned unit received, graded or dispositioned
+    REPAIR_CHANGED = "RepairChanged"  # opened, or it entered a state (for customer notices)
 
 
 @dataclass(frozen=True, slots=True)
