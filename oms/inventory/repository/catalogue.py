@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, String, insert, literal, select, union_all, update
 
 from oms.inventory.domain import BundleComponent, Location, LocationKind, Sku, SkuKind
 from oms.inventory.orm import bundle_components, locations, skus
@@ -195,6 +195,35 @@ class SqlCatalogue(SqlBase):
             select(skus.c.code, skus.c.id, skus.c.kind).where(skus.c.code.in_(wanted))
         )
         return {r.code: (r.id, SkuKind(r.kind)) for r in rows}
+
+    def refs(
+        self, sku_codes: Iterable[str], location_codes: Iterable[str]
+    ) -> tuple[dict[str, tuple[int, SkuKind]], dict[str, int]]:
+        """`sku_refs` and `location_ids` in one round trip: what every movement resolves."""
+        wanted_skus, wanted_locations = set(sku_codes), set(location_codes)
+        if not wanted_skus or not wanted_locations:
+            return self.sku_refs(wanted_skus), self.location_ids(wanted_locations)
+        rows = self.session.execute(
+            union_all(
+                select(literal("s").label("k"), skus.c.code, skus.c.id, skus.c.kind).where(
+                    skus.c.code.in_(wanted_skus)
+                ),
+                select(
+                    literal("l").label("k"),
+                    locations.c.code,
+                    locations.c.id,
+                    literal(None, String).label("kind"),
+                ).where(locations.c.code.in_(wanted_locations)),
+            )
+        )
+        found_skus: dict[str, tuple[int, SkuKind]] = {}
+        found_locations: dict[str, int] = {}
+        for row in rows:
+            if row.k == "s":
+                found_skus[row.code] = (row.id, SkuKind(row.kind))
+            else:
+                found_locations[row.code] = row.id
+        return found_skus, found_locations
 
     def barcode_owner(self, barcode: str) -> str | None:
         return self.session.execute(

@@ -124,8 +124,7 @@ class ServiceCore:
         field_names: Sequence[tuple[str, str]] | None = None,
     ) -> tuple[dict[str, int], dict[str, int]]:
         """Codes to ids; unknown codes and bundles (which hold no stock) are refused."""
-        refs = store.sku_refs(sku_codes)
-        location_ids = store.location_ids(location_codes)
+        refs, location_ids = store.refs(sku_codes, location_codes)
         for i, code in enumerate(sku_codes):
             where = f"{prefix}[{i}].sku" if prefix else "sku"
             if code not in refs:
