@@ -22,6 +22,7 @@ from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
+from oms.channels.availability.services.resale_rules import EarlyUnitsOffMarketplaces
 from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
 from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.model import ChannelKind
@@ -45,6 +46,7 @@ from oms.orders.services.settings import OrderSettingsService
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
+from oms.resale.services import ResaleService
 from oms.settings import Settings, get_settings
 from oms.shared.clock import utcnow
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
@@ -76,6 +78,7 @@ class Services:
     returns: ReturnService
     units: UnitService
     return_policies: ReturnPolicyService
+    resale: ResaleService
 
     def close(self) -> None:
         self.gateways.close()
@@ -156,6 +159,8 @@ def bootstrap(
         returns=ReturnService(uow, orders, inventory, clock=clock),
         units=UnitService(uow, inventory, clock=clock),
         return_policies=ReturnPolicyService(uow, clock=clock),
+        # Early-access units stay off the marketplaces through ordinary channel exclusions.
+        resale=ResaleService(uow, inventory, EarlyUnitsOffMarketplaces(channels), clock=clock),
     )
 
 
