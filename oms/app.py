@@ -57,6 +57,8 @@ from oms.returns.api import routes as returns_api
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
+from oms.resale.api import routes as resale_api
+from oms.resale.services import ResaleService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.worker import Background, start_background
@@ -79,6 +81,7 @@ def create_app(
             *sync_api.CONTROLLERS,
             *connections_api.CONTROLLERS,
             *returns_api.CONTROLLERS,
+            *resale_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -96,6 +99,7 @@ def create_app(
             "returns": Provide(_provide_returns, sync_to_thread=False),
             "return_units": Provide(_provide_units, sync_to_thread=False),
             "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
+            "resale": Provide(_provide_resale, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -124,6 +128,7 @@ def create_app(
                 "webhooks": services.webhooks,
                 "connections": services.connections,
                 "listings": services.listings,
+                "resale": services.resale,
             }
         ),
         exception_handlers={**EXCEPTION_HANDLERS, **sync_api.EXCEPTION_HANDLERS},
@@ -187,6 +192,10 @@ def _provide_return_policies(state: State) -> ReturnPolicyService:
 
 def _provide_listings(state: State) -> ListingService:
     return cast(ListingService, state.listings)
+
+
+def _provide_resale(state: State) -> ResaleService:
+    return cast(ResaleService, state.resale)
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

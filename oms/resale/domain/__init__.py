@@ -7,6 +7,7 @@ from oms.resale.domain.listing import validate_listing, validate_segment
 from oms.resale.domain.pricing import (
     DEFAULT_CATEGORY,
     DEFAULT_FACTORS,
+    MAX_PRICE,
     BaseSource,
     MarkdownStep,
     PriceChange,
@@ -36,6 +37,7 @@ __all__ = [
     "CONDITIONS",
     "DEFAULT_CATEGORY",
     "DEFAULT_FACTORS",
+    "MAX_PRICE",
     "NEEDS_PHOTOS",
     "ON_SALE",
     "TERMINAL",

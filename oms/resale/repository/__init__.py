@@ -60,7 +60,7 @@ class SqlResale:
                 .returning(resale_units.c.id)
             ).scalar_one()
         )
-        unit.id = new_id
+        unit.id, unit.created_at, unit.updated_at = new_id, now, now
         self._write_windows(unit)
         return new_id
 

@@ -130,7 +130,8 @@ class IntakeUseCases(ResaleCore):
         )
         if unit.pricing.price is not None:
             price, unit.pricing.price = unit.pricing.price, None
-            reason = f"grade {grade.value}: {unit.pricing.factor}% of the {unit.pricing.base_source} price"
+            # Not the factor: with the price it would give the new item's price away.
+            reason = f"grade {grade.value} price (from the {unit.pricing.base_source} price)"
             self._price(store, unit, price, reason, actor, now)
         return unit
 
@@ -194,9 +195,7 @@ def _check_source(source: ResaleSource) -> None:
         raise InvalidInput("barcode must be 1-32 characters", field="barcode")
     if not source.functional or len(source.functional) > 8:
         raise InvalidInput("functional must be 1-8 characters", field="functional")
-    if not isinstance(source.defects, list) or not all(
-        isinstance(d, dict) for d in source.defects
-    ):
+    if not isinstance(source.defects, list) or not all(isinstance(d, dict) for d in source.defects):
         raise InvalidInput("defects must be a list of objects", field="defects")
     check_photos(source.photos)
 

@@ -45,9 +45,7 @@ class LifecycleUseCases(ResaleCore):
                 unit.photos = chosen
             if unit.can(ResaleAction.READY):
                 if unit.pricing.price is None:
-                    raise Conflict(
-                        f"resale unit {code} has no price: set one first", field="price"
-                    )
+                    raise Conflict(f"resale unit {code} has no price: set one first", field="price")
                 if unit.grade in NEEDS_PHOTOS and not unit.photos:
                     raise InvalidInput(
                         f"a grade {unit.grade} unit needs at least one photo", field="photos"

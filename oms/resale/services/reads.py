@@ -70,9 +70,7 @@ class ReadUseCases(ResaleCore):
                 if not batch:
                     break
                 after = batch[-1].id or after
-                found.extend(
-                    u for u in batch if chosen is None or u.visible_to(chosen, now)
-                )
+                found.extend(u for u in batch if chosen is None or u.visible_to(chosen, now))
                 if len(batch) <= limit:
                     break
         more = len(found) > limit
@@ -85,7 +83,9 @@ def _status(value: str) -> ResaleStatus:
         return ResaleStatus(value)
     except ValueError:
         states = ", ".join(s.value for s in ResaleStatus)
-        raise InvalidInput(f"status must be one of {states}, got {value!r}", field="status") from None
+        raise InvalidInput(
+            f"status must be one of {states}, got {value!r}", field="status"
+        ) from None
 
 
 def _cursor(value: str | None) -> int:
