@@ -155,6 +155,20 @@ def backorder_handler(services: Services) -> Handler:
     return handle
 
 
+def resale_handler(services: Services, then: Handler) -> Handler:
+    """StockChanged -> `then`, and a resale unit whose stock an order took, let go or shipped
+    records it (reserved, listed again, sold). Safe to run twice: it follows the stock."""
+    resale = services.resale
+
+    def handle(event: dict[str, Any]) -> None:
+        then(event)
+        sku = event.get("sku")
+        if isinstance(sku, str) and resale.observe_stock([sku]):
+            log.info("resale_unit_followed_stock", sku=sku, after=event.get("event_id"))
+
+    return handle
+
+
 def shipment_shipped(event: dict[str, Any]) -> None:
     """A parcel left: logged here; the sync confirms it to the channel beside it."""
     log.info(
@@ -211,7 +225,7 @@ def event_handlers(
         EventName.UNIT_CHANGED: returns_changed,
     }
     if services is not None:
-        chosen[EventName.STOCK_CHANGED] = backorder_handler(services)
+        chosen[EventName.STOCK_CHANGED] = resale_handler(services, backorder_handler(services))
     chosen.update(overrides or {})
     return chosen
 

@@ -49,7 +49,6 @@ class SqlResale:
                     grade=unit.grade.value,
                     functional=unit.functional,
                     defects=unit.defects,
-                    photos=unit.photos,
                     order_id=unit.order_id,
                     channel=unit.channel,
                     return_id=unit.return_id,
