@@ -144,7 +144,10 @@ def test_early_access_shows_segments_first_and_marketplaces_only_from_public(
     assert unit.stage is Stage.EARLY
     assert shop.number(WEB, unit.code) == 1
     assert shop.number(AMAZON, unit.code) == 0
-    seen = {s: [u.code for u in shop.resale.list_units(segment=s).items] for s in ("gold", "silver", "x")}
+    seen = {
+        s: [u.code for u in shop.resale.list_units(segment=s).items]
+        for s in ("gold", "silver", "x")
+    }
     assert seen == {"gold": [unit.code], "silver": [], "x": []}
 
     shop.clock.advance(days=1)
