@@ -34,7 +34,8 @@ def test_a_unit_shows_its_lineage_and_prices_but_never_the_new_price(
 
     body = unit_json(client, unit.code)
 
-    assert body["grade"] == "A" and body["condition"] == "used_like_new"
+    assert body["grade"] == "A"
+    assert body["condition"] == "used_like_new"
     assert body["status"] == "intake"
     assert body["lineage"] == {
         "returns_unit_id": unit.returns_unit_id,
@@ -48,7 +49,9 @@ def test_a_unit_shows_its_lineage_and_prices_but_never_the_new_price(
     assert [p["price"] for p in body["price_history"]] == [PRICES[TEE] * 70 // 100]
     text = str(body)
     assert str(PRICES[TEE]) not in text  # no "compare at" new price anywhere
-    assert "base" not in body and "factor" not in body and "compare_at" not in body
+    assert "base" not in body
+    assert "factor" not in body
+    assert "compare_at" not in body
     assert_problem(client.get("/v1/resale-units/NOPE-U1"), 404)
 
 
@@ -232,7 +235,8 @@ def test_grade_factors_per_category_are_admins(
     client: Client, engine: Engine, key_for: Callable[[str], dict[str, str]]
 ) -> None:
     default = ok(client.get("/v1/resale-pricing/categories/tops"))
-    assert default["factors"]["A"] == 70 and default["factors"]["J"] == 0
+    assert default["factors"]["A"] == 70
+    assert default["factors"]["J"] == 0
 
     changed = ok(
         client.put("/v1/resale-pricing/categories/tops", json={"factors": {"A": 65, "B": 50}})

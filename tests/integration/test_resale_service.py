@@ -38,7 +38,8 @@ def test_a_graded_unit_becomes_its_own_sku_held_back_until_listed(engine: Engine
     view = shop.resale.get_unit(unit.code)
     assert view.unit.pricing.price == PRICES[TEE] * 70 // 100
     assert [p.price for p in view.prices] == [PRICES[TEE] * 70 // 100]
-    assert view.unit.order_id == shop.order_id and view.unit.channel == WEB
+    assert view.unit.order_id == shop.order_id
+    assert view.unit.channel == WEB
 
 
 def test_the_same_returns_unit_sent_twice_is_one_resale_unit(engine: Engine) -> None:
@@ -86,7 +87,8 @@ def test_a_listed_unit_is_one_on_every_channel_and_an_order_takes_it_everywhere(
     shop = ResaleShop(engine)
     unit = shop.listed_unit("A")
 
-    assert unit.status is ResaleStatus.LISTED and unit.stage is Stage.PUBLIC
+    assert unit.status is ResaleStatus.LISTED
+    assert unit.stage is Stage.PUBLIC
     assert shop.number(WEB, unit.code) == 1
     assert shop.number(AMAZON, unit.code) == 1
     assert shop.published(AMAZON, unit.code) == 1
@@ -201,7 +203,7 @@ def test_a_price_by_hand_stops_the_markdowns_and_is_kept(engine: Engine) -> None
     ("cmd", "field"),
     [
         (SetPricing("x", price=0), "price"),
-        (SetPricing("x", price=True), "price"),  # type: ignore[arg-type]
+        (SetPricing("x", price=True), "price"),  # bool is an int to Python
         (SetPricing(" ", price=100), "reason"),
         (SetPricing("x", price=100, steps=[], floor=1), "price"),
         (SetPricing("x", steps=[(30, 10), (20, 20)], floor=100), "schedule.steps[1]"),

@@ -5,6 +5,7 @@ changes nothing, and only a listed unit is ever visible to a segment; plus the p
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -79,10 +80,8 @@ class ResaleUnitMachine(RuleBasedStateMachine):
     @rule(action=st.sampled_from(ResaleAction))
     def terminal_units_never_move(self, action: ResaleAction) -> None:
         before = self.unit.status
-        try:
+        with contextlib.suppress(Conflict):
             self.unit.apply(action)
-        except Conflict:
-            pass
         assert self.unit.status is before
 
     @invariant()
