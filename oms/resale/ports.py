@@ -41,6 +41,10 @@ class ResaleStore(Protocol):
         """Units on sale whose stage or scheduled price has to move by `now`, soonest first."""
         ...
 
+    def any_early(self) -> bool:
+        """Whether some unit on sale is in early access."""
+        ...
+
     def factors(self, category: str | None) -> dict[Grade, int]:
         """Stored factors: the category's, over the '*' default's (not the built-in ones)."""
         ...

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from oms.channels.availability.services.channels import CreateChannel
 from oms.inventory.services import UpdateSku
 from oms.resale.domain import PricingMode, ResaleStatus, Stage
 from oms.resale.services import SetPricing
@@ -154,8 +155,12 @@ def test_early_access_shows_segments_first_and_marketplaces_only_from_public(
 
     shop.clock.advance(days=1)
     assert [u.code for u in shop.resale.list_units(segment="silver").items] == [unit.code]
+    # A marketplace connected meanwhile is kept off early units by the next due run.
+    shop.shop.channels.create_channel(CreateChannel("rak", "Rakuten", "rakuten", locations=[DC]))
+    assert shop.number("rak", unit.code) == 1
     assert shop.resale.run_due() == 0  # nothing due before public_from
     assert shop.number(AMAZON, unit.code) == 0
+    assert shop.number("rak", unit.code) == 0
 
     shop.clock.advance(days=1)
     assert shop.resale.run_due() == 1

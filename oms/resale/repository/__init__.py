@@ -155,6 +155,14 @@ class SqlResale:
         )
         return list(self.session.execute(query).scalars())
 
+    def any_early(self) -> bool:
+        found = self.session.execute(
+            select(resale_units.c.id)
+            .where(resale_units.c.stage == Stage.EARLY.value, resale_units.c.status.in_(_ON_SALE))
+            .limit(1)
+        ).first()
+        return found is not None
+
     def _with_windows(self, rows: list[Any]) -> list[ResaleUnit]:
         ids = [r["id"] for r in rows]
         windows: dict[int, list[EarlyAccess]] = {}

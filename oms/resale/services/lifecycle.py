@@ -65,11 +65,11 @@ class LifecycleUseCases(ResaleCore):
         """Listed: out of quarantine, so every channel whose rules allow it shows 1; the
         marketplaces only from `public_from` (they exclude `resale_stage=early`)."""
         public, windows = validate_listing(public_from, early_access)
-        if self._marketplaces is not None:
+        now = self._clock()
+        if self._marketplaces is not None and now < public:
             # Before the unit's transaction, in transactions of their own: idempotent, and a
             # failed publish leaves only a rule that was wanted anyway.
             self._marketplaces.keep_early_units_off_marketplaces(actor)
-        now = self._clock()
         with self._uow() as uow:
             unit = self._unit(uow.resale, code, lock=True)
             if unit.grade is Grade.J and unit.can(ResaleAction.PUBLISH):

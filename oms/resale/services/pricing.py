@@ -97,11 +97,13 @@ class PricingUseCases(ResaleCore):
         """Flip units from early access to public at `public_from` and apply markdown steps
         that fell due, each unit in its own transaction; safe to run twice. Returns how many
         units changed."""
-        if self._marketplaces is not None:
-            self._marketplaces.keep_early_units_off_marketplaces(actor)
         now = self._clock()
         with self._uow() as uow:
             codes = uow.resale.due_codes(now, DUE_BATCH)
+            early = uow.resale.any_early()
+        if early and self._marketplaces is not None:
+            # A marketplace channel made since the last publish gets its exclusion too.
+            self._marketplaces.keep_early_units_off_marketplaces(actor)
         changed = 0
         for code in codes:
             with self._uow() as uow:
