@@ -53,12 +53,12 @@ from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.resale.api import routes as resale_api
+from oms.resale.services import ResaleService
 from oms.returns.api import routes as returns_api
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
-from oms.resale.api import routes as resale_api
-from oms.resale.services import ResaleService
 from oms.settings import PROJECT_ROOT, Settings, get_settings
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
 from oms.worker import Background, start_background

@@ -43,10 +43,11 @@ from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.resale.services import ResaleService
 from oms.returns.services.policies import ReturnPolicyService
+from oms.returns.services.resale_units import ResaleUnitsFromReturns
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
-from oms.resale.services import ResaleService
 from oms.settings import Settings, get_settings
 from oms.shared.clock import utcnow
 from oms.sqlite import BUSY_TIMEOUT_SECONDS
@@ -137,6 +138,8 @@ def bootstrap(
         settings, uow, connections, orders, channels, changes, clock, gateway_options
     )
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
+    # Early-access units stay off the marketplaces through ordinary channel exclusions.
+    resale = ResaleService(uow, inventory, EarlyUnitsOffMarketplaces(channels), clock=clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -157,10 +160,9 @@ def bootstrap(
         connections=connections,
         listings=ListingService(uow, clock=clock),
         returns=ReturnService(uow, orders, inventory, clock=clock),
-        units=UnitService(uow, inventory, clock=clock),
+        units=UnitService(uow, inventory, resale=ResaleUnitsFromReturns(resale), clock=clock),
         return_policies=ReturnPolicyService(uow, clock=clock),
-        # Early-access units stay off the marketplaces through ordinary channel exclusions.
-        resale=ResaleService(uow, inventory, EarlyUnitsOffMarketplaces(channels), clock=clock),
+        resale=resale,
     )
 
 
