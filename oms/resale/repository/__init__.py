@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.resale.domain import (
@@ -221,21 +222,23 @@ class SqlResale:
                 resale_grade_factors.c.category == category,
                 resale_grade_factors.c.grade == grade.value,
             )
-            changed = self.session.execute(
-                update(resale_grade_factors)
-                .where(where)
-                .values(percent=percent, updated_by=actor, updated_at=now)
-            ).rowcount  # type: ignore[attr-defined]
-            if not changed:
-                self.session.execute(
-                    insert(resale_grade_factors).values(
-                        category=category,
-                        grade=grade.value,
-                        percent=percent,
-                        updated_by=actor,
-                        updated_at=now,
+            values = {"percent": percent, "updated_by": actor, "updated_at": now}
+            if self._update_factor(where, values):
+                continue
+            try:
+                # Two admins adding the same category at once: the second updates instead.
+                with self.session.begin_nested():
+                    self.session.execute(
+                        insert(resale_grade_factors).values(
+                            category=category, grade=grade.value, **values
+                        )
                     )
-                )
+            except IntegrityError:
+                self._update_factor(where, values)
+
+    def _update_factor(self, where: Any, values: dict[str, Any]) -> bool:
+        result = self.session.execute(update(resale_grade_factors).where(where).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _unit(r: Any, windows: list[EarlyAccess]) -> ResaleUnit:

@@ -3,6 +3,7 @@ the steps that keep a unit's SKU, stock and price history in line with the unit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,6 +14,8 @@ from oms.resale.domain import DEFAULT_FACTORS, Grade, PriceChange, ResaleUnit
 from oms.resale.ports import MarketplaceRules, ResaleStore, ResaleUnitOfWork
 from oms.shared.clock import utcnow
 from oms.shared.errors import NotFound
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")  # as oms.inventory.domain's
 
 # SKU attributes a unit's SKU carries; channel exclusions by attribute act on them.
 STAGE_ATTRIBUTE = "resale_stage"
@@ -36,7 +39,8 @@ class ResaleCore:
 
     @staticmethod
     def _unit(store: ResaleStore, code: str, *, lock: bool = False) -> ResaleUnit:
-        unit = store.unit_by_code(code, lock=lock)
+        # A code no SKU can have (NUL, spaces, too long) is no unit: never sent to the database.
+        unit = store.unit_by_code(code, lock=lock) if _CODE_RE.match(code) else None
         if unit is None:
             raise NotFound(f"no resale unit {code!r}", field="code")
         return unit

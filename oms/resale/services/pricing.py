@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from oms.resale.domain import (
     DEFAULT_CATEGORY,
+    TERMINAL,
     Grade,
     PricingMode,
     ResaleUnit,
@@ -18,6 +19,7 @@ from oms.resale.domain import (
     validate_schedule,
 )
 from oms.resale.services.core import ResaleCore
+from oms.shared.bounds import bounded_text
 from oms.shared.errors import Conflict, InvalidInput
 
 DUE_BATCH = 200
@@ -47,7 +49,7 @@ class PricingUseCases(ResaleCore):
         with self._uow() as uow:
             store = uow.resale
             unit = self._unit(store, code, lock=True)
-            if unit.status.value in ("sold", "disposed"):
+            if unit.status in TERMINAL:
                 raise Conflict(
                     f"resale unit {code} is {unit.status}: its price is kept", field="status"
                 )
@@ -124,7 +126,7 @@ class PricingUseCases(ResaleCore):
 
 
 def _category(value: str) -> str:
-    text = (value or "").strip()
-    if not text or len(text) > MAX_CATEGORY:
+    text = bounded_text(value, "category", MAX_CATEGORY).strip()
+    if not text:
         raise InvalidInput(f"category must be 1-{MAX_CATEGORY} characters", field="category")
     return text
