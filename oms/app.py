@@ -55,6 +55,8 @@ from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.repairs.api import routes as repairs_api
 from oms.repairs.services import RepairService
+from oms.resale.api import routes as resale_api
+from oms.resale.services import ResaleService
 from oms.returns.api import routes as returns_api
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
@@ -82,6 +84,7 @@ def create_app(
             *connections_api.CONTROLLERS,
             *returns_api.CONTROLLERS,
             *repairs_api.CONTROLLERS,
+            *resale_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -100,6 +103,7 @@ def create_app(
             "return_units": Provide(_provide_units, sync_to_thread=False),
             "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
             "repairs": Provide(_provide_repairs, sync_to_thread=False),
+            "resale": Provide(_provide_resale, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -128,6 +132,7 @@ def create_app(
                 "webhooks": services.webhooks,
                 "connections": services.connections,
                 "listings": services.listings,
+                "resale": services.resale,
             }
         ),
         exception_handlers={**EXCEPTION_HANDLERS, **sync_api.EXCEPTION_HANDLERS},
@@ -195,6 +200,10 @@ def _provide_listings(state: State) -> ListingService:
 
 def _provide_repairs(state: State) -> RepairService:
     return cast(Services, state.services).repairs
+
+
+def _provide_resale(state: State) -> ResaleService:
+    return cast(ResaleService, state.resale)
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

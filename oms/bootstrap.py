@@ -22,6 +22,7 @@ from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
+from oms.channels.availability.services.resale_rules import EarlyUnitsOffMarketplaces
 from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
 from oms.channels.sync.adapters.secrets import FernetSecretBox
 from oms.channels.sync.domain.model import ChannelKind
@@ -43,7 +44,9 @@ from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.repairs.services import RepairService
+from oms.resale.services import ResaleService
 from oms.returns.services.policies import ReturnPolicyService
+from oms.returns.services.resale_units import ResaleUnitsFromReturns
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
 from oms.settings import Settings, get_settings
@@ -78,6 +81,7 @@ class Services:
     units: UnitService
     return_policies: ReturnPolicyService
     repairs: RepairService
+    resale: ResaleService
 
     def close(self) -> None:
         self.gateways.close()
@@ -136,6 +140,8 @@ def bootstrap(
         settings, uow, connections, orders, channels, changes, clock, gateway_options
     )
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
+    # Early-access units stay off the marketplaces through ordinary channel exclusions.
+    resale = ResaleService(uow, inventory, EarlyUnitsOffMarketplaces(channels), clock=clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -156,9 +162,10 @@ def bootstrap(
         connections=connections,
         listings=ListingService(uow, clock=clock),
         returns=ReturnService(uow, orders, inventory, clock=clock),
-        units=UnitService(uow, inventory, clock=clock),
+        units=UnitService(uow, inventory, resale=ResaleUnitsFromReturns(resale), clock=clock),
         return_policies=ReturnPolicyService(uow, clock=clock),
         repairs=RepairService(uow, inventory, orders, clock=clock),
+        resale=resale,
     )
 
 

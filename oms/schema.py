@@ -7,6 +7,7 @@ from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 from oms.orders import orm as orders_orm
 from oms.repairs import orm as repairs_orm
+from oms.resale import orm as resale_orm
 from oms.returns import orm as returns_orm
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "orders_orm",
     "outbox",
     "repairs_orm",
+    "resale_orm",
     "returns_orm",
     "sync_orm",
 ]

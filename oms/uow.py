@@ -23,6 +23,7 @@ from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
 from oms.repairs.repository import SqlRepairs
+from oms.resale.repository import SqlResale
 from oms.returns.repository import SqlReturns
 from oms.shared.clock import utcnow
 from oms.shared.errors import GaveWay
@@ -100,6 +101,7 @@ class SqlUnitOfWork:
     sync: SqlSync
     returns: SqlReturns
     repairs: SqlRepairs
+    resale: SqlResale
     directory: _ChannelDirectory
 
     def __init__(
@@ -121,6 +123,7 @@ class SqlUnitOfWork:
         self.sync = SqlSync(self._session)
         self.returns = SqlReturns(self._session)
         self.repairs = SqlRepairs(self._session)
+        self.resale = SqlResale(self._session)
         fence = PoolFence(self.channels, self.inventory, self._publisher)
         self.inventory.fence = fence
         self.directory = _ChannelDirectory(self.channels, fence)

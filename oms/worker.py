@@ -25,6 +25,7 @@ from oms.channels.sync.tasks import DramatiqSync, EmbeddedSync
 from oms.embedded import EmbeddedRunner
 from oms.inventory.domain import MovementType
 from oms.outbox import OUTBOX_LOCK_ID, outbox
+from oms.resale.tasks import ResaleDueLoop
 from oms.retention import PruneLoop
 from oms.settings import Settings
 from oms.shared.clock import utcnow
@@ -156,6 +157,20 @@ def backorder_handler(services: Services) -> Handler:
     return handle
 
 
+def resale_handler(services: Services, then: Handler) -> Handler:
+    """StockChanged -> `then`, and a resale unit whose stock an order took, let go or shipped
+    records it (reserved, listed again, sold). Safe to run twice: it follows the stock."""
+    resale = services.resale
+
+    def handle(event: dict[str, Any]) -> None:
+        then(event)
+        sku = event.get("sku")
+        if isinstance(sku, str) and resale.observe_stock([sku]):
+            log.info("resale_unit_followed_stock", sku=sku, after=event.get("event_id"))
+
+    return handle
+
+
 def shipment_shipped(event: dict[str, Any]) -> None:
     """A parcel left: logged here; the sync confirms it to the channel beside it."""
     log.info(
@@ -225,7 +240,7 @@ def event_handlers(
         EventName.REPAIR_CHANGED: repair_changed,
     }
     if services is not None:
-        chosen[EventName.STOCK_CHANGED] = backorder_handler(services)
+        chosen[EventName.STOCK_CHANGED] = resale_handler(services, backorder_handler(services))
     chosen.update(overrides or {})
     return chosen
 
@@ -362,10 +377,13 @@ class Background:
     relay_loop: RelayLoop | None
     prune_loop: PruneLoop | None = None
     sync: EmbeddedSync | None = None
+    resale_loop: ResaleDueLoop | None = None
 
     def stop(self) -> None:
         if self.relay_loop is not None:
             self.relay_loop.stop()
+        if self.resale_loop is not None:
+            self.resale_loop.stop()
         if self.sync is not None:
             self.sync.stop()
         if self.prune_loop is not None:
@@ -394,8 +412,10 @@ def start_background(services: Services) -> Background:
     loop.start()
     pruning = PruneLoop(factory, settings)
     pruning.start()
+    resale = ResaleDueLoop(services.resale)
+    resale.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, pruning, sync)
+    return Background(loop, pruning, sync, resale)
 
 
 def _logged(first: Handler, then: Handler) -> Handler:
@@ -437,7 +457,7 @@ def run_worker(settings: Settings) -> None:
     register_actors(
         broker,
         {
-            EventName.STOCK_CHANGED: backorder_handler(services),
+            EventName.STOCK_CHANGED: resale_handler(services, backorder_handler(services)),
             EventName.AVAILABILITY_CHANGED: _logged(
                 availability_changed, sync.availability_changed
             ),
@@ -456,6 +476,8 @@ def run_worker(settings: Settings) -> None:
     loop.start()
     pruning = PruneLoop(factory, settings)
     pruning.start()
+    resale = ResaleDueLoop(services.resale)
+    resale.start()
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -468,6 +490,7 @@ def run_worker(settings: Settings) -> None:
     stopping.wait()
     sync.stop()
     pruning.stop()
+    resale.stop()
     loop.stop()
     worker.stop()
     services.close()

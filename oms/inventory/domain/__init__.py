@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from oms.inventory.domain.catalogue import (
     MAX_MOVEMENT_QUANTITY,
+    SINGLE_UNIT,
     BundleComponent,
     Location,
     LocationKind,
@@ -56,6 +57,7 @@ from oms.inventory.domain.transfers import (
 __all__ = [
     "COUNT_SHORTFALL",
     "MAX_MOVEMENT_QUANTITY",
+    "SINGLE_UNIT",
     "AdjustmentReason",
     "BundleComponent",
     "CountShortfall",

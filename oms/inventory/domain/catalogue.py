@@ -26,6 +26,11 @@ class SkuKind(StrEnum):
     BUNDLE = "bundle"
 
 
+# A SKU attribute: true on a SKU that is one physical item (a graded resale unit). Its stock
+# never comes back once sold, so an order for it is never left waiting as a backorder.
+SINGLE_UNIT = "single_unit"
+
+
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from oms.inventory.domain import (
     BundleComponent,
     Location,
@@ -15,7 +18,7 @@ from oms.inventory.domain import (
     validate_postal_code,
     validate_prefecture,
 )
-from oms.inventory.ports import InventoryStore
+from oms.inventory.ports import InventoryStore, InventoryUnitOfWork
 from oms.inventory.services._base import ServiceCore, _clamp_limit, _int_cursor
 from oms.inventory.services.commands import CreateLocation, CreateSku, UpdateSku
 from oms.inventory.services.results import Page
@@ -73,6 +76,15 @@ class CatalogueUseCases(ServiceCore):
     # ------------------------------------------------------------------ SKUs
 
     def create_sku(self, cmd: CreateSku) -> Sku:
+        with self._uow() as uow:
+            sku = self.create_sku_within(uow, cmd, self._clock())
+            uow.publish_changes()
+            uow.commit()
+        return sku
+
+    def create_sku_within(self, uow: InventoryUnitOfWork, cmd: CreateSku, now: datetime) -> Sku:
+        """A SKU made in the caller's transaction (a resale unit's own SKU); the caller
+        publishes and commits."""
         try:
             kind = SkuKind(cmd.kind)
         except ValueError:
@@ -89,18 +101,29 @@ class CatalogueUseCases(ServiceCore):
             attributes=dict(cmd.attributes),
             components=[BundleComponent(s, q) for s, q in cmd.components],
             ship_together=cmd.ship_together,
-            created_at=self._clock(),
+            created_at=now,
         )
-        with self._uow() as uow:
-            store = uow.inventory
-            if store.sku_by_code(code) is not None:
-                raise Conflict(f"SKU {code} already exists", field="code")
-            self._check_barcode_free(store, sku.barcode, code)
-            component_ids = self._component_ids(store, sku)
-            sku.id = store.add_sku(sku, component_ids)
-            store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
-            uow.publish_changes()
-            uow.commit()
+        store = uow.inventory
+        if store.sku_by_code(code) is not None:
+            raise Conflict(f"SKU {code} already exists", field="code")
+        self._check_barcode_free(store, sku.barcode, code)
+        component_ids = self._component_ids(store, sku)
+        sku.id = store.add_sku(sku, component_ids)
+        store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
+        return sku
+
+    def set_attributes_within(
+        self, uow: InventoryUnitOfWork, code: str, changes: dict[str, Any], now: datetime
+    ) -> Sku:
+        """Change some attributes of a SKU in the caller's transaction (a resale unit's stage):
+        the channels' numbers follow them (exclusions by attribute) when the caller publishes."""
+        store = uow.inventory
+        sku = store.sku_by_code(code)
+        if sku is None or sku.id is None:
+            raise NotFound(f"no SKU {code!r}", field="code")
+        sku.attributes = {**sku.attributes, **changes}
+        store.update_sku(sku, self._component_ids(store, sku), now)
+        store.catalogue_changed([sku.id])
         return sku
 
     def update_sku(self, cmd: UpdateSku) -> Sku:

@@ -51,6 +51,9 @@ _SYSTEM_MOVEMENTS = {
     MovementType.PART_USED,
     MovementType.QUARANTINE_RELEASE,
     MovementType.RECEIPT,
+    # A resale unit is held back from every channel until it is listed, and again when it
+    # is withdrawn (oms.resale).
+    MovementType.QUARANTINE,
 }
 
 

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from oms.inventory.domain import InsufficientStock, ReservationLine, SkuKind, validate_code
+from oms.inventory.domain import (
+    SINGLE_UNIT,
+    InsufficientStock,
+    ReservationLine,
+    SkuKind,
+    validate_code,
+)
 from oms.inventory.services import InventoryService
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import (
@@ -200,6 +206,7 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         for attempt in range(MAX_REPLANS + 1):
             outcome = plan_order(uow, order, facts, profile, exclusions, now, attempt=attempt)
             outcome.notes.extend(lost)
+            _refuse_single_units_short(uow, order, trigger, outcome)
             self._refuse_if_no_backorders(order, trigger, outcome)
             if not outcome.allocations:
                 break
@@ -218,6 +225,7 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                     f"stock kept being taken by other orders ({MAX_REPLANS + 1} attempts): "
                     "left waiting as a backorder"
                 )
+                _refuse_single_units_short(uow, order, trigger, outcome)
                 self._refuse_if_no_backorders(order, trigger, outcome)
         if outcome is None:
             return None
@@ -382,6 +390,27 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _refuse_single_units_short(
+    uow: OrderUnitOfWork, order: Order, trigger: str, outcome: PlanOutcome
+) -> None:
+    """A new order short of a single unit (a graded resale unit, sold or held by another order)
+    is refused (409, nothing written) whatever the channel's backorder policy: its stock never
+    comes back, so as a backorder it would wait for ever. Read only when something is short."""
+    if trigger != "placed" or not outcome.plan.shortfalls:
+        return
+    store = uow.inventory
+    short = {s.sku for s in outcome.plan.shortfalls}
+    facts = store.sku_facts(store.sku_ids_by_code(short).values())
+    single = {f.code for f in facts.values() if f.attributes.get(SINGLE_UNIT) is True}
+    for i, line in enumerate(order.lines):
+        if line.sku in single:
+            raise Conflict(
+                f"{line.sku} is a single unit that another order took or that was sold: "
+                "it never comes back into stock",
+                field=f"lines[{i}].sku",
+            )
 
 
 def _with_sets_containing(uow: OrderUnitOfWork, skus: set[str]) -> set[str]:

@@ -1,0 +1,1 @@
+"""HTTP API of resale units and their pricing."""
