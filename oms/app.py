@@ -53,6 +53,10 @@ from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.privacy.api import routes as privacy_api
+from oms.privacy.services.audit import AuditService
+from oms.privacy.services.holds import LegalHoldService
+from oms.privacy.services.policies import PolicyService
 from oms.returns.api import routes as returns_api
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
@@ -79,6 +83,7 @@ def create_app(
             *sync_api.CONTROLLERS,
             *connections_api.CONTROLLERS,
             *returns_api.CONTROLLERS,
+            *privacy_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -96,6 +101,9 @@ def create_app(
             "returns": Provide(_provide_returns, sync_to_thread=False),
             "return_units": Provide(_provide_units, sync_to_thread=False),
             "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
+            "pii_policies": Provide(_provide_pii_policies, sync_to_thread=False),
+            "legal_holds": Provide(_provide_legal_holds, sync_to_thread=False),
+            "audit": Provide(_provide_audit, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -187,6 +195,18 @@ def _provide_return_policies(state: State) -> ReturnPolicyService:
 
 def _provide_listings(state: State) -> ListingService:
     return cast(ListingService, state.listings)
+
+
+def _provide_pii_policies(state: State) -> PolicyService:
+    return cast(Services, state.services).pii_policies
+
+
+def _provide_legal_holds(state: State) -> LegalHoldService:
+    return cast(Services, state.services).legal_holds
+
+
+def _provide_audit(state: State) -> AuditService:
+    return cast(Services, state.services).audit
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

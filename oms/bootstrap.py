@@ -42,6 +42,10 @@ from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.privacy.services.anonymise import AnonymisationService
+from oms.privacy.services.audit import AuditService
+from oms.privacy.services.holds import LegalHoldService
+from oms.privacy.services.policies import PolicyService
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import ReturnService
 from oms.returns.services.units import UnitService
@@ -76,6 +80,10 @@ class Services:
     returns: ReturnService
     units: UnitService
     return_policies: ReturnPolicyService
+    pii_policies: PolicyService
+    legal_holds: LegalHoldService
+    anonymisation: AnonymisationService
+    audit: AuditService
 
     def close(self) -> None:
         self.gateways.close()
@@ -134,6 +142,7 @@ def bootstrap(
         settings, uow, connections, orders, channels, changes, clock, gateway_options
     )
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
+    pii_policies = PolicyService(uow, clock=clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -156,6 +165,12 @@ def bootstrap(
         returns=ReturnService(uow, orders, inventory, clock=clock),
         units=UnitService(uow, inventory, clock=clock),
         return_policies=ReturnPolicyService(uow, clock=clock),
+        pii_policies=pii_policies,
+        legal_holds=LegalHoldService(uow, clock=clock),
+        anonymisation=AnonymisationService(
+            uow, pii_policies, clock=clock, batch_size=settings.pii_batch_size
+        ),
+        audit=AuditService(uow, clock=clock),
     )
 
 

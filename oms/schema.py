@@ -6,6 +6,7 @@ from oms.channels.sync import orm as sync_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 from oms.orders import orm as orders_orm
+from oms.privacy import orm as privacy_orm
 from oms.returns import orm as returns_orm
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "metadata",
     "orders_orm",
     "outbox",
+    "privacy_orm",
     "returns_orm",
     "sync_orm",
 ]

@@ -22,6 +22,7 @@ from oms.channels.sync.repository import SqlSync
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
+from oms.privacy.repository import SqlPrivacy
 from oms.returns.repository import SqlReturns
 from oms.shared.clock import utcnow
 from oms.shared.errors import GaveWay
@@ -98,6 +99,7 @@ class SqlUnitOfWork:
     orders: SqlOrders
     sync: SqlSync
     returns: SqlReturns
+    privacy: SqlPrivacy
     directory: _ChannelDirectory
 
     def __init__(
@@ -118,6 +120,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrders(self._session)
         self.sync = SqlSync(self._session)
         self.returns = SqlReturns(self._session)
+        self.privacy = SqlPrivacy(self._session)
         fence = PoolFence(self.channels, self.inventory, self._publisher)
         self.inventory.fence = fence
         self.directory = _ChannelDirectory(self.channels, fence)

@@ -25,6 +25,7 @@ from oms.channels.sync.tasks import DramatiqSync, EmbeddedSync
 from oms.embedded import EmbeddedRunner
 from oms.inventory.domain import MovementType
 from oms.outbox import OUTBOX_LOCK_ID, outbox
+from oms.privacy.tasks import AnonymiseLoop
 from oms.retention import PruneLoop
 from oms.settings import Settings
 from oms.shared.clock import utcnow
@@ -348,6 +349,7 @@ class Background:
     relay_loop: RelayLoop | None
     prune_loop: PruneLoop | None = None
     sync: EmbeddedSync | None = None
+    pii_loop: AnonymiseLoop | None = None
 
     def stop(self) -> None:
         if self.relay_loop is not None:
@@ -356,6 +358,8 @@ class Background:
             self.sync.stop()
         if self.prune_loop is not None:
             self.prune_loop.stop()
+        if self.pii_loop is not None:
+            self.pii_loop.stop()
 
 
 def start_background(services: Services) -> Background:
@@ -380,8 +384,10 @@ def start_background(services: Services) -> Background:
     loop.start()
     pruning = PruneLoop(factory, settings)
     pruning.start()
+    pii = AnonymiseLoop(services.anonymisation, settings.pii_check_interval_seconds)
+    pii.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, pruning, sync)
+    return Background(loop, pruning, sync, pii)
 
 
 def _logged(first: Handler, then: Handler) -> Handler:
@@ -442,6 +448,8 @@ def run_worker(settings: Settings) -> None:
     loop.start()
     pruning = PruneLoop(factory, settings)
     pruning.start()
+    pii = AnonymiseLoop(services.anonymisation, settings.pii_check_interval_seconds)
+    pii.start()
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -454,6 +462,7 @@ def run_worker(settings: Settings) -> None:
     stopping.wait()
     sync.stop()
     pruning.stop()
+    pii.stop()
     loop.stop()
     worker.stop()
     services.close()

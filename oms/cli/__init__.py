@@ -8,10 +8,21 @@ field and exits with 1; a usage error exits with 2.
 from __future__ import annotations
 
 # Importing the command modules registers their commands on `app`.
-from oms.cli import channels, demo, operations, returns, rules, stock, sync
+from oms.cli import channels, demo, operations, pii, returns, rules, stock, sync
 from oms.cli.common import app
 
-__all__ = ["app", "channels", "demo", "main", "operations", "returns", "rules", "stock", "sync"]
+__all__ = [
+    "app",
+    "channels",
+    "demo",
+    "main",
+    "operations",
+    "pii",
+    "returns",
+    "rules",
+    "stock",
+    "sync",
+]
 
 
 def main() -> None:
