@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class PersonalField(StrEnum):
@@ -80,6 +80,8 @@ class Reader:
     role: str
 
 
+# Runtime-checkable: Litestar checks a dependency against its annotation with isinstance.
+@runtime_checkable
 class PersonalDataAudit(Protocol):
     def record_reads(self, reader: Reader, purpose: str, reads: Sequence[PersonalDataRead]) -> None:
         """Record the reads before the data leaves the process; raises when it cannot (the

@@ -306,7 +306,8 @@ class ShipInstructionsController(Controller):
         pick_list = fulfilment.ship_instructions(
             code, status or ["pending"], personal=_personal(principal)
         )
-        if _personal(principal):
+        # The CSV is the pick list alone (no slips, no addresses): nothing personal to record.
+        if _personal(principal) and format != "csv":
             purpose = f"GET /v1/locations/{{code}}/ship-instructions?format={format}"
             _slips_shown(audit, principal, purpose, pick_list)
         if format == "html":
