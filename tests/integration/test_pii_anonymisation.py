@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from oms.bootstrap import bootstrap
 from oms.privacy.domain import PLACEHOLDER
+from oms.privacy.tasks import AnonymiseLoop
 from oms.returns.domain import Resolution, ReturnStatus
 from oms.returns.domain.rma import ReturnAction
 from oms.returns.services.rma import NewReturnLine, OpenReturn, ReturnService
@@ -227,3 +229,22 @@ def test_batches_cover_every_due_order(engine: Engine) -> None:
 
     assert (report.due, report.anonymised) == (5, 5)
     assert job.anonymise(now=max(left) + 32 * DAY).anonymised == 0
+
+
+def test_the_daily_loop_runs_when_the_last_daily_run_is_a_day_old(engine: Engine) -> None:
+    shop = amazon_shop(engine)
+    first = cancelled(shop)  # ordered 2025-04-01: long due
+    now = [ORDERED_AT + 400 * DAY]
+    svc = bootstrap(engine=engine, clock=lambda: now[0])
+    loop = AnonymiseLoop(svc.anonymisation, check_seconds=3600)
+
+    assert loop.step()
+    assert stored_order(engine, first.id or 0)["ship_to"]["name"] == PLACEHOLDER
+    second = cancelled(shop)
+    now[0] += timedelta(hours=23)
+    assert not loop.step()
+    assert stored_order(engine, second.id or 0)["ship_to"] == AMAZON_ADDRESS
+
+    now[0] += timedelta(hours=1)
+    assert loop.step()
+    assert stored_order(engine, second.id or 0)["ship_to"]["name"] == PLACEHOLDER
