@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench import availability, orders, publication, reservations, sqlite, sync, sync_memory
+from bench import availability, orders, pii, publication, reservations, sqlite, sync, sync_memory
 from bench.harness import BenchConfig, BenchReport
 from oms.settings import PROJECT_ROOT
 
@@ -54,6 +54,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sync-memory": Benchmark(
         "worker RSS during a full push of 100,000 listed SKUs (target <= 200 MB)",
         sync_memory.run,
+    ),
+    "pii": Benchmark(
+        "PII anonymisation of 100,000 Amazon orders (target <= 60 s), then a run changing 0",
+        pii.run,
     ),
     "sync": Benchmark(
         "channel sync vs emulators: change->push p95, limits used, 2,000-SKU drains, job plane",

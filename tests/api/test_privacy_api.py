@@ -349,7 +349,9 @@ def test_holds_on_unknown_orders_and_by_other_roles_are_refused(
     order = an_amazon_order(client)
     assert_problem(client.post("/v1/orders/999999/legal-hold", json={"reason": "x"}), 404)
     assert_problem(client.get("/v1/orders/999999/privacy"), 404)
-    assert_problem(client.post(f"/v1/orders/{2**63}/legal-hold", json={"reason": "x"}), 422, "order_id")
+    assert_problem(
+        client.post(f"/v1/orders/{2**63}/legal-hold", json={"reason": "x"}), 422, "order_id"
+    )
     for role in ("warehouse", "channel_sync"):
         url = f"/v1/orders/{order['id']}/legal-hold"
         assert_problem(client.post(url, json={"reason": "x"}, headers=key_for(role)), 403)

@@ -26,7 +26,9 @@ from tests.privacy_builders import (
 )
 
 _text = st.text(
-    alphabet=st.sampled_from("山田花子太郎渋谷区神南ハイツabcXYZ0123456789 -"), min_size=1, max_size=30
+    alphabet=st.sampled_from("山田花子太郎渋谷区神南ハイツabcXYZ0123456789 -"),
+    min_size=1,
+    max_size=30,
 ).filter(lambda s: s.strip() != "")
 
 addresses = st.fixed_dictionaries(
@@ -42,9 +44,7 @@ addresses = st.fixed_dictionaries(
         "phone": st.from_regex(r"0[0-9]{1,3}-[0-9]{2,4}-[0-9]{4}", fullmatch=True),
     },
 )
-orders = st.lists(
-    st.tuples(addresses, st.none() | _text, st.booleans()), min_size=1, max_size=3
-)
+orders = st.lists(st.tuples(addresses, st.none() | _text, st.booleans()), min_size=1, max_size=3)
 policies = st.sets(st.sampled_from(ANONYMISABLE), min_size=1)
 
 
