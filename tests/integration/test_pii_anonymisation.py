@@ -13,9 +13,10 @@ from oms.privacy.domain import PLACEHOLDER
 from oms.privacy.tasks import AnonymiseLoop
 from oms.returns.domain import Resolution, ReturnStatus
 from oms.returns.domain.rma import ReturnAction
-from oms.returns.services.rma import NewReturnLine, OpenReturn, ReturnService
+from oms.returns.services.rma import LineResolution, NewReturnLine, OpenReturn
+from oms.returns.services.units import GradeUnit
 from oms.shared.errors import Conflict, InvalidInput, NotFound
-from tests.order_builders import ORDERED_AT, Shop
+from tests.order_builders import CHANNEL, DC, ORDERED_AT, Shop, open_shipments
 from tests.privacy_builders import (
     AMAZON,
     AMAZON_ADDRESS,
@@ -190,23 +191,55 @@ def test_an_open_return_keeps_working_on_an_anonymised_order(engine: Engine) -> 
     shop = amazon_shop(engine)
     order, left = shipped(shop, an_amazon_order(quantity=2))
     svc = services(engine)
-    returns = ReturnService(svc.uow, svc.orders)
     line_id = order.lines[0].line_id
-    rma = returns.open_return(
-        OpenReturn(order.id or 0, [NewReturnLine(line_id, 2, "size", "電話 090-1111-2222 まで")]),
+    rma = svc.returns.open_return(
+        OpenReturn(order.id or 0, [NewReturnLine(line_id, 2, "size_fit", "電話 090-1111-2222")]),
         "cs:hanako",
     )
-    returns.act(rma.id or 0, ReturnAction.SHIP)
+    svc.returns.act(rma.id or 0, ReturnAction.SHIP, "cs")
 
     assert svc.anonymisation.anonymise(now=left + 30 * DAY).anonymised == 1
 
     assert reason_texts(engine, rma.id or 0) == [PLACEHOLDER]
-    returns.act(rma.id or 0, ReturnAction.RECEIVE, units={line_id: 2})
-    returns.act(rma.id or 0, ReturnAction.INSPECT)
-    returns.act(rma.id or 0, ReturnAction.RESOLVE, resolutions={line_id: Resolution.REFUND})
-    done = returns.act(rma.id or 0, ReturnAction.CLOSE)
+    received = svc.returns.receive(rma.id or 0, DC, {line_id: 2}, "wh")
+    for unit in received.units:
+        svc.units.grade(unit.id or 0, GradeUnit("A", "full"), "wh")
+    svc.returns.resolve(
+        rma.id or 0, [LineResolution(line_id, Resolution.REFUND, 6000, "original_payment")], "cs"
+    )
+    done = svc.returns.act(rma.id or 0, ReturnAction.CLOSE, "cs")
     assert done.status is ReturnStatus.CLOSED
     assert shop.order(order.id).ship_to.name == PLACEHOLDER
+
+
+def test_an_exchange_on_another_channel_goes_at_the_marketplaces_deadline(engine: Engine) -> None:
+    shop = amazon_shop(engine)
+    order, _ = shipped(shop)
+    svc = services(engine)
+    svc.return_policies.put(AMAZON, 30, ["size_fit"], "admin", exchange_channel=CHANNEL)
+    line_id = order.lines[0].line_id
+    rma = svc.returns.open_return(
+        OpenReturn(order.id or 0, [NewReturnLine(line_id, 1, "size_fit")]), "cs"
+    )
+    received = svc.returns.receive(rma.id or 0, DC, {line_id: 1}, "wh")
+    svc.units.grade(received.units[0].id or 0, GradeUnit("A", "full"), "wh")
+    resolved = svc.returns.resolve(
+        rma.id or 0, [LineResolution(line_id, Resolution.EXCHANGE)], "cs"
+    )
+    exchange_id = resolved.lines[0].resolution_order_id or 0
+    exchange = shop.order(exchange_id)
+    assert exchange.channel == CHANNEL  # a storefront order: its own policy is off
+    [parcel] = open_shipments(exchange)
+    sent = shop.ship(parcel.id or 0).shipped_at
+    assert sent is not None
+
+    assert svc.anonymisation.anonymise(now=sent + 29 * DAY).anonymised == 0
+    assert stored_order(engine, exchange_id)["ship_to"]["name"] == AMAZON_ADDRESS["name"]
+
+    # Both: the original, and the storefront order that copied its buyer's address.
+    assert svc.anonymisation.anonymise(now=sent + 30 * DAY).anonymised == 2
+    assert stored_order(engine, exchange_id)["ship_to"]["name"] == PLACEHOLDER
+    assert stored_order(engine, exchange_id)["channel"] == CHANNEL
 
 
 def test_one_channel_only_and_an_unknown_channel(engine: Engine) -> None:

@@ -27,10 +27,12 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from oms.db import BigId, UtcDateTime
 from oms.privacy.domain import AuditEntry, LegalHold, PiiPolicy
@@ -42,7 +44,13 @@ from oms.privacy.orm import (
     pii_policies,
     pii_runs,
 )
-from oms.privacy.repository.places import SCRUBBED_PLACES, JsonPlace, Place, TextPlace
+from oms.privacy.repository.places import (
+    DERIVED_ORDERS,
+    SCRUBBED_PLACES,
+    JsonPlace,
+    Place,
+    TextPlace,
+)
 from oms.shared.personal_data import (
     ADDRESS_KEYS,
     PersonalDataRead,
@@ -173,7 +181,7 @@ class SqlPrivacy:
         )
         cancelled_due = and_(o.status == CANCELLED, o.ordered_at <= ordered_before)
         return [
-            o.channel == channel,
+            or_(o.channel == channel, o.id.in_(_derived_from(channel))),
             o.status.in_((SHIPPED, CANCELLED)),
             or_(shipped_due, cancelled_due),
             ~exists().where(pii_anonymised_orders.c.order_id == o.id),
@@ -393,6 +401,23 @@ class SqlPrivacy:
             )
             for row in rows
         ]
+
+
+def _derived_from(channel: str) -> Any:
+    """Ids of the orders derived from `channel`'s orders (places.DERIVED_ORDERS)."""
+    selects: list[Select[Any]] = []
+    for derived in DERIVED_ORDERS:
+        via = derived.via
+        rows = table(derived.table, column(derived.order_column, BigId), column(via.key, BigId))
+        parents = table(via.parent, column("id", BigId), column(via.parent_order_key, BigId))
+        source = _orders.alias(f"source_{len(selects)}")
+        selects.append(
+            select(rows.c[derived.order_column])
+            .join(parents, parents.c.id == rows.c[via.key])
+            .join(source, source.c.id == parents.c[via.parent_order_key])
+            .where(source.c.channel == channel, rows.c[derived.order_column].is_not(None))
+        )
+    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 def _policy(row: Any) -> PiiPolicy:

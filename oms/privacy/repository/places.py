@@ -54,3 +54,21 @@ SCRUBBED_PLACES: tuple[Place, ...] = (
     # The buyer's words on why an item came back.
     TextPlace("return_lines", "reason_text", PersonalField.NOTES, via=Via("return_id", "returns")),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedOrders:
+    """Orders made from another order's personal data: an exchange or a replacement ships to
+    the original buyer's address, possibly on another channel (a return policy's exchange
+    channel). They follow the original order's channel policy as well as their own, so a
+    marketplace buyer's address copied into a storefront order still goes at the
+    marketplace's deadline (counted from the derived order's own parcel)."""
+
+    table: str
+    order_column: str  # the derived order's id
+    via: Via  # how a row finds the original order
+
+
+DERIVED_ORDERS: tuple[DerivedOrders, ...] = (
+    DerivedOrders("return_lines", "resolution_order_id", Via("return_id", "returns")),
+)
