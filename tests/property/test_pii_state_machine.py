@@ -74,7 +74,8 @@ class PiiMachine(RuleBasedStateMachine):
         except Conflict:
             assert known.held or known.anonymised is not None
             return
-        assert not known.held and known.anonymised is None
+        assert not known.held
+        assert known.anonymised is None
         known.held = True
 
     @rule(order_id=orders)
