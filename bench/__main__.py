@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from bench import (
     availability,
     orders,
+    pii,
     publication,
     reservations,
     returns,
@@ -67,6 +68,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sync-memory": Benchmark(
         "worker RSS during a full push of 100,000 listed SKUs (target <= 200 MB)",
         sync_memory.run,
+    ),
+    "pii": Benchmark(
+        "PII anonymisation of 100,000 Amazon orders (target <= 60 s), then a run changing 0",
+        pii.run,
     ),
     "sync": Benchmark(
         "channel sync vs emulators: change->push p95, limits used, 2,000-SKU drains, job plane",

@@ -53,6 +53,10 @@ from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.privacy.api import routes as privacy_api
+from oms.privacy.services.audit import AuditService
+from oms.privacy.services.holds import LegalHoldService
+from oms.privacy.services.policies import PolicyService
 from oms.repairs.api import routes as repairs_api
 from oms.repairs.services import RepairService
 from oms.resale.api import routes as resale_api
@@ -85,6 +89,7 @@ def create_app(
             *returns_api.CONTROLLERS,
             *repairs_api.CONTROLLERS,
             *resale_api.CONTROLLERS,
+            *privacy_api.CONTROLLERS,
         ],
         guards=[require_api_key],
         security=[{BEARER_SCHEME: []}],
@@ -104,6 +109,9 @@ def create_app(
             "return_policies": Provide(_provide_return_policies, sync_to_thread=False),
             "repairs": Provide(_provide_repairs, sync_to_thread=False),
             "resale": Provide(_provide_resale, sync_to_thread=False),
+            "pii_policies": Provide(_provide_pii_policies, sync_to_thread=False),
+            "legal_holds": Provide(_provide_legal_holds, sync_to_thread=False),
+            "audit": Provide(_provide_audit, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
     )
@@ -204,6 +212,18 @@ def _provide_repairs(state: State) -> RepairService:
 
 def _provide_resale(state: State) -> ResaleService:
     return cast(ResaleService, state.resale)
+
+
+def _provide_pii_policies(state: State) -> PolicyService:
+    return cast(Services, state.services).pii_policies
+
+
+def _provide_legal_holds(state: State) -> LegalHoldService:
+    return cast(Services, state.services).legal_holds
+
+
+def _provide_audit(state: State) -> AuditService:
+    return cast(Services, state.services).audit
 
 
 def _provide_sync_status(state: State) -> SyncStatusService:

@@ -43,6 +43,10 @@ from oms.inventory.services import InventoryService
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import OrderService
 from oms.orders.services.settings import OrderSettingsService
+from oms.privacy.services.anonymise import AnonymisationService
+from oms.privacy.services.audit import AuditService
+from oms.privacy.services.holds import LegalHoldService
+from oms.privacy.services.policies import PolicyService
 from oms.repairs.services import RepairService
 from oms.resale.services import ResaleService
 from oms.returns.services.policies import ReturnPolicyService
@@ -82,6 +86,10 @@ class Services:
     return_policies: ReturnPolicyService
     repairs: RepairService
     resale: ResaleService
+    pii_policies: PolicyService
+    legal_holds: LegalHoldService
+    anonymisation: AnonymisationService
+    audit: AuditService
 
     def close(self) -> None:
         self.gateways.close()
@@ -142,6 +150,7 @@ def bootstrap(
     webhooks = WebhookService(uow, gateways, sync.pull, clock=clock)
     # Early-access units stay off the marketplaces through ordinary channel exclusions.
     resale = ResaleService(uow, inventory, EarlyUnitsOffMarketplaces(channels), clock=clock)
+    pii_policies = PolicyService(uow, clock=clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -166,6 +175,12 @@ def bootstrap(
         return_policies=ReturnPolicyService(uow, clock=clock),
         repairs=RepairService(uow, inventory, orders, clock=clock),
         resale=resale,
+        pii_policies=pii_policies,
+        legal_holds=LegalHoldService(uow, clock=clock),
+        anonymisation=AnonymisationService(
+            uow, pii_policies, clock=clock, batch_size=settings.pii_batch_size
+        ),
+        audit=AuditService(uow, clock=clock),
     )
 
 

@@ -6,6 +6,7 @@ from oms.channels.sync import orm as sync_orm
 from oms.db import metadata
 from oms.inventory import orm as inventory_orm
 from oms.orders import orm as orders_orm
+from oms.privacy import orm as privacy_orm
 from oms.repairs import orm as repairs_orm
 from oms.resale import orm as resale_orm
 from oms.returns import orm as returns_orm
@@ -18,6 +19,7 @@ __all__ = [
     "metadata",
     "orders_orm",
     "outbox",
+    "privacy_orm",
     "repairs_orm",
     "resale_orm",
     "returns_orm",

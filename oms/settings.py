@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     idempotency_retention: timedelta = timedelta(days=30)
     prune_interval_seconds: float = Field(default=3600, gt=0)
     prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # The PII anonymisation (oms.privacy): orders per transaction, and how often a process
+    # looks whether the daily run is due (it runs when the last daily run is a day old).
+    pii_batch_size: int = Field(default=2000, ge=1, le=20_000)
+    pii_check_interval_seconds: float = Field(default=3600, gt=0)
 
     # The key that seals channel credentials at rest (a Fernet key). Empty: a key file,
     # `var/secret.key` under `home`, made on first use.

@@ -63,6 +63,17 @@ def reading() -> Iterator[None]:
         _READING.reset(token)
 
 
+@contextmanager
+def writing() -> Iterator[None]:
+    """Inside `reading()`, a transaction that must write: the audit record of a GET that shows
+    personal data. It takes the write lock like any writer (on SQLite it queues behind them)."""
+    token = _READING.set(False)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
 def is_reading() -> bool:
     return _READING.get()
 

@@ -22,6 +22,7 @@ from oms.channels.sync.repository import SqlSync
 from oms.inventory.repository import SqlInventory
 from oms.orders.ports import ChannelFacts
 from oms.orders.repository import SqlOrders
+from oms.privacy.repository import SqlPrivacy
 from oms.repairs.repository import SqlRepairs
 from oms.resale.repository import SqlResale
 from oms.returns.repository import SqlReturns
@@ -102,6 +103,7 @@ class SqlUnitOfWork:
     returns: SqlReturns
     repairs: SqlRepairs
     resale: SqlResale
+    privacy: SqlPrivacy
     directory: _ChannelDirectory
 
     def __init__(
@@ -124,6 +126,7 @@ class SqlUnitOfWork:
         self.returns = SqlReturns(self._session)
         self.repairs = SqlRepairs(self._session)
         self.resale = SqlResale(self._session)
+        self.privacy = SqlPrivacy(self._session)
         fence = PoolFence(self.channels, self.inventory, self._publisher)
         self.inventory.fence = fence
         self.directory = _ChannelDirectory(self.channels, fence)

@@ -25,6 +25,7 @@ from oms.channels.sync.tasks import DramatiqSync, EmbeddedSync
 from oms.embedded import EmbeddedRunner
 from oms.inventory.domain import MovementType
 from oms.outbox import OUTBOX_LOCK_ID, outbox
+from oms.privacy.tasks import AnonymiseLoop
 from oms.resale.tasks import ResaleDueLoop
 from oms.retention import PruneLoop
 from oms.settings import Settings
@@ -378,6 +379,7 @@ class Background:
     prune_loop: PruneLoop | None = None
     sync: EmbeddedSync | None = None
     resale_loop: ResaleDueLoop | None = None
+    pii_loop: AnonymiseLoop | None = None
 
     def stop(self) -> None:
         if self.relay_loop is not None:
@@ -388,6 +390,8 @@ class Background:
             self.sync.stop()
         if self.prune_loop is not None:
             self.prune_loop.stop()
+        if self.pii_loop is not None:
+            self.pii_loop.stop()
 
 
 def start_background(services: Services) -> Background:
@@ -414,8 +418,10 @@ def start_background(services: Services) -> Background:
     pruning.start()
     resale = ResaleDueLoop(services.resale)
     resale.start()
+    pii = AnonymiseLoop(services.anonymisation, settings.pii_check_interval_seconds)
+    pii.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, pruning, sync, resale)
+    return Background(loop, pruning, sync, resale_loop=resale, pii_loop=pii)
 
 
 def _logged(first: Handler, then: Handler) -> Handler:
@@ -478,6 +484,8 @@ def run_worker(settings: Settings) -> None:
     pruning.start()
     resale = ResaleDueLoop(services.resale)
     resale.start()
+    pii = AnonymiseLoop(services.anonymisation, settings.pii_check_interval_seconds)
+    pii.start()
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -491,6 +499,7 @@ def run_worker(settings: Settings) -> None:
     sync.stop()
     pruning.stop()
     resale.stop()
+    pii.stop()
     loop.stop()
     worker.stop()
     services.close()

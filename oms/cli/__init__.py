@@ -9,7 +9,7 @@ field and exits with 1; a usage error exits with 2.
 from __future__ import annotations
 
 # Importing the command modules registers their commands on `app`.
-from oms.cli import channels, demo, operations, repairs, resale, returns, rules, stock, sync
+from oms.cli import channels, demo, operations, pii, repairs, resale, returns, rules, stock, sync
 from oms.cli.common import app
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "demo",
     "main",
     "operations",
+    "pii",
     "repairs",
     "resale",
     "returns",

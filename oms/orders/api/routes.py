@@ -1,12 +1,15 @@
 """HTTP API of orders and shipments. Thin handlers, one service call each.
 
 Roles: `channel_sync` places orders; `warehouse` picks, packs, ships and rejects;
-`customer_service` cancels, re-sources and reads; `admin` does everything. Shipping addresses
-and phone numbers are personal data: `channel_sync` (which sent them) does not read them back.
+`customer_service` cancels, re-sources and reads; `admin` does everything. Shipping addresses,
+phone numbers and gift notes are personal data: `channel_sync` (which sent them) does not read
+them back, and every response that shows them to a person is recorded in the audit log (the
+`PersonalDataAudit` port) before it is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
@@ -29,15 +32,26 @@ from oms.orders.api.schemas import (
     SourcingProfileRequest,
     SourcingResponse,
 )
+from oms.orders.domain.order import Order
+from oms.orders.domain.pick_list import PickList
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import MAX_PAGE, OrderService
 from oms.orders.services.settings import OrderSettingsService
 from oms.shared.errors import InvalidInput
+from oms.shared.personal_data import (
+    PersonalDataAudit,
+    PersonalDataRead,
+    PersonalField,
+    Reader,
+    Subject,
+    address_fields,
+)
 
 Orders = NamedDependency[OrderService]
 Fulfilment = NamedDependency[FulfilmentService]
 OrderSettings = NamedDependency[OrderSettingsService]
 Caller = NamedDependency[Principal]
+Audit = NamedDependency[PersonalDataAudit]
 
 PLACE: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CHANNEL_SYNC})}
 CANCEL: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE})}
@@ -49,6 +63,40 @@ REPLAYED_HEADER = "Oms-Replayed"
 
 def _personal(principal: Principal) -> bool:
     return principal.role in PERSONAL_DATA_READERS
+
+
+def _shown(
+    audit: PersonalDataAudit, principal: Principal, purpose: str, orders: Iterable[Order]
+) -> None:
+    """Record that these orders' personal data goes to this person (nothing for a role that
+    sees none). Before the response: if the record fails, nothing is shown."""
+    if not _personal(principal):
+        return
+    reads = [
+        PersonalDataRead(
+            order.id or 0,
+            address_fields(order.ship_to.as_json())
+            | ({PersonalField.NOTES} if order.gift_note else frozenset()),
+        )
+        for order in orders
+    ]
+    audit.record_reads(Reader(principal.name, principal.role.value), purpose, reads)
+
+
+def _slips_shown(
+    audit: PersonalDataAudit, principal: Principal, purpose: str, pick_list: PickList
+) -> None:
+    reads = [
+        PersonalDataRead(
+            slip.order_id,
+            address_fields(slip.ship_to.as_json() if slip.ship_to else None)
+            | ({PersonalField.NOTES} if slip.notes and slip.ship_to else frozenset()),
+            Subject.SHIPMENT,
+            slip.shipment_id,
+        )
+        for slip in pick_list.shipments
+    ]
+    audit.record_reads(Reader(principal.name, principal.role.value), purpose, reads)
 
 
 class OrderController(Controller):
@@ -69,13 +117,14 @@ class OrderController(Controller):
         status_code=201,
     )
     def place_order(
-        self, data: JSONBody[PlaceOrderRequest], orders: Orders, principal: Caller
+        self, data: JSONBody[PlaceOrderRequest], orders: Orders, principal: Caller, audit: Audit
     ) -> Response[OrderResponse]:
         """Take an order once per (channel, external_id), source it and reserve its stock.
 
         201 with the new order; 200 with the existing one when the same order comes again
         (header `Oms-Replayed: true`); 409 when the same key comes with other content."""
         placed = orders.place_order(data.to_command(), actor=principal.name)
+        _shown(audit, principal, "POST /v1/orders", [placed.order])
         body = OrderResponse.of(placed.order, personal=_personal(principal))
         if placed.created:
             return Response(body, status_code=201)
@@ -86,6 +135,7 @@ class OrderController(Controller):
         self,
         orders: Orders,
         principal: Caller,
+        audit: Audit,
         channel: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         cursor: Cursor = None,
@@ -94,6 +144,7 @@ class OrderController(Controller):
         """Oldest first; `status`: pending, backordered, allocated, partially_shipped, shipped,
         cancelled."""
         page = orders.list_orders(channel or None, status or None, cursor, limit)
+        _shown(audit, principal, "GET /v1/orders", page.items)
         personal = _personal(principal)
         return PageResponse(
             items=[OrderResponse.of(o, personal=personal) for o in page.items],
@@ -101,8 +152,12 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_order(self, order_id: Id, orders: Orders, principal: Caller) -> OrderResponse:
-        return OrderResponse.of(orders.get_order(order_id), personal=_personal(principal))
+    def get_order(
+        self, order_id: Id, orders: Orders, principal: Caller, audit: Audit
+    ) -> OrderResponse:
+        order = orders.get_order(order_id)
+        _shown(audit, principal, "GET /v1/orders/{id}", [order])
+        return OrderResponse.of(order, personal=_personal(principal))
 
     @get("/{order_id:int}/sourcing", sync_to_thread=True, responses=READ_PROBLEMS)
     def sourcing(self, order_id: Id, orders: Orders, principal: Caller) -> SourcingResponse:
@@ -130,10 +185,12 @@ class OrderController(Controller):
         data: JSONBody[CancelRequest],
         orders: Orders,
         principal: Caller,
+        audit: Audit,
     ) -> OrderResponse:
         """Cancel units not yet shipped: the whole order (no `lines`) or `{"lines": {"L1":
         1}}`. Their reservations are released; cancelling shipped units is a 409."""
         order = orders.cancel(order_id, data.lines, actor=principal.name)
+        _shown(audit, principal, "POST /v1/orders/{id}/cancel", [order])
         return OrderResponse.of(order, personal=_personal(principal))
 
     @post(
@@ -143,11 +200,14 @@ class OrderController(Controller):
         responses=WRITE_PROBLEMS,
         status_code=200,
     )
-    def resource(self, order_id: Id, orders: Orders, principal: Caller) -> OrderResponse:
+    def resource(
+        self, order_id: Id, orders: Orders, principal: Caller, audit: Audit
+    ) -> OrderResponse:
         """Source again, now, every unit of the order that waits for stock (backordered): the
         decision is recorded (`GET /v1/orders/{id}/sourcing`) and `OrderResourced` written. 409
         when nothing waits."""
         order = orders.resource(order_id, actor=principal.name)
+        _shown(audit, principal, "POST /v1/orders/{id}/resource", [order])
         return OrderResponse.of(order, personal=_personal(principal))
 
 
@@ -215,10 +275,12 @@ class ShipmentController(Controller):
         data: JSONBody[RejectRequest],
         fulfilment: Fulfilment,
         principal: Caller,
+        audit: Audit,
     ) -> OrderResponse:
         """Units this location cannot send: `not_found` (the shelf is counted: give `counted`)
         or `damaged` (quarantined). They leave the shipment and are sourced elsewhere."""
         order = fulfilment.reject(shipment_id, data.to_lines(), principal.name)
+        _shown(audit, principal, "POST /v1/shipments/{id}/reject", [order])
         return OrderResponse.of(order, personal=_personal(principal))
 
 
@@ -232,6 +294,7 @@ class ShipInstructionsController(Controller):
         code: FromPath[str],
         fulfilment: Fulfilment,
         principal: Caller,
+        audit: Audit,
         status: FromQuery[list[str] | None] = None,
         format: FromQuery[str] = "json",
     ) -> Response[Any]:
@@ -243,6 +306,10 @@ class ShipInstructionsController(Controller):
         pick_list = fulfilment.ship_instructions(
             code, status or ["pending"], personal=_personal(principal)
         )
+        # The CSV is the pick list alone (no slips, no addresses): nothing personal to record.
+        if _personal(principal) and format != "csv":
+            purpose = f"GET /v1/locations/{{code}}/ship-instructions?format={format}"
+            _slips_shown(audit, principal, purpose, pick_list)
         if format == "html":
             return Response(pick_list_html(pick_list), media_type="text/html")
         if format == "csv":

@@ -242,7 +242,7 @@ class OrderResponse(BaseModel):
     )
     shipping_method: str | None
     promised_by: datetime | None
-    gift_note: str | None
+    gift_note: str | None = Field(description="Personal data: null for roles that do not need it")
     created_at: datetime | None
 
     @classmethod

@@ -8,6 +8,7 @@ a repair carries personal data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
@@ -41,12 +42,20 @@ from oms.repairs.api.schemas import (
     UnrepairableRequest,
     act,
 )
-from oms.repairs.domain import PartnerTerms, RepairAction
+from oms.repairs.domain import PartnerTerms, Repair, RepairAction
 from oms.repairs.services import MAX_PAGE, RepairService
 from oms.shared.bounds import MAX_ID
+from oms.shared.personal_data import (
+    PersonalDataAudit,
+    PersonalDataRead,
+    Reader,
+    Subject,
+    address_fields,
+)
 
 Repairs = NamedDependency[RepairService]
 Caller = NamedDependency[Principal]
+Audit = NamedDependency[PersonalDataAudit]
 A = RepairAction
 
 SERVICE: dict[str, Any] = {"roles": frozenset({Role.ADMIN, Role.CUSTOMER_SERVICE})}
@@ -99,7 +108,7 @@ class RepairController(Controller):
             idempotency_key=idempotency_key,
             caller=principal.client,
         )
-        body = RepairResponse.of_detail(repairs.get_repair(opened.repair.id or 0))
+        body = RepairResponse.of_detail(repairs.get_repair(opened.repair.id or 0), personal=False)
         if opened.created:
             return Response(body, status_code=201)
         return Response(body, status_code=200, headers={REPLAYED_HEADER: "true"})
@@ -108,6 +117,8 @@ class RepairController(Controller):
     def list_repairs(
         self,
         repairs: Repairs,
+        principal: Caller,
+        audit: Audit,
         status: FromQuery[str | None] = None,
         order: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="An order's id")
@@ -117,16 +128,22 @@ class RepairController(Controller):
     ) -> PageResponse[RepairResponse]:
         """Oldest first, by `status` and/or `order`."""
         page = repairs.list_repairs(status or None, order, cursor, limit)
+        _contacts_shown(audit, principal, "GET /v1/repairs", page.items)
         return PageResponse(
             items=[RepairResponse.of(r, page.as_of) for r in page.items],
             next_cursor=page.next_cursor,
         )
 
     @get("/{repair_id:int}", opt=READERS, sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_repair(self, repair_id: Id, repairs: Repairs) -> RepairResponse:
-        """The repair, its warranty with inputs, parts used, every state with its times, and
-        the SLA clock (paused while waiting on the customer)."""
-        return RepairResponse.of_detail(repairs.get_repair(repair_id))
+    def get_repair(
+        self, repair_id: Id, repairs: Repairs, principal: Caller, audit: Audit
+    ) -> RepairResponse:
+        """The repair, its contact, its warranty with inputs, parts used, every state with its
+        times, and the SLA clock (paused while waiting on the customer). Reading the contact
+        is recorded in the personal-data audit log."""
+        detail = repairs.get_repair(repair_id)
+        _contacts_shown(audit, principal, "GET /v1/repairs/{id}", [detail.repair])
+        return RepairResponse.of_detail(detail)
 
     # ------------------------------------------------------------------ actions
 
@@ -203,7 +220,7 @@ class RepairController(Controller):
     ) -> Response[RepairResponse]:
         detail = repairs.act(repair_id, act(A.PARTS, data, idempotency_key), principal.name)
         headers = {REPLAYED_HEADER: "true"} if detail.replayed else None
-        return Response(RepairResponse.of_detail(detail), headers=headers)
+        return Response(RepairResponse.of_detail(detail, personal=False), headers=headers)
 
     @_action("/{repair_id:int}/testing", HANDS, "in_repair -> testing")
     def testing(
@@ -305,7 +322,20 @@ def _do(
     principal: Principal,
     body: Any = None,
 ) -> RepairResponse:
-    return RepairResponse.of_detail(repairs.act(repair_id, act(action, body), principal.name))
+    return RepairResponse.of_detail(
+        repairs.act(repair_id, act(action, body), principal.name), personal=False
+    )
+
+
+def _contacts_shown(
+    audit: PersonalDataAudit, principal: Principal, purpose: str, shown: Iterable[Repair]
+) -> None:
+    """Record that these repairs' contacts go to this person, before the response: if the
+    record fails, nothing is shown."""
+    reads = [
+        PersonalDataRead(r.order_id, address_fields(r.contact), Subject.REPAIR, r.id) for r in shown
+    ]
+    audit.record_reads(Reader(principal.name, principal.role.value), purpose, reads)
 
 
 CONTROLLERS = [RepairController, RepairPartnerController]

@@ -248,7 +248,10 @@ class RepairResponse(BaseModel):
     sku: str
     serial: str | None
     symptom: str
-    contact: ContactResponse
+    contact: ContactResponse | None = Field(
+        description="Personal data: shown by GET (each read in the audit log); null in the"
+        " answers to actions"
+    )
     location: str | None
     diagnosis: str | None
     quote: QuoteResponse | None
@@ -263,7 +266,12 @@ class RepairResponse(BaseModel):
 
     @classmethod
     def of(
-        cls, repair: Repair, as_of: datetime, parts: list[PartUse] | None = None
+        cls,
+        repair: Repair,
+        as_of: datetime,
+        parts: list[PartUse] | None = None,
+        *,
+        personal: bool = True,
     ) -> RepairResponse:
         w = repair.warranty
         return cls(
@@ -277,7 +285,7 @@ class RepairResponse(BaseModel):
             sku=repair.sku,
             serial=repair.serial,
             symptom=repair.symptom,
-            contact=ContactResponse(**repair.contact),
+            contact=ContactResponse(**repair.contact) if personal else None,
             location=repair.location,
             diagnosis=repair.diagnosis,
             quote=None
@@ -329,8 +337,8 @@ class RepairResponse(BaseModel):
         )
 
     @classmethod
-    def of_detail(cls, detail: RepairDetail) -> RepairResponse:
-        return cls.of(detail.repair, detail.as_of, detail.parts)
+    def of_detail(cls, detail: RepairDetail, *, personal: bool = True) -> RepairResponse:
+        return cls.of(detail.repair, detail.as_of, detail.parts, personal=personal)
 
 
 class PartnerTermsResponse(BaseModel):

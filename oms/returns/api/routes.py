@@ -43,12 +43,20 @@ from oms.returns.api.schemas import (
     UnitStateResponse,
     UnitSummary,
 )
+from oms.returns.domain import ReturnRequest
 from oms.returns.domain.rma import ReturnAction
 from oms.returns.services.policies import ReturnPolicyService
 from oms.returns.services.rma import Received, Retry, ReturnService
 from oms.returns.services.units import UnitService
 from oms.shared.bounds import MAX_ID, parse_id
 from oms.shared.errors import InvalidInput
+from oms.shared.personal_data import (
+    PersonalDataAudit,
+    PersonalDataRead,
+    PersonalField,
+    Reader,
+    Subject,
+)
 
 Returns = NamedDependency[ReturnService]
 # Not "units": a dependency's name must not be a body field's (Litestar would take a bad
@@ -56,6 +64,7 @@ Returns = NamedDependency[ReturnService]
 Units = NamedDependency[UnitService]
 ReturnPolicies = NamedDependency[ReturnPolicyService]
 Caller = NamedDependency[Principal]
+Audit = NamedDependency[PersonalDataAudit]
 
 _A, _CS, _WH, _CH = Role.ADMIN, Role.CUSTOMER_SERVICE, Role.WAREHOUSE, Role.CHANNEL_SYNC
 OPEN: dict[str, Any] = {"roles": frozenset({_A, _CS, _CH})}
@@ -133,6 +142,8 @@ class ReturnController(Controller):
     def list_returns(
         self,
         returns: Returns,
+        principal: Caller,
+        audit: Audit,
         status: StatusFilter = None,
         order: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="Order id")
@@ -143,15 +154,22 @@ class ReturnController(Controller):
         """Oldest first. `status`: requested, authorized, in_transit, receiving, received,
         inspected, resolved, closed, declined, cancelled, expired."""
         page = returns.list_returns(status or None, order, _cursor(cursor), limit)
+        personal = _reasons_shown(audit, principal, "GET /v1/returns", page)
         return PageResponse(
-            items=[ReturnResponse.of(r) for r in page],
+            items=[ReturnResponse.of(r, personal=personal) for r in page],
             next_cursor=str(page[-1].id) if len(page) == limit else None,
         )
 
     @get("/{return_id:int}", sync_to_thread=True, responses=READ_PROBLEMS)
-    def get_return(self, return_id: Id, returns: Returns) -> ReturnResponse:
-        """The return, its lines (with resolutions) and every unit received for it."""
-        return ReturnResponse.of(returns.get_return(return_id), returns.units_of(return_id))
+    def get_return(
+        self, return_id: Id, returns: Returns, principal: Caller, audit: Audit
+    ) -> ReturnResponse:
+        """The return, its lines (with resolutions) and every unit received for it. The
+        buyer's words (`reason_text`) are personal data: shown to people, each read in the
+        audit log; null for channel_sync."""
+        rma = returns.get_return(return_id)
+        personal = _reasons_shown(audit, principal, "GET /v1/returns/{id}", [rma])
+        return ReturnResponse.of(rma, returns.units_of(return_id), personal=personal)
 
     @post(
         "/{return_id:int}/receive",
@@ -397,6 +415,22 @@ class ReturnPolicyController(Controller):
             exchange_channel=data.exchange_channel,
         )
         return ReturnPolicyResponse.of(policy)
+
+
+def _reasons_shown(
+    audit: PersonalDataAudit, principal: Principal, purpose: str, shown: list[ReturnRequest]
+) -> bool:
+    """Whether this caller sees the buyer's words; if so, the reads are recorded first (if
+    the record fails, nothing is shown)."""
+    if principal.role is Role.CHANNEL_SYNC:
+        return False
+    reads = [
+        PersonalDataRead(rma.order_id, frozenset({PersonalField.NOTES}), Subject.RETURN, rma.id)
+        for rma in shown
+        if any(line.reason_text for line in rma.lines)
+    ]
+    audit.record_reads(Reader(principal.name, principal.role.value), purpose, reads)
+    return True
 
 
 def _escape(text: str) -> str:

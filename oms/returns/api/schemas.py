@@ -196,7 +196,10 @@ class ReturnLineResponse(BaseModel):
     quantity: int
     received: int
     reason_code: str
-    reason_text: str | None
+    reason_text: str | None = Field(
+        description="The buyer's words, personal data: shown by GET to a person (each read in"
+        " the audit log), null in the answers to actions and to channel_sync"
+    )
     channel_reason: str | None
     resolution: str | None
     refund_amount: int | None
@@ -248,7 +251,14 @@ class ReturnResponse(BaseModel):
     units: list[UnitSummary] | None = None
 
     @classmethod
-    def of(cls, rma: ReturnRequest, units: list[ReturnedUnit] | None = None) -> ReturnResponse:
+    def of(
+        cls,
+        rma: ReturnRequest,
+        units: list[ReturnedUnit] | None = None,
+        *,
+        personal: bool = False,
+    ) -> ReturnResponse:
+        """`personal`: with the buyer's own words (`reason_text`), for a GET by a person."""
         return cls(
             id=rma.id or 0,
             order_id=rma.order_id,
@@ -267,7 +277,7 @@ class ReturnResponse(BaseModel):
                     quantity=ln.quantity,
                     received=ln.received,
                     reason_code=ln.reason_code,
-                    reason_text=ln.reason_text,
+                    reason_text=ln.reason_text if personal else None,
                     channel_reason=ln.channel_reason,
                     resolution=ln.resolution.value if ln.resolution else None,
                     refund_amount=ln.refund_amount,

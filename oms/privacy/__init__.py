@@ -1,0 +1,1 @@
+"""Personal data: per-channel anonymisation deadlines, legal holds and the audit log of reads."""
