@@ -68,8 +68,12 @@ def test_a_repair_from_request_to_completion(
     assert repair["status"] == "requested"
     assert repair["warranty"]["term_months"] == 30  # the kettle's 24 + the partner's 6
     assert repair["warranty"]["product_term_source"] == "sku"
-    assert repair["contact"]["kana"] == "ヤマダ ハナコ"
+    assert repair["contact"] is None  # personal data: shown by GET, each read audited
     rid = repair["id"]
+    shown = ok(client.get(f"/v1/repairs/{rid}", headers=cs))
+    assert shown["contact"]["kana"] == "ヤマダ ハナコ"
+    [read] = ok(client.get("/v1/audit/personal-data"))["items"]
+    assert (read["subject"], read["subject_id"]) == ("repair", rid)
     ok(act(client, rid, "await_item", headers=cs))
     ok(act(client, rid, "receive", {"location": CENTRE}, headers=wh))
     ok(act(client, rid, "diagnose", {"note": "heater open"}, headers=wh))

@@ -291,3 +291,48 @@ def test_bad_unit_input_changes_nothing(client: Client) -> None:
     )
     assert too_many.status_code == 409
     assert top_at_dc(client)["quarantined"] == 1
+
+
+def test_the_buyers_words_are_shown_to_people_audited_and_hidden_from_channel_sync(
+    client: Client, key_for: Keys
+) -> None:
+    order = shipped(client, units=1)
+    cs, channel = key_for("customer_service"), key_for("channel_sync")
+    rma = ok(
+        client.post(
+            "/v1/returns",
+            json={
+                "order_id": order["id"],
+                "lines": [
+                    {
+                        "line_id": "L1",
+                        "quantity": 1,
+                        "reason_code": "other",
+                        "reason_text": "my husband hated it",
+                    }
+                ],
+            },
+            headers=cs,
+        ),
+        201,
+    )
+    assert rma["lines"][0]["reason_text"] is None  # an action's answer shows no personal data
+
+    assert (
+        ok(client.get(f"/v1/returns/{rma['id']}", headers=channel))["lines"][0]["reason_text"]
+        is None
+    )
+    assert returns_read(client) == []
+    shown = ok(client.get(f"/v1/returns/{rma['id']}", headers=cs))
+    assert shown["lines"][0]["reason_text"] == "my husband hated it"
+    [read] = returns_read(client)
+    assert (read["subject"], read["subject_id"], read["order_id"]) == (
+        "return",
+        rma["id"],
+        order["id"],
+    )
+
+
+def returns_read(client: Client) -> list[dict[str, Any]]:
+    items = ok(client.get("/v1/audit/personal-data", params={"limit": 500}))["items"]
+    return [i for i in items if i["subject"] == "return"]

@@ -108,7 +108,7 @@ class AuditEntryResponse(BaseModel):
     actor: str
     role: str
     purpose: str
-    order_id: int
+    order_id: int | None = Field(description="null: a record of no order of ours")
     subject: str
     subject_id: int | None
     fields: list[str]

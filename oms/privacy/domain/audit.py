@@ -15,7 +15,7 @@ class AuditEntry:
     actor: str
     role: str
     purpose: str  # the route or command that showed it, e.g. "GET /v1/orders/{id}"
-    order_id: int
+    order_id: int | None  # None: a record of no order of ours (a repair's proof of purchase)
     subject: Subject
     subject_id: int | None
     fields: frozenset[PersonalField]

@@ -395,7 +395,7 @@ class SqlPrivacy:
                 actor=row.actor,
                 role=row.role,
                 purpose=row.purpose,
-                order_id=int(row.order_id),
+                order_id=None if row.order_id is None else int(row.order_id),
                 subject=Subject(row.subject),
                 subject_id=row.subject_id,
                 fields=frozenset(PersonalField(f) for f in row.fields),
