@@ -334,5 +334,5 @@ def test_the_buyers_words_are_shown_to_people_audited_and_hidden_from_channel_sy
 
 
 def returns_read(client: Client) -> list[dict[str, Any]]:
-    items = ok(client.get("/v1/audit/personal-data", params={"limit": 500}))["items"]
+    items = ok(client.get("/v1/audit/personal-data", params={"limit": 200}))["items"]
     return [i for i in items if i["subject"] == "return"]
