@@ -48,7 +48,7 @@ SKU = "BENCH-RETURNED"
 TARGET_RATIO = 0.25
 TARGET_WORKERS = 16
 UNITS_PER_CLIENT = 5_000  # more than a client gets through in a run
-DISPOSITION = "DESTROY"  # RESALE once the resale context is wired in
+DISPOSITION = "RESALE"
 GRADE = GradeUnit(
     "B",
     "full",

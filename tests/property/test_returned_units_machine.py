@@ -51,8 +51,7 @@ ALLOWED = {
         (UnitStatus.DISPOSITIONED, UnitStatus.AWAITING_INSPECTION),  # REFURBISH
     },
 }
-# RESALE needs the resale context; it has its own tests.
-DISPOSITIONS = [d.value for d in Disposition if d is not Disposition.RESALE]
+DISPOSITIONS = [d.value for d in Disposition]
 
 
 def returned_units_machine(engine: Engine) -> type[RuleBasedStateMachine]:
