@@ -7,7 +7,8 @@ last unit), and decide and execute its disposition (RESALE: the unit leaves the 
 quarantine and becomes a resale unit of its own, a SKU of quantity 1 on sale). Three
 transactions, as three scans at the bench would be.
 
-Each client works on its own return (its own order of the same SKU, shipped): receipts of the
+Each client works on its own return of its own product (its own order, shipped), as returns
+of many products come back at once: receipts of the
 same return queue on its lock, which is not what is measured here.
 
 Target: operations/s >= 0.25 x pgbench TPC-B tps, at 16 clients, same run.
@@ -44,7 +45,7 @@ from oms.shared.clock import utcnow
 
 LOCATION = "BENCH-RETURNS"
 CHANNEL = "bench-returns"
-SKU = "BENCH-RETURNED"
+SKU = "BENCH-RETURNED"  # a client's product: BENCH-RETURNED-{client}
 TARGET_RATIO = 0.25
 TARGET_WORKERS = 16
 UNITS_PER_CLIENT = 5_000  # more than a client gets through in a run
@@ -73,14 +74,19 @@ def seed(engine: Engine, clients: int) -> dict[int, tuple[int, str]]:
     services.inventory.create_location(
         CreateLocation(LOCATION, "Returns bench", "warehouse", "12", "272-0001")
     )
-    services.inventory.create_sku(
-        CreateSku(SKU, "Returned item", attributes={"category": "bench", "price": 10000})
-    )
-    services.inventory.record_movement(
-        RecordMovement(
-            "receipt", SKU, LOCATION, UNITS_PER_CLIENT * (clients + 1), idempotency_key="seed"
+    for index in range(clients):
+        services.inventory.create_sku(
+            CreateSku(
+                f"{SKU}-{index}",
+                "Returned item",
+                attributes={"category": "bench", "price": 10000},
+            )
         )
-    )
+        services.inventory.record_movement(
+            RecordMovement(
+                "receipt", f"{SKU}-{index}", LOCATION, UNITS_PER_CLIENT, idempotency_key=f"s{index}"
+            )
+        )
     services.channels.create_channel(
         CreateChannel(CHANNEL, "Returns bench shop", "storefront", locations=[LOCATION])
     )
@@ -92,7 +98,7 @@ def seed(engine: Engine, clients: int) -> dict[int, tuple[int, str]]:
                 external_id=f"bench-return-{index}",
                 ordered_at=utcnow(),
                 currency="JPY",
-                lines=[NewOrderLine("L1", SKU, UNITS_PER_CLIENT, 10000)],
+                lines=[NewOrderLine("L1", f"{SKU}-{index}", UNITS_PER_CLIENT, 10000)],
                 ship_to=SHIP_TO,
             )
         )
@@ -168,13 +174,19 @@ def check(engine: Engine, succeeded: int) -> tuple[list[str], dict[str, int]]:
                 "grades": "SELECT count(*) FROM unit_grades",
                 "receipts": "SELECT count(*) FROM movements WHERE type = 'return_receipt'",
                 "write_offs": "SELECT count(*) FROM movements WHERE type = 'write_off'",
-                "quarantined": "SELECT coalesce(sum(quarantined), 0) FROM stock_levels",
+                "resale_units": "SELECT count(*) FROM resale_units",
+                # The returned SKU's: resale units wait in quarantine of their own until listed.
+                "quarantined": "SELECT coalesce(sum(l.quarantined), 0) FROM stock_levels l"
+                f" JOIN skus s ON s.id = l.sku_id WHERE s.code LIKE '{SKU}-%'"
+                " AND s.code NOT LIKE '%-U%'",
             }.items()
         }
     if counts["done"] != succeeded:
         failures.append(f"{counts['done']} units done, {succeeded} operations succeeded")
     if counts["quarantined"] != counts["units"] - counts["done"]:
         failures.append(f"quarantined {counts['quarantined']} != units not done")
+    if DISPOSITION == "RESALE" and counts["resale_units"] != counts["done"]:
+        failures.append(f"{counts['resale_units']} resale units for {counts['done']} units done")
     services = bootstrap(engine=engine)
     try:
         if not services.inventory.verify().clean:

@@ -109,7 +109,12 @@ class CatalogueUseCases(ServiceCore):
         self._check_barcode_free(store, sku.barcode, code)
         component_ids = self._component_ids(store, sku)
         sku.id = store.add_sku(sku, component_ids)
-        store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
+        if sku.kind is SkuKind.BUNDLE:
+            store.catalogue_changed([sku.id])  # a bundle of stocked components is sellable
+        else:
+            # A new simple SKU is in no bundle and no process has its facts cached: its
+            # numbers are computed, the cached rules stay (a resale unit is a SKU a minute).
+            store.stock_changed([sku.id])
         return sku
 
     def set_attributes_within(
