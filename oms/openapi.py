@@ -21,7 +21,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Reference, Schema
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.spec import OpenAPI, OpenAPIType, Operation, Parameter, Reference, Schema
 from pydantic.fields import FieldInfo
 
 from oms.http_models import RequestBody
@@ -42,8 +43,25 @@ _BOUND_VALUE = {
 }
 
 
+# The finished document per route table: every app `create_app` builds has the same routes, and
+# building the document is most of the time an app takes to build (each API test builds one).
+_DOCUMENTS: dict[tuple[tuple[str, tuple[str, ...]], ...], OpenAPI] = {}
+
+
 def state_request_rules(app: Litestar) -> None:
-    openapi = app.openapi_schema
+    plugin = app.plugins.get(OpenAPIPlugin)
+    key = tuple(
+        sorted((route.path, tuple(sorted(getattr(route, "methods", ())))) for route in app.routes)
+    )
+    done = _DOCUMENTS.get(key)
+    if done is not None and hasattr(plugin, "_openapi"):
+        plugin._openapi = done  # read-only from here on: shared by the apps of this process
+        return
+    _add_rules(app.openapi_schema)
+    _DOCUMENTS[key] = app.openapi_schema
+
+
+def _add_rules(openapi: OpenAPI) -> None:
     for path_item in (openapi.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(path_item, method, None)
