@@ -24,14 +24,15 @@ class ResaleDueLoop(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stopping.is_set():
+        # A turn first, then the work: a process starting (an API test builds one a second)
+        # does not take the write lock at once; nothing is due for longer than one turn.
+        while not self._stopping.wait(self._every):
             try:
                 changed = self._resale.run_due()
                 if changed:
                     log.info("resale_units_due", changed=changed)
             except Exception:
                 log.exception("resale_due_failed")  # the database away: try on the next turn
-            self._stopping.wait(self._every)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
