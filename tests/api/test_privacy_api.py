@@ -177,23 +177,22 @@ def test_the_audit_log_filters_and_pages(client: Client, key_for: Keys) -> None:
     assert len(reads(client, actor="customer_service key", since=at)) == 3
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"limit": 0}, "limit"),
-        ({"limit": 201}, "limit"),
-        ({"order": 0}, "order"),
-        ({"order": "x"}, "order"),
-        ({"since": "yesterday"}, "since"),
-        ({"cursor": "abc"}, "cursor"),
-        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
-        ({"actor": "x" * 101}, "actor"),
-    ],
-)
-def test_bad_audit_queries_are_problems_naming_the_parameter(
-    client: Client, params: dict[str, Any], field: str
-) -> None:
-    assert_problem(client.get(AUDIT, params=params), 422, field)
+# One app for all the cases: building one per case is most of what such a test costs.
+BAD_AUDIT_QUERIES: list[tuple[Any, ...]] = [
+    ({"limit": 0}, "limit"),
+    ({"limit": 201}, "limit"),
+    ({"order": 0}, "order"),
+    ({"order": "x"}, "order"),
+    ({"since": "yesterday"}, "since"),
+    ({"cursor": "abc"}, "cursor"),
+    ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+    ({"actor": "x" * 101}, "actor"),
+]
+
+
+def test_bad_audit_queries_are_problems_naming_the_parameter(client: Client) -> None:
+    for params, field in BAD_AUDIT_QUERIES:
+        assert_problem(client.get(AUDIT, params=params), 422, field)
 
 
 @pytest.mark.parametrize("role", ["customer_service", "warehouse", "channel_sync"])
@@ -243,30 +242,29 @@ def test_a_stored_policy_replaces_the_default(client: Client) -> None:
     assert saved["days_after_delivery"] == 14
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        (policy_body(fields=["name", "shoe_size"]), "fields[1]"),
-        (policy_body(fields=["postal_code"]), "fields[0]"),
-        (policy_body(fields=[]), "fields"),
-        (policy_body(fields="name"), "fields"),
-        (policy_body(days_after_delivery=-1), "days_after_delivery"),
-        (policy_body(days_after_delivery=3651), "days_after_delivery"),
-        (policy_body(days_after_delivery="30"), "days_after_delivery"),
-        (policy_body(days_after_cancellation=1.5), "days_after_cancellation"),
-        (policy_body(enabled="yes"), "enabled"),
-        ({k: v for k, v in policy_body().items() if k != "days_after_cancellation"}, None),
-    ],
-)
-def test_a_bad_policy_is_a_problem_naming_the_field_and_changes_nothing(
-    client: Client, body: dict[str, Any], field: str | None
-) -> None:
+# One app for all the cases: building one per case is most of what such a test costs.
+BAD_POLICIES: list[tuple[Any, ...]] = [
+    (policy_body(fields=["name", "shoe_size"]), "fields[1]"),
+    (policy_body(fields=["postal_code"]), "fields[0]"),
+    (policy_body(fields=[]), "fields"),
+    (policy_body(fields="name"), "fields"),
+    (policy_body(days_after_delivery=-1), "days_after_delivery"),
+    (policy_body(days_after_delivery=3651), "days_after_delivery"),
+    (policy_body(days_after_delivery="30"), "days_after_delivery"),
+    (policy_body(days_after_cancellation=1.5), "days_after_cancellation"),
+    (policy_body(enabled="yes"), "enabled"),
+    ({k: v for k, v in policy_body().items() if k != "days_after_cancellation"}, None),
+]
+
+
+def test_a_bad_policy_is_a_problem_naming_the_field_and_changes_nothing(client: Client) -> None:
     a_marketplace(client)
 
-    response = client.put(f"/v1/channels/{AMZ}/pii-policy", json=body)
+    for body, field in BAD_POLICIES:
+        response = client.put(f"/v1/channels/{AMZ}/pii-policy", json=body)
 
-    assert_problem(response, 422, field or "days_after_cancellation")
-    assert ok(client.get(f"/v1/channels/{AMZ}/pii-policy"))["source"] == "default"
+        assert_problem(response, 422, field or "days_after_cancellation")
+        assert ok(client.get(f"/v1/channels/{AMZ}/pii-policy"))["source"] == "default"
 
 
 def test_policies_of_unknown_channels_and_by_other_roles_are_refused(
@@ -320,26 +318,25 @@ def test_a_hold_is_placed_refused_twice_released_and_kept_in_the_history(
     assert_problem(client.post(f"{url}/release", json={"reason": "twice"}), 409, "order_id")
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({}, "reason"),
-        ({"reason": ""}, "reason"),
-        ({"reason": "   "}, "reason"),
-        ({"reason": 5}, "reason"),
-        ({"reason": "x" * 1001}, "reason"),
-        ({"reason": "tab\x00nul"}, "reason"),
-    ],
-)
-def test_a_bad_hold_is_a_problem_naming_the_field_and_writes_nothing(
-    client: Client, body: dict[str, Any], field: str
-) -> None:
+# One app for all the cases: building one per case is most of what such a test costs.
+BAD_HOLDS: list[tuple[Any, ...]] = [
+    ({}, "reason"),
+    ({"reason": ""}, "reason"),
+    ({"reason": "   "}, "reason"),
+    ({"reason": 5}, "reason"),
+    ({"reason": "x" * 1001}, "reason"),
+    ({"reason": "tab\x00nul"}, "reason"),
+]
+
+
+def test_a_bad_hold_is_a_problem_naming_the_field_and_writes_nothing(client: Client) -> None:
     a_marketplace(client)
     order = an_amazon_order(client)
 
-    assert_problem(client.post(f"/v1/orders/{order['id']}/legal-hold", json=body), 422, field)
+    for body, field in BAD_HOLDS:
+        assert_problem(client.post(f"/v1/orders/{order['id']}/legal-hold", json=body), 422, field)
 
-    assert ok(client.get(f"/v1/orders/{order['id']}/privacy"))["holds"] == []
+        assert ok(client.get(f"/v1/orders/{order['id']}/privacy"))["holds"] == []
 
 
 def test_holds_on_unknown_orders_and_by_other_roles_are_refused(

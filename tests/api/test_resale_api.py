@@ -88,49 +88,50 @@ def test_pricing_by_hand_then_by_schedule_keeps_every_change(
     ]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"price": "100", "reason": "x"}, "price"),
-        ({"price": 1.5, "reason": "x"}, "price"),
-        ({"price": 0, "reason": "x"}, "price"),
-        ({"price": 10**12, "reason": "x"}, "price"),
-        ({"price": 100}, "reason"),
-        ({"price": 100, "reason": "x" * 201}, "reason"),
-        ({"price": 100, "reason": "x", "compare_at": 5000}, "compare_at"),
-        ({"reason": "x"}, "price"),
-        ({"price": 100, "schedule": {"steps": [], "floor": 1}, "reason": "x"}, "price"),
-        (
-            {"schedule": {"steps": [{"days": 0, "percent_off": 10}], "floor": 1}, "reason": "x"},
-            "schedule.steps[0].days",
-        ),
-        (
-            {"schedule": {"steps": [{"days": 5, "percent_off": "a"}], "floor": 1}, "reason": "x"},
-            "schedule.steps[0].percent_off",
-        ),
-        (
-            {
-                "schedule": {
-                    "steps": [{"days": 30, "percent_off": 10}, {"days": 20, "percent_off": 20}],
-                    "floor": 1,
-                },
-                "reason": "x",
+# One app for all the cases: building one per case is most of what such a test costs.
+BAD_PRICING: list[tuple[Any, ...]] = [
+    ({"price": "100", "reason": "x"}, "price"),
+    ({"price": 1.5, "reason": "x"}, "price"),
+    ({"price": 0, "reason": "x"}, "price"),
+    ({"price": 10**12, "reason": "x"}, "price"),
+    ({"price": 100}, "reason"),
+    ({"price": 100, "reason": "x" * 201}, "reason"),
+    ({"price": 100, "reason": "x", "compare_at": 5000}, "compare_at"),
+    ({"reason": "x"}, "price"),
+    ({"price": 100, "schedule": {"steps": [], "floor": 1}, "reason": "x"}, "price"),
+    (
+        {"schedule": {"steps": [{"days": 0, "percent_off": 10}], "floor": 1}, "reason": "x"},
+        "schedule.steps[0].days",
+    ),
+    (
+        {"schedule": {"steps": [{"days": 5, "percent_off": "a"}], "floor": 1}, "reason": "x"},
+        "schedule.steps[0].percent_off",
+    ),
+    (
+        {
+            "schedule": {
+                "steps": [{"days": 30, "percent_off": 10}, {"days": 20, "percent_off": 20}],
+                "floor": 1,
             },
-            "schedule.steps[1]",
-        ),
-        ({"schedule": {"steps": []}, "reason": "x"}, "schedule.floor"),
-    ],
-)
+            "reason": "x",
+        },
+        "schedule.steps[1]",
+    ),
+    ({"schedule": {"steps": []}, "reason": "x"}, "schedule.floor"),
+]
+
+
 def test_bad_pricing_is_a_422_naming_the_field_and_nothing_changes(
-    client: Client, engine: Engine, body: dict[str, Any], field: str
+    client: Client, engine: Engine
 ) -> None:
     shop = ResaleShop(engine)
     unit = shop.returned_unit("A")
     before = unit_json(client, unit.code)
 
-    assert_problem(client.put(f"/v1/resale-units/{unit.code}/pricing", json=body), 422, field)
+    for body, field in BAD_PRICING:
+        assert_problem(client.put(f"/v1/resale-units/{unit.code}/pricing", json=body), 422, field)
 
-    assert unit_json(client, unit.code) == before
+        assert unit_json(client, unit.code) == before
 
 
 def test_publish_with_early_access_and_segment_views(client: Client, engine: Engine) -> None:
@@ -170,42 +171,39 @@ def test_publish_with_early_access_and_segment_views(client: Client, engine: Eng
     assert [u["code"] for u in staff["items"]] == [unit.code]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({}, "public_from"),
-        ({"public_from": "2026-12-01T00:00:00"}, "public_from"),
-        ({"public_from": 0}, "public_from"),
-        (
-            {
-                "public_from": "2026-12-10T00:00:00+09:00",
-                "early_access": [
-                    {"segment": "bad segment", "visible_from": "2026-12-01T00:00:00Z"}
-                ],
-            },
-            "early_access[0].segment",
-        ),
-        (
-            {
-                "public_from": "2026-12-10T00:00:00+09:00",
-                "early_access": [{"segment": "gold", "visible_from": "2026-12-11T00:00:00Z"}],
-            },
-            "early_access[0].visible_from",
-        ),
-    ],
-)
-def test_bad_publish_is_a_422_and_the_unit_stays_unlisted(
-    client: Client, engine: Engine, body: dict[str, Any], field: str
-) -> None:
+# One app for all the cases: building one per case is most of what such a test costs.
+BAD_PUBLISH: list[tuple[Any, ...]] = [
+    ({}, "public_from"),
+    ({"public_from": "2026-12-01T00:00:00"}, "public_from"),
+    ({"public_from": 0}, "public_from"),
+    (
+        {
+            "public_from": "2026-12-10T00:00:00+09:00",
+            "early_access": [{"segment": "bad segment", "visible_from": "2026-12-01T00:00:00Z"}],
+        },
+        "early_access[0].segment",
+    ),
+    (
+        {
+            "public_from": "2026-12-10T00:00:00+09:00",
+            "early_access": [{"segment": "gold", "visible_from": "2026-12-11T00:00:00Z"}],
+        },
+        "early_access[0].visible_from",
+    ),
+]
+
+
+def test_bad_publish_is_a_422_and_the_unit_stays_unlisted(client: Client, engine: Engine) -> None:
     shop = ResaleShop(engine)
     unit = shop.returned_unit("A")
     shop.resale.prepare(unit.code, "cs")
     shop.resale.ready(unit.code, "cs")
 
-    assert_problem(client.post(f"/v1/resale-units/{unit.code}/publish", json=body), 422, field)
+    for body, field in BAD_PUBLISH:
+        assert_problem(client.post(f"/v1/resale-units/{unit.code}/publish", json=body), 422, field)
 
-    assert unit_json(client, unit.code)["status"] == "ready"
-    assert shop.number(WEB, unit.code) == 0
+        assert unit_json(client, unit.code)["status"] == "ready"
+        assert shop.number(WEB, unit.code) == 0
 
 
 def test_bad_filters_and_unknown_actions(client: Client, engine: Engine) -> None:
