@@ -123,26 +123,7 @@ def create_app(
     )
     app = Litestar(
         route_handlers=[health, ready, v1, webhooks],
-        state=State(
-            {
-                "services": services,
-                "settings": services.settings,
-                "engine": services.engine,
-                "session_factory": services.sessions,
-                "inventory": services.inventory,
-                "channels": services.channels,
-                "availability": services.availability,
-                "changes": services.changes,
-                "orders": services.orders,
-                "fulfilment": services.fulfilment,
-                "order_settings": services.order_settings,
-                "sync_status": services.sync_status,
-                "webhooks": services.webhooks,
-                "connections": services.connections,
-                "listings": services.listings,
-                "resale": services.resale,
-            }
-        ),
+        state=State(service_state(services)),
         exception_handlers={**EXCEPTION_HANDLERS, **sync_api.EXCEPTION_HANDLERS},
         before_request=before_request,
         middleware=[reads_take_no_write_lock],
@@ -162,6 +143,30 @@ def create_app(
     )
     state_request_rules(app)
     return app
+
+
+def service_state(services: Services) -> dict[str, Any]:
+    """What the handlers find in the app's state: the services of this process. An app built
+    once may be given other services between runs (the API tests: one app per process, fresh
+    services and database for each test)."""
+    return {
+        "services": services,
+        "settings": services.settings,
+        "engine": services.engine,
+        "session_factory": services.sessions,
+        "inventory": services.inventory,
+        "channels": services.channels,
+        "availability": services.availability,
+        "changes": services.changes,
+        "orders": services.orders,
+        "fulfilment": services.fulfilment,
+        "order_settings": services.order_settings,
+        "sync_status": services.sync_status,
+        "webhooks": services.webhooks,
+        "connections": services.connections,
+        "listings": services.listings,
+        "resale": services.resale,
+    }
 
 
 # --------------------------------------------------------------------------- lifecycle
