@@ -143,6 +143,7 @@ class ReturnService:
             prior = retry.claim(uow, "returns.open", asdict(cmd), now)
             if prior is not None:
                 return self._stored(uow, prior["return_id"])
+            _lock_order(uow, cmd.order_id)
             if cmd.channel_return_id:
                 existing = uow.returns.return_by_channel_id(order.channel, cmd.channel_return_id)
                 if existing is not None:
@@ -207,6 +208,7 @@ class ReturnService:
             prior = retry.claim(uow, "returns.unexpected", body, now)
             if prior is not None:
                 return self._replayed(uow, prior)
+            _lock_order(uow, order_id)
             returnable(
                 shipped, uow.returns.returned(order_id), [(a.line_id, a.quantity) for a in asked]
             )
@@ -542,6 +544,15 @@ def _check_resolution(line: LineResolution, index: int) -> None:
         raise InvalidInput("quantity must be between 1 and 1000", field=f"{where}.quantity")
     if line.sku is not None:
         bounded_text(line.sku, f"{where}.sku", 64)
+
+
+def _lock_order(uow: ReturnsUnitOfWork, order_id: int) -> None:
+    """Returns of one order are opened one at a time: what is still returnable is read after
+    every other return of the order committed, so parallel requests (a channel's, customer
+    service's, an unexpected parcel) never ask back more than was shipped. PostgreSQL locks
+    the order's row (order writers lock it before any stock, as receiving then does); SQLite
+    has one writer."""
+    uow.orders.order(order_id, lock=True)
 
 
 def _last_shipped(order: Order) -> datetime | None:
