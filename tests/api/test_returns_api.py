@@ -259,6 +259,23 @@ def test_a_bad_return_is_a_problem_naming_the_field(
     assert ok(client.get("/v1/returns"))["items"] == []
 
 
+@pytest.mark.parametrize("order_id", [2**63, 10**30])
+def test_an_order_id_the_database_cannot_hold_is_a_problem_naming_it(
+    client: Client, order_id: int
+) -> None:
+    shipped(client)
+    line = {"line_id": "L1", "quantity": 1}
+    for path, body in [
+        ("/v1/returns", {"order_id": order_id, "lines": [{**line, "reason_code": "other"}]}),
+        ("/v1/returns/unexpected", {"order_id": order_id, "location": DC, "lines": [line]}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["field"] == "order_id", (path, response.text)
+    assert ok(client.get("/v1/returns"))["items"] == []
+    assert top_at_dc(client)["quarantined"] == 0
+
+
 def test_bad_unit_input_changes_nothing(client: Client) -> None:
     order = shipped(client, units=1)
     rma = ok(a_return(client, order, 1), 201)

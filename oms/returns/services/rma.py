@@ -28,7 +28,7 @@ from oms.returns.domain.rma import MAX_REASON_TEXT, ReturnAction
 from oms.returns.domain.units import ReturnedUnit, new_barcode
 from oms.returns.ports import ReturnsUnitOfWork
 from oms.returns.services.events import return_event, unit_event
-from oms.shared.bounds import bounded_text
+from oms.shared.bounds import MAX_ID, bounded_text
 from oms.shared.clock import utcnow
 from oms.shared.errors import IdempotencyKeyReused, InvalidInput, NotFound
 
@@ -131,6 +131,7 @@ class ReturnService:
     # ------------------------------------------------------------------ opening
 
     def open_return(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> ReturnRequest:
+        _check_order_id(cmd.order_id)
         reasons = _check_lines(cmd.lines)
         note = _check_note(cmd.note)
         if cmd.channel_return_id is not None:
@@ -194,6 +195,7 @@ class ReturnService:
     ) -> Received:
         """A parcel that came with no return request: received as an unexpected return, into
         quarantine like any other, with no resolution forced on it."""
+        _check_order_id(order_id)
         asked = [
             NewReturnLine(line_id, quantity, ReturnReason.UNEXPECTED.value)
             for line_id, quantity in lines.items()
@@ -487,6 +489,12 @@ class ReturnService:
         if rma is None:
             raise NotFound(f"no return {return_id}", field="id")
         return rma
+
+
+def _check_order_id(order_id: object) -> None:
+    # An id the database cannot hold is bad input, never a driver error (a 500).
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or not 1 <= order_id <= MAX_ID:
+        raise InvalidInput(f"order_id must be between 1 and {MAX_ID}", field="order_id")
 
 
 def _check_lines(lines: Sequence[NewReturnLine]) -> list[ReturnReason]:
