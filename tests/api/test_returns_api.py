@@ -173,6 +173,42 @@ def test_a_channel_request_starts_requested_and_waits_for_a_person(
     assert conflict.json()["field"] == "status"
 
 
+def test_a_request_sent_again_is_a_replay_and_another_under_its_id_a_conflict(
+    client: Client, key_for: Keys
+) -> None:
+    order = shipped(client)
+    channel = key_for("channel_sync")
+    body = {
+        "order_id": order["id"],
+        "channel_return_id": "RK-7",
+        "lines": [{"line_id": "L1", "quantity": 1, "reason_code": "defective"}],
+    }
+    first = ok(client.post("/v1/returns", json=body, headers=channel), 201)
+
+    again = client.post("/v1/returns", json=body, headers=channel)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first["id"]
+    other = {**body, "lines": [{"line_id": "L1", "quantity": 2, "reason_code": "damaged"}]}
+    taken = client.post("/v1/returns", json=other, headers=channel)
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["field"] == "channel_return_id"
+    [stored] = ok(client.get("/v1/returns"))["items"]
+    assert stored["lines"][0]["quantity"] == 1
+
+    # Customer service's retry under an Idempotency-Key answers alike.
+    cs = {**key_for("customer_service"), "Idempotency-Key": "open-1"}
+    by_cs = {
+        "order_id": order["id"],
+        "lines": [{"line_id": "L1", "quantity": 1, "reason_code": "other"}],
+    }
+    opened = ok(client.post("/v1/returns", json=by_cs, headers=cs), 201)
+    retried = client.post("/v1/returns", json=by_cs, headers=cs)
+    assert retried.status_code == 200, retried.text
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["id"] == opened["id"]
+
+
 def test_a_policy_approves_a_channel_request_unattended(client: Client, key_for: Keys) -> None:
     order = shipped(client)
     ok(

@@ -30,7 +30,7 @@ from oms.returns.ports import ReturnsUnitOfWork
 from oms.returns.services.events import return_event, unit_event
 from oms.shared.bounds import MAX_ID, bounded_text
 from oms.shared.clock import utcnow
-from oms.shared.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 
 MAX_LINES = 200
 MAX_PAGE = 500
@@ -84,6 +84,15 @@ class Received:
 
 
 @dataclass(frozen=True, slots=True)
+class Opened:
+    """A return as opening left it; `replayed`: a retry (the same Idempotency-Key, or a
+    channel's request sent again) answered with the return the first one opened."""
+
+    rma: ReturnRequest
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Retry:
     """An optional Idempotency-Key: the same key and request again answers with the first
     result and changes nothing; the same key with another request (or client) is a 409."""
@@ -131,6 +140,11 @@ class ReturnService:
     # ------------------------------------------------------------------ opening
 
     def open_return(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> ReturnRequest:
+        return self.open(cmd, actor, retry).rma
+
+    def open(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> Opened:
+        """Open a return. A channel's request is taken once per `channel_return_id`: the same
+        request again is a replay, another request under that id a 409 naming it."""
         _check_order_id(cmd.order_id)
         reasons = _check_lines(cmd.lines)
         note = _check_note(cmd.note)
@@ -143,12 +157,13 @@ class ReturnService:
         with self._uow() as uow:
             prior = retry.claim(uow, "returns.open", asdict(cmd), now)
             if prior is not None:
-                return self._stored(uow, prior["return_id"])
+                return Opened(self._stored(uow, prior["return_id"]), replayed=True)
             _lock_order(uow, cmd.order_id)
             if cmd.channel_return_id:
                 existing = uow.returns.return_by_channel_id(order.channel, cmd.channel_return_id)
                 if existing is not None:
-                    return existing  # the channel sent its request again
+                    _same_request(existing, cmd, reasons)
+                    return Opened(existing, replayed=True)  # the channel sent it again
             returnable(
                 shipped,
                 uow.returns.returned(cmd.order_id),
@@ -182,7 +197,7 @@ class ReturnService:
             uow.returns.add_events([return_event(rma, "opened")], now)
             retry.keep(uow, {"return_id": rma.id})
             uow.commit()
-        return rma
+        return Opened(rma)
 
     def receive_unexpected(
         self,
@@ -491,6 +506,27 @@ class ReturnService:
         return rma
 
 
+def _same_request(
+    existing: ReturnRequest, cmd: OpenReturn, reasons: Sequence[ReturnReason]
+) -> None:
+    """A channel's request sent again must be the one it sent: another order or other lines
+    under the same `channel_return_id` are refused, never answered with the first return."""
+    asked = sorted(
+        (ln.line_id, ln.quantity, reason.value, ln.channel_reason)
+        for ln, reason in zip(cmd.lines, reasons, strict=True)
+    )
+    taken = sorted(
+        (ln.line_id, ln.quantity, ln.reason_code, ln.channel_reason) for ln in existing.lines
+    )
+    if existing.order_id != cmd.order_id or asked != taken:
+        raise Conflict(
+            f"channel return {cmd.channel_return_id!r} was taken already, as return"
+            f" {existing.id} with other content",
+            field="channel_return_id",
+            extra={"return_id": existing.id},
+        )
+
+
 def _check_order_id(order_id: object) -> None:
     # An id the database cannot hold is bad input, never a driver error (a 500).
     if isinstance(order_id, bool) or not isinstance(order_id, int) or not 1 <= order_id <= MAX_ID:
@@ -577,6 +613,7 @@ __all__ = [
     "LineResolution",
     "NewReturnLine",
     "OpenReturn",
+    "Opened",
     "Received",
     "Retry",
     "ReturnService",
