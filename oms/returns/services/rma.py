@@ -386,6 +386,19 @@ class ReturnService:
                 )
             by_line[line.line_id] = line
         rma = self.get_return(return_id)
+        for index, line in enumerate(lines):
+            returned = next((ln for ln in rma.lines if ln.line_id == line.line_id), None)
+            if (
+                returned is not None
+                and line.quantity is not None
+                and line.quantity > returned.quantity
+            ):
+                # An exchange or a replacement sends what comes back, never more for free.
+                raise InvalidInput(
+                    f"line {line.line_id} returns {returned.quantity} units: an exchange or"
+                    f" replacement sends at most that many, not {line.quantity}",
+                    field=f"lines[{index}].quantity",
+                )
         trial = copy.deepcopy(rma)
         trial.resolve({k: v.resolution for k, v in by_line.items()})
         order_ids: dict[str, int] = {}
