@@ -116,6 +116,14 @@ def test_the_whole_path_from_request_to_restock(
     )
     assert decided["status"] == "dispositioned"
     assert not decided["executed"]
+    # Customer service decides; only the warehouse carries out, whichever route it tries.
+    for path, body in [
+        (f"/v1/units/{second['id']}/disposition", {"disposition": "DESTROY", "execute": True}),
+        (f"/v1/units/{second['id']}/execute", None),
+    ]:
+        refused = client.post(path, json=body, headers=cs)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "urn:oms:problem:forbidden"
     assert ok(client.post(f"/v1/units/{second['id']}/execute", headers=warehouse))["executed"]
     after = top_at_dc(client)
     assert (after["quarantined"], after["available"]) == (0, before["available"] + 1)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from oms.access import Principal, Role
@@ -368,7 +369,10 @@ class UnitController(Controller):
         out at once (warehouse): RESTOCK back to the SKU's sellable stock, RESALE into a resale
         unit, the others out of stock with their reason. HOLD is never executed."""
         if data.execute and principal.role is Role.CUSTOMER_SERVICE:
-            raise InvalidInput("the warehouse executes dispositions", field="execute")
+            # A matter of role, like POST /execute: a 403, not bad input.
+            raise PermissionDeniedException(
+                "the role customer_service may not execute a disposition: the warehouse does"
+            )
         return UnitStateResponse.of_outcome(
             return_units.decide(
                 unit_id,
