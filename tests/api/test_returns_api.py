@@ -15,13 +15,16 @@ from sqlalchemy import Engine
 from oms.bootstrap import bootstrap
 from tests.api.http_builders import ok
 from tests.api.order_builders import (
+    BOTTOM,
     DC,
+    SET,
     STOREFRONT,
     TOP,
     a_line,
     a_world,
     advance,
     an_order,
+    send,
     ship_body,
     shipment_from,
 )
@@ -301,6 +304,34 @@ def test_a_bad_return_is_a_problem_naming_the_field(
     named = [problem.get("field")] + [e.get("field") for e in problem.get("errors", [])]
     assert field in named, problem
     assert ok(client.get("/v1/returns"))["items"] == []
+
+
+def test_a_returned_set_is_received_as_its_items(client: Client) -> None:
+    a_world(client, {(TOP, DC): 5, (BOTTOM, DC): 5})
+    order = an_order(client, lines=[a_line(sku=SET, quantity=2)])
+    for parcel in order["shipments"]:
+        send(client, parcel["id"])
+    rma = ok(a_return(client, order, 1), 201)
+
+    received = ok(
+        client.post(
+            f"/v1/returns/{rma['id']}/receive",
+            json={"location": DC, "lines": [{"line_id": "L1", "quantity": 1}]},
+        )
+    )
+
+    # One set back: a top and a bottom, each a unit with its own label, in quarantine.
+    assert received["status"] == "received"
+    assert sorted(u["sku"] for u in received["units"]) == [BOTTOM, TOP]
+    levels = {lv["sku"]: lv for lv in ok(client.get("/v1/stock", params={"location": DC}))["items"]}
+    assert (levels[TOP]["quarantined"], levels[BOTTOM]["quarantined"]) == (1, 1)
+    [top] = [u for u in received["units"] if u["sku"] == TOP]
+    graded = client.post(
+        f"/v1/units/{top['id']}/grade",
+        json={"grade": "N", "functional": "full", "disposition": "RESTOCK", "execute": True},
+    )
+    assert ok(graded, 201)["status"] == "done"
+    assert top_at_dc(client)["quarantined"] == 0
 
 
 @pytest.mark.parametrize("order_id", [2**63, 10**30])

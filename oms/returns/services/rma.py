@@ -296,9 +296,11 @@ class ReturnService:
             )
         before = rma.status
         rma.receive(lines)
+        # A set holds no stock of its own: what comes back is its items, each a unit.
+        items = {line_id: _items_of(uow, rma.line(line_id).sku) for line_id in lines}
         units = [
             ReturnedUnit(
-                sku=rma.line(line_id).sku,
+                sku=sku,
                 location=location,
                 barcode=new_barcode(),
                 return_id=rma.id,
@@ -306,21 +308,24 @@ class ReturnService:
             )
             for line_id, quantity in lines.items()
             for _ in range(quantity)
+            for sku, per_line_unit in items[line_id].items()
+            for _ in range(per_line_unit)
         ]
+        if len(units) > MAX_UNITS_PER_RECEIPT:
+            raise InvalidInput(
+                f"at most {MAX_UNITS_PER_RECEIPT} units in one receipt", field="lines"
+            )
+        received: dict[str, int] = {}
+        for unit in units:
+            received[unit.sku] = received.get(unit.sku, 0) + 1
         uow.returns.add_units(units, now)
         first = units[0].id
         try:
             self._inventory.record_system_within(
                 uow,
                 [
-                    SystemMove(
-                        MovementType.RETURN_RECEIPT,
-                        rma.line(line_id).sku,
-                        location,
-                        quantity,
-                        "return",
-                    )
-                    for line_id, quantity in lines.items()
+                    SystemMove(MovementType.RETURN_RECEIPT, sku, location, quantity, "return")
+                    for sku, quantity in received.items()
                 ],
                 key=f"return:{rma.id}:receipt:{first}",
                 reference=f"return:{rma.id}",
@@ -601,6 +606,15 @@ def _check_resolution(line: LineResolution, index: int) -> None:
         raise InvalidInput("quantity must be between 1 and 1000", field=f"{where}.quantity")
     if line.sku is not None:
         bounded_text(line.sku, f"{where}.sku", 64)
+
+
+def _items_of(uow: ReturnsUnitOfWork, sku: str) -> dict[str, int]:
+    """The physical items one unit of an order line's SKU is: itself, or a set's simple
+    components (through nested sets) with how many of each."""
+    found = uow.inventory.sku_by_code(sku)
+    if found is None or not found.is_bundle or found.id is None:
+        return {sku: 1}
+    return dict(sorted(uow.inventory.flattened_requirements(found.id).items()))
 
 
 def _lock_order(uow: ReturnsUnitOfWork, order_id: int) -> None:
