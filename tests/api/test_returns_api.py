@@ -91,6 +91,9 @@ def test_the_whole_path_from_request_to_restock(
     assert label.status_code == 200
     assert first["barcode"] in label.text
     assert ok(client.get(f"/v1/units/by-label/{first['barcode']}"))["id"] == first["id"]
+    # A label typed by hand, in lower case: the same unit (Crockford base 32 ignores case).
+    typed = first["barcode"].lower()
+    assert ok(client.get(f"/v1/units/by-label/{typed}"))["id"] == first["id"]
     for unit in (first, second):
         graded = ok(
             client.post(
