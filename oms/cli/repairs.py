@@ -15,6 +15,7 @@ from oms.cli.common import actor_name, app, clean_errors, fail, runtime, stdout
 from oms.repairs.api.schemas import RepairResponse
 from oms.repairs.domain import PartLine, PartnerTerms, Repair, RepairAction
 from oms.repairs.services import ActOnRepair, OpenRepair
+from oms.shared.bounds import MAX_ID
 from oms.shared.errors import InvalidInput
 
 repairs_app = typer.Typer(
@@ -22,7 +23,7 @@ repairs_app = typer.Typer(
 )
 app.add_typer(repairs_app, name="repairs")
 
-RepairId = Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1)]
+RepairId = Annotated[int, typer.Argument(metavar="ID", min=1, max=MAX_ID)]
 
 
 def _hours(seconds: float) -> str:
@@ -45,7 +46,9 @@ def _row(repair: Repair, as_of: datetime) -> list[str]:
 @clean_errors
 def list_repairs(
     status: Annotated[str | None, typer.Option(help="Only repairs in this state.")] = None,
-    order: Annotated[int | None, typer.Option(min=1, help="Only repairs of this order.")] = None,
+    order: Annotated[
+        int | None, typer.Option(min=1, max=MAX_ID, help="Only repairs of this order.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     cursor: Annotated[str | None, typer.Option(help="next cursor of the page before")] = None,
 ) -> None:
@@ -103,7 +106,9 @@ def open_repair(
     requested_by: Annotated[str, typer.Option(help="consumer, wholesale or customer_service")] = (
         "customer_service"
     ),
-    order: Annotated[int | None, typer.Option(min=1, help="Our order's id (with --line).")] = None,
+    order: Annotated[
+        int | None, typer.Option(min=1, max=MAX_ID, help="Our order's id (with --line).")
+    ] = None,
     line: Annotated[str | None, typer.Option(help="The order's line id.")] = None,
     purchase_date: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Proof of purchase: the day.")

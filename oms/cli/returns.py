@@ -22,6 +22,7 @@ from oms.returns.domain import Resolution
 from oms.returns.domain.rma import ReturnAction
 from oms.returns.services.rma import LineResolution, NewReturnLine, OpenReturn
 from oms.returns.services.units import GradeUnit
+from oms.shared.bounds import MAX_ID
 from oms.sqlite import reading
 
 returns_app = typer.Typer(help="Returns (RMA): open, receive, resolve.", no_args_is_help=True)
@@ -29,8 +30,8 @@ app.add_typer(returns_app, name="returns")
 units_app = typer.Typer(help="Returned units: grade and disposition.", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 
-ReturnId = Annotated[int, typer.Argument(help="The return's id.", min=1)]
-UnitId = Annotated[int, typer.Argument(help="The unit's id.", min=1)]
+ReturnId = Annotated[int, typer.Argument(help="The return's id.", min=1, max=MAX_ID)]
+UnitId = Annotated[int, typer.Argument(help="The unit's id.", min=1, max=MAX_ID)]
 Lines = Annotated[
     list[str],
     typer.Option("--line", help="LINE_ID=QUANTITY, once per order line."),
@@ -57,7 +58,7 @@ def _lines(values: list[str]) -> dict[str, int]:
 @clean_errors
 def list_returns(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
-    order: Annotated[int | None, typer.Option(help="Only this order's.", min=1)] = None,
+    order: Annotated[int | None, typer.Option(help="Only this order's.", min=1, max=MAX_ID)] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
 ) -> None:
     """Returns, oldest first, as JSON lines."""
@@ -78,7 +79,7 @@ def show(return_id: ReturnId) -> None:
 @returns_app.command("open")
 @clean_errors
 def open_return(
-    order: Annotated[int, typer.Option(help="The order's id.", min=1)],
+    order: Annotated[int, typer.Option(help="The order's id.", min=1, max=MAX_ID)],
     line: Lines,
     reason: Annotated[str, typer.Option(help="Normalised reason, e.g. defective, size_fit.")],
     note: Annotated[str | None, typer.Option(help="Customer service's note.")] = None,
@@ -111,7 +112,7 @@ def receive(
 @returns_app.command("unexpected")
 @clean_errors
 def unexpected(
-    order: Annotated[int, typer.Option(help="The order the parcel belongs to.", min=1)],
+    order: Annotated[int, typer.Option(help="The order the parcel belongs to.", min=1, max=MAX_ID)],
     location: Annotated[str, typer.Option(help="Where the parcel was opened.")],
     line: Lines,
     note: Annotated[str | None, typer.Option(help="What came, how.")] = None,
@@ -175,7 +176,9 @@ def resolve(
 @clean_errors
 def list_units(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
-    return_id: Annotated[int | None, typer.Option("--return", help="Only this return's.")] = None,
+    return_id: Annotated[
+        int | None, typer.Option("--return", help="Only this return's.", min=1, max=MAX_ID)
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
 ) -> None:
     """Received units, oldest first, as JSON lines."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from oms.inventory.ports import InventoryStore
-from oms.orders.ports import ChannelDirectory
+from oms.orders.ports import ChannelDirectory, OrderStore
 from oms.returns.domain import ReturnRequest, ReturnStatus
 from oms.returns.domain.policy import ReturnPolicy
 from oms.returns.domain.units import Decision, ReturnedUnit, UnitStatus
@@ -72,10 +72,13 @@ class ReturnsStore(Protocol):
 
 
 class ReturnsUnitOfWork(Transaction, Protocol):
-    """Returns book ledger movements in their own transaction: the inventory's store too."""
+    """Returns book ledger movements in their own transaction: the inventory's store too, and
+    the orders' to lock the order a return is opened against."""
 
     @property
     def returns(self) -> ReturnsStore: ...
+    @property
+    def orders(self) -> OrderStore: ...
     @property
     def inventory(self) -> InventoryStore: ...
     @property

@@ -187,6 +187,9 @@ BAD_AUDIT_QUERIES: list[tuple[Any, ...]] = [
     ({"cursor": "abc"}, "cursor"),
     ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
     ({"actor": "x" * 101}, "actor"),
+    # Year 1 at +09:00 is year 0 in UTC, which no datetime holds.
+    ({"since": "0001-01-01T00:00:00+09:00"}, "since"),
+    ({"until": "0001-01-01T00:00:00+09:00"}, "until"),
 ]
 
 

@@ -15,13 +15,16 @@ from sqlalchemy import Engine
 from oms.bootstrap import bootstrap
 from tests.api.http_builders import ok
 from tests.api.order_builders import (
+    BOTTOM,
     DC,
+    SET,
     STOREFRONT,
     TOP,
     a_line,
     a_world,
     advance,
     an_order,
+    send,
     ship_body,
     shipment_from,
 )
@@ -88,6 +91,9 @@ def test_the_whole_path_from_request_to_restock(
     assert label.status_code == 200
     assert first["barcode"] in label.text
     assert ok(client.get(f"/v1/units/by-label/{first['barcode']}"))["id"] == first["id"]
+    # A label typed by hand, in lower case: the same unit (Crockford base 32 ignores case).
+    typed = first["barcode"].lower()
+    assert ok(client.get(f"/v1/units/by-label/{typed}"))["id"] == first["id"]
     for unit in (first, second):
         graded = ok(
             client.post(
@@ -116,6 +122,14 @@ def test_the_whole_path_from_request_to_restock(
     )
     assert decided["status"] == "dispositioned"
     assert not decided["executed"]
+    # Customer service decides; only the warehouse carries out, whichever route it tries.
+    for path, body in [
+        (f"/v1/units/{second['id']}/disposition", {"disposition": "DESTROY", "execute": True}),
+        (f"/v1/units/{second['id']}/execute", None),
+    ]:
+        refused = client.post(path, json=body, headers=cs)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "urn:oms:problem:forbidden"
     assert ok(client.post(f"/v1/units/{second['id']}/execute", headers=warehouse))["executed"]
     after = top_at_dc(client)
     assert (after["quarantined"], after["available"]) == (0, before["available"] + 1)
@@ -171,6 +185,42 @@ def test_a_channel_request_starts_requested_and_waits_for_a_person(
     conflict = client.post(f"/v1/returns/{first['id']}/approve")
     assert conflict.status_code == 409
     assert conflict.json()["field"] == "status"
+
+
+def test_a_request_sent_again_is_a_replay_and_another_under_its_id_a_conflict(
+    client: Client, key_for: Keys
+) -> None:
+    order = shipped(client)
+    channel = key_for("channel_sync")
+    body = {
+        "order_id": order["id"],
+        "channel_return_id": "RK-7",
+        "lines": [{"line_id": "L1", "quantity": 1, "reason_code": "defective"}],
+    }
+    first = ok(client.post("/v1/returns", json=body, headers=channel), 201)
+
+    again = client.post("/v1/returns", json=body, headers=channel)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first["id"]
+    other = {**body, "lines": [{"line_id": "L1", "quantity": 2, "reason_code": "damaged"}]}
+    taken = client.post("/v1/returns", json=other, headers=channel)
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["field"] == "channel_return_id"
+    [stored] = ok(client.get("/v1/returns"))["items"]
+    assert stored["lines"][0]["quantity"] == 1
+
+    # Customer service's retry under an Idempotency-Key answers alike.
+    cs = {**key_for("customer_service"), "Idempotency-Key": "open-1"}
+    by_cs = {
+        "order_id": order["id"],
+        "lines": [{"line_id": "L1", "quantity": 1, "reason_code": "other"}],
+    }
+    opened = ok(client.post("/v1/returns", json=by_cs, headers=cs), 201)
+    retried = client.post("/v1/returns", json=by_cs, headers=cs)
+    assert retried.status_code == 200, retried.text
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["id"] == opened["id"]
 
 
 def test_a_policy_approves_a_channel_request_unattended(client: Client, key_for: Keys) -> None:
@@ -257,6 +307,51 @@ def test_a_bad_return_is_a_problem_naming_the_field(
     named = [problem.get("field")] + [e.get("field") for e in problem.get("errors", [])]
     assert field in named, problem
     assert ok(client.get("/v1/returns"))["items"] == []
+
+
+def test_a_returned_set_is_received_as_its_items(client: Client) -> None:
+    a_world(client, {(TOP, DC): 5, (BOTTOM, DC): 5})
+    order = an_order(client, lines=[a_line(sku=SET, quantity=2)])
+    for parcel in order["shipments"]:
+        send(client, parcel["id"])
+    rma = ok(a_return(client, order, 1), 201)
+
+    received = ok(
+        client.post(
+            f"/v1/returns/{rma['id']}/receive",
+            json={"location": DC, "lines": [{"line_id": "L1", "quantity": 1}]},
+        )
+    )
+
+    # One set back: a top and a bottom, each a unit with its own label, in quarantine.
+    assert received["status"] == "received"
+    assert sorted(u["sku"] for u in received["units"]) == [BOTTOM, TOP]
+    levels = {lv["sku"]: lv for lv in ok(client.get("/v1/stock", params={"location": DC}))["items"]}
+    assert (levels[TOP]["quarantined"], levels[BOTTOM]["quarantined"]) == (1, 1)
+    [top] = [u for u in received["units"] if u["sku"] == TOP]
+    graded = client.post(
+        f"/v1/units/{top['id']}/grade",
+        json={"grade": "N", "functional": "full", "disposition": "RESTOCK", "execute": True},
+    )
+    assert ok(graded, 201)["status"] == "done"
+    assert top_at_dc(client)["quarantined"] == 0
+
+
+@pytest.mark.parametrize("order_id", [2**63, 10**30])
+def test_an_order_id_the_database_cannot_hold_is_a_problem_naming_it(
+    client: Client, order_id: int
+) -> None:
+    shipped(client)
+    line = {"line_id": "L1", "quantity": 1}
+    for path, body in [
+        ("/v1/returns", {"order_id": order_id, "lines": [{**line, "reason_code": "other"}]}),
+        ("/v1/returns/unexpected", {"order_id": order_id, "location": DC, "lines": [line]}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["field"] == "order_id", (path, response.text)
+    assert ok(client.get("/v1/returns"))["items"] == []
+    assert top_at_dc(client)["quarantined"] == 0
 
 
 def test_bad_unit_input_changes_nothing(client: Client) -> None:

@@ -74,3 +74,28 @@ def test_a_refused_command_names_the_field_and_writes_nothing(oms: Oms, engine: 
     listed = oms("returns", "list")
     assert listed.exit_code == 0
     assert listed.stdout.strip() == ""
+
+
+def test_ids_the_database_cannot_hold_are_refused_as_usage_errors(oms: Oms) -> None:
+    big = str(2**63)
+    commands = [
+        ("returns", "list", "--order", big),
+        ("returns", "show", big),
+        ("returns", "open", "--order", big, "--line", "L=1", "--reason", "defective"),
+        ("returns", "receive", big, "--location", DC, "--line", "L=1"),
+        ("returns", "unexpected", "--order", big, "--location", DC, "--line", "L=1"),
+        ("returns", "act", big, "approve"),
+        ("returns", "resolve", big, "--line", "L=keep_item"),
+        ("units", "list", "--return", big),
+        ("units", "list", "--return", "0"),
+        ("units", "show", big),
+        ("units", "grade", big, "--grade", "B"),
+        ("units", "disposition", big, "HOLD"),
+        ("repairs", "list", "--order", big),
+        ("repairs", "open", "--symptom", "x", "--name", "A", "--order", big, "--line", "L"),
+    ]
+    for command in commands:
+        result = oms(*command)
+        # A usage error (exit 2, one message), never a driver's OverflowError.
+        assert isinstance(result.exception, SystemExit), (command, result.exception)
+        assert result.exit_code == 2, (command, result.output)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from oms.channels.availability.domain.rules import Exclusion
 from oms.channels.availability.services.channels import CreateChannel
 from oms.inventory.services import UpdateSku
 from oms.resale.domain import PricingMode, ResaleStatus, Stage
@@ -286,3 +287,24 @@ def test_bad_filters_are_refused_naming_the_field(engine: Engine) -> None:
         with pytest.raises(InvalidInput) as refused:
             shop.resale.list_units(**kwargs)  # type: ignore[arg-type]
         assert refused.value.field == field
+
+
+def test_a_unit_keeps_its_parents_attributes_so_their_exclusions_hold_but_not_its_price(
+    engine: Engine,
+) -> None:
+    shop = ResaleShop(engine)
+    shop.services.inventory.update_sku(
+        UpdateSku(TEE, attributes={"price": 5000, "category": "tops", "style": "TS-ORG"})
+    )
+    # A channel that may not sell the style (a brand restriction) may not sell it used either.
+    shop.shop.channels.add_exclusion(
+        AMAZON, Exclusion.of("attribute", attribute="style", value="TS-ORG"), "admin"
+    )
+
+    unit = shop.listed_unit("A")
+
+    attributes = shop.services.inventory.get_sku(unit.code).attributes
+    assert attributes["style"] == "TS-ORG"
+    assert "price" not in attributes  # the new item's price never shows on a used unit
+    assert shop.number(AMAZON, unit.code) == 0
+    assert shop.number(WEB, unit.code) == 1

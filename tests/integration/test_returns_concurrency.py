@@ -56,6 +56,39 @@ def test_parallel_receipts_never_exceed_what_the_line_expects(wide_engine: Engin
     assert services.inventory.verify().clean
 
 
+def test_parallel_returns_never_ask_back_more_than_was_shipped(wide_engine: Engine) -> None:
+    shop = Shop(wide_engine).build().stock((TEE, DC, 20))
+    order = shop.place((TEE, 10))
+    [parcel] = open_shipments(order)
+    shop.ship(parcel.id or 0)
+    line_id = order.lines[0].line_id
+    services = bootstrap(engine=wide_engine)
+
+    def attempt(client: int) -> object:
+        # Customer service, a channel's request and unexpected parcels, all at once.
+        if client % 3 == 2:
+            return services.returns.receive_unexpected(order.id or 0, DC, {line_id: 3}, "wh")
+        return services.returns.open_return(
+            OpenReturn(
+                order.id or 0,
+                [NewReturnLine(line_id, 3, "defective")],
+                channel_return_id=f"R-{client}" if client % 3 == 1 else None,
+                by_channel=client % 3 == 1,
+            ),
+            "cs",
+        )
+
+    outcomes = race(CLIENTS, attempt)
+
+    won = [o for o in outcomes if not isinstance(o, Exception)]
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(won) == 3  # 3 + 3 + 3 of the 10 shipped, then 1 left: the rest are told so
+    assert all(isinstance(o, Conflict) for o in refused), refused
+    asked = services.returns.list_returns(order_id=order.id)
+    assert sum(line.quantity for rma in asked for line in rma.lines) == 9
+    assert services.inventory.verify().clean
+
+
 def test_one_unit_executed_by_many_benches_moves_once(wide_engine: Engine) -> None:
     return_id, line_id = returned(wide_engine, 1)
     services = bootstrap(engine=wide_engine)

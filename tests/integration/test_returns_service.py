@@ -277,6 +277,24 @@ def test_an_unexpected_parcel_is_received_without_a_request(engine: Engine) -> N
         services.returns.receive_unexpected(10**9, DC, {line_id: 1}, "wh")
 
 
+def test_an_exchange_sends_no_more_than_comes_back(engine: Engine) -> None:
+    shop, services, order_id, line_id = shipped_order(engine, units=1)
+    shop.stock((CAP, DC, 10))
+    rma = services.returns.open_return(
+        OpenReturn(order_id, [NewReturnLine(line_id, 1, "size_fit")]), "cs"
+    )
+    services.returns.receive(rma.id or 0, DC, {line_id: 1}, "wh")
+
+    for resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT):
+        with pytest.raises(InvalidInput) as too_many:
+            services.returns.resolve(
+                rma.id or 0, [LineResolution(line_id, resolution, sku=CAP, quantity=7)], "cs"
+            )
+        assert too_many.value.field == "lines[0].quantity"
+    assert services.returns.get_return(rma.id or 0).status is ReturnStatus.RECEIVED
+    assert [o.id for o in services.orders.list_orders().items] == [order_id]  # none placed
+
+
 def test_an_exchange_places_an_order_once_through_the_ordinary_ingest(engine: Engine) -> None:
     shop, services, order_id, line_id = shipped_order(engine, units=1)
     shop.stock((CAP, DC, 5))

@@ -93,7 +93,11 @@ class ReturnMachine(RuleBasedStateMachine):
 
     @rule()
     def release(self) -> None:
-        self.rma.release_hold()
+        terminal, held = self.rma.status in TERMINAL, self.rma.hold_reason
+        with contextlib.suppress(DomainError):
+            self.rma.release_hold()
+        if terminal:
+            assert self.rma.hold_reason == held, "a terminal return's hold changed"
 
     @invariant()
     def receipts_stay_within_what_each_line_expects(self) -> None:
@@ -154,3 +158,15 @@ def test_a_whole_return_from_request_to_close() -> None:
     assert rma.status is ReturnStatus.CLOSED
     with pytest.raises(Conflict, match="closed cannot be approved"):
         rma.approve()
+
+
+def test_a_return_closed_on_hold_keeps_its_hold() -> None:
+    rma = ReturnRequest(
+        order_id=7, lines=[ReturnLine("L1", "TEE", 1, "size")], status=ReturnStatus.IN_TRANSIT
+    )
+    rma.resolve({"L1": Resolution.REFUND})
+    rma.hold("chargeback opened")
+    rma.close()
+    with pytest.raises(Conflict, match="closed"):
+        rma.release_hold()
+    assert rma.hold_reason == "chargeback opened"

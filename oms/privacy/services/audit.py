@@ -60,7 +60,7 @@ class AuditService:
     ) -> AuditPage:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-        since, until = _utc(since), _utc(until)
+        since, until = _utc(since, "since"), _utc(until, "until")
         if since is not None and until is not None and until <= since:
             raise InvalidInput("until must be after since", field="until")
         after = parse_id(cursor, "cursor") or 0
@@ -71,8 +71,14 @@ class AuditService:
         return AuditPage(items, str(items[-1].id) if more and items else None)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """A time without an offset is UTC (as the query parameters say)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    """A time without an offset is UTC (as the query parameters say). One that UTC cannot
+    hold (year 1 at +09:00 is year 0 in UTC) is bad input, never a server error."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{field} is out of range", field=field) from None

@@ -98,7 +98,13 @@ class IntakeUseCases(ResaleCore):
             stage=Stage.HIDDEN,
         )
         unit.pricing = self._first_pricing(uow, parent, grade, category, source.order_id)
+        # The parent's attributes (style, season, ...), so that every rule a channel has for
+        # the parent (an exclusion by style, a category's buffer) holds for its used units
+        # too; never its catalogue price, which a used unit must not show (景品表示法).
         attributes: dict[str, Any] = {
+            k: v for k, v in parent.attributes.items() if k != PRICE_ATTRIBUTE
+        }
+        attributes |= {
             SINGLE_UNIT: True,
             GRADE_ATTRIBUTE: grade.value,
             CONDITION_ATTRIBUTE: CONDITIONS[grade],
@@ -107,6 +113,8 @@ class IntakeUseCases(ResaleCore):
         }
         if category is not None:
             attributes["category"] = category  # category buffers and exclusions apply alike
+        else:
+            attributes.pop("category", None)  # an empty one
         self._inventory.create_sku_within(
             uow,
             CreateSku(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from oms.access import Principal, Role
@@ -101,20 +102,23 @@ class ReturnController(Controller):
         returns: Returns,
         principal: Caller,
         idempotency_key: OptionalKey = None,
-    ) -> ReturnResponse:
+    ) -> Response[Any]:
         """Open a return. Customer service's is authorized at once; a channel's request
         (`channel_sync`) starts at `requested`, is taken once per `channel_return_id` and is
         approved by the channel's return policy or by a person. Returnable = shipped - already
-        asked back, per line: more is a 409 naming the line."""
+        asked back, per line: more is a 409 naming the line. The same request again (its
+        Idempotency-Key, or the channel's id with the same content) answers 200 with the
+        return it opened (header `Idempotent-Replayed: true`); other content under the
+        channel's id is a 409 naming `channel_return_id`."""
         by_channel = principal.role is Role.CHANNEL_SYNC
         if by_channel and not data.channel_return_id:
             raise InvalidInput("a channel's request carries its id", field="channel_return_id")
-        rma = returns.open_return(
+        opened = returns.open(
             data.to_command(by_channel=by_channel),
             principal.name,
             Retry(idempotency_key, principal.client),
         )
-        return ReturnResponse.of(rma)
+        return _created(ReturnResponse.of(opened.rma), replayed=opened.replayed)
 
     @post(
         "/unexpected", opt=WAREHOUSE, sync_to_thread=True, responses=WRITE_PROBLEMS, status_code=201
@@ -365,7 +369,10 @@ class UnitController(Controller):
         out at once (warehouse): RESTOCK back to the SKU's sellable stock, RESALE into a resale
         unit, the others out of stock with their reason. HOLD is never executed."""
         if data.execute and principal.role is Role.CUSTOMER_SERVICE:
-            raise InvalidInput("the warehouse executes dispositions", field="execute")
+            # A matter of role, like POST /execute: a 403, not bad input.
+            raise PermissionDeniedException(
+                "the role customer_service may not execute a disposition: the warehouse does"
+            )
         return UnitStateResponse.of_outcome(
             return_units.decide(
                 unit_id,

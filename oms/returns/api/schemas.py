@@ -22,6 +22,7 @@ from oms.returns.domain.rma import MAX_REASON_TEXT
 from oms.returns.domain.units import ReturnedUnit
 from oms.returns.services.rma import MAX_LINES, LineResolution, NewReturnLine, OpenReturn
 from oms.returns.services.units import GradeUnit, UnitOutcome, UnitView
+from oms.shared.bounds import MAX_ID
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=1000)]
 LineId = Annotated[Line, Field(min_length=1, max_length=64)]
@@ -42,7 +43,7 @@ class ReturnLineBody(RequestBody):
 
 class OpenReturnRequest(RequestBody):
     multi_line_fields = frozenset({"note"})
-    order_id: StrictInt = Field(ge=1)
+    order_id: StrictInt = Field(ge=1, le=MAX_ID)
     lines: list[ReturnLineBody] = Field(min_length=1, max_length=MAX_LINES)
     channel_return_id: Line | None = Field(default=None, min_length=1, max_length=100)
     note: Text | None = Field(default=None, max_length=MAX_REASON_TEXT)
@@ -80,7 +81,7 @@ class ReceiveRequest(RequestBody):
 
 class UnexpectedReturnRequest(ReceiveRequest):
     multi_line_fields = frozenset({"note"})
-    order_id: StrictInt = Field(ge=1)
+    order_id: StrictInt = Field(ge=1, le=MAX_ID)
     note: Text | None = Field(default=None, max_length=MAX_REASON_TEXT)
 
 

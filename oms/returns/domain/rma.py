@@ -223,6 +223,9 @@ class ReturnRequest:
         self.hold_reason = text[:MAX_REASON_TEXT]
 
     def release_hold(self) -> None:
+        if self.status in TERMINAL:
+            # A terminal return never changes, its hold included (a chargeback kept on record).
+            raise Conflict(f"a {self.status.value} return cannot be released", field="status")
         self.hold_reason = None
 
 

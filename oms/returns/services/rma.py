@@ -28,9 +28,9 @@ from oms.returns.domain.rma import MAX_REASON_TEXT, ReturnAction
 from oms.returns.domain.units import ReturnedUnit, new_barcode
 from oms.returns.ports import ReturnsUnitOfWork
 from oms.returns.services.events import return_event, unit_event
-from oms.shared.bounds import bounded_text
+from oms.shared.bounds import MAX_ID, bounded_text
 from oms.shared.clock import utcnow
-from oms.shared.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 
 MAX_LINES = 200
 MAX_PAGE = 500
@@ -84,6 +84,15 @@ class Received:
 
 
 @dataclass(frozen=True, slots=True)
+class Opened:
+    """A return as opening left it; `replayed`: a retry (the same Idempotency-Key, or a
+    channel's request sent again) answered with the return the first one opened."""
+
+    rma: ReturnRequest
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Retry:
     """An optional Idempotency-Key: the same key and request again answers with the first
     result and changes nothing; the same key with another request (or client) is a 409."""
@@ -131,6 +140,12 @@ class ReturnService:
     # ------------------------------------------------------------------ opening
 
     def open_return(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> ReturnRequest:
+        return self.open(cmd, actor, retry).rma
+
+    def open(self, cmd: OpenReturn, actor: str, retry: Retry = NO_RETRY) -> Opened:
+        """Open a return. A channel's request is taken once per `channel_return_id`: the same
+        request again is a replay, another request under that id a 409 naming it."""
+        _check_order_id(cmd.order_id)
         reasons = _check_lines(cmd.lines)
         note = _check_note(cmd.note)
         if cmd.channel_return_id is not None:
@@ -142,11 +157,13 @@ class ReturnService:
         with self._uow() as uow:
             prior = retry.claim(uow, "returns.open", asdict(cmd), now)
             if prior is not None:
-                return self._stored(uow, prior["return_id"])
+                return Opened(self._stored(uow, prior["return_id"]), replayed=True)
+            _lock_order(uow, cmd.order_id)
             if cmd.channel_return_id:
                 existing = uow.returns.return_by_channel_id(order.channel, cmd.channel_return_id)
                 if existing is not None:
-                    return existing  # the channel sent its request again
+                    _same_request(existing, cmd, reasons)
+                    return Opened(existing, replayed=True)  # the channel sent it again
             returnable(
                 shipped,
                 uow.returns.returned(cmd.order_id),
@@ -180,7 +197,7 @@ class ReturnService:
             uow.returns.add_events([return_event(rma, "opened")], now)
             retry.keep(uow, {"return_id": rma.id})
             uow.commit()
-        return rma
+        return Opened(rma)
 
     def receive_unexpected(
         self,
@@ -193,6 +210,7 @@ class ReturnService:
     ) -> Received:
         """A parcel that came with no return request: received as an unexpected return, into
         quarantine like any other, with no resolution forced on it."""
+        _check_order_id(order_id)
         asked = [
             NewReturnLine(line_id, quantity, ReturnReason.UNEXPECTED.value)
             for line_id, quantity in lines.items()
@@ -207,6 +225,7 @@ class ReturnService:
             prior = retry.claim(uow, "returns.unexpected", body, now)
             if prior is not None:
                 return self._replayed(uow, prior)
+            _lock_order(uow, order_id)
             returnable(
                 shipped, uow.returns.returned(order_id), [(a.line_id, a.quantity) for a in asked]
             )
@@ -277,9 +296,11 @@ class ReturnService:
             )
         before = rma.status
         rma.receive(lines)
+        # A set holds no stock of its own: what comes back is its items, each a unit.
+        items = {line_id: _items_of(uow, rma.line(line_id).sku) for line_id in lines}
         units = [
             ReturnedUnit(
-                sku=rma.line(line_id).sku,
+                sku=sku,
                 location=location,
                 barcode=new_barcode(),
                 return_id=rma.id,
@@ -287,21 +308,24 @@ class ReturnService:
             )
             for line_id, quantity in lines.items()
             for _ in range(quantity)
+            for sku, per_line_unit in items[line_id].items()
+            for _ in range(per_line_unit)
         ]
+        if len(units) > MAX_UNITS_PER_RECEIPT:
+            raise InvalidInput(
+                f"at most {MAX_UNITS_PER_RECEIPT} units in one receipt", field="lines"
+            )
+        received: dict[str, int] = {}
+        for unit in units:
+            received[unit.sku] = received.get(unit.sku, 0) + 1
         uow.returns.add_units(units, now)
         first = units[0].id
         try:
             self._inventory.record_system_within(
                 uow,
                 [
-                    SystemMove(
-                        MovementType.RETURN_RECEIPT,
-                        rma.line(line_id).sku,
-                        location,
-                        quantity,
-                        "return",
-                    )
-                    for line_id, quantity in lines.items()
+                    SystemMove(MovementType.RETURN_RECEIPT, sku, location, quantity, "return")
+                    for sku, quantity in received.items()
                 ],
                 key=f"return:{rma.id}:receipt:{first}",
                 reference=f"return:{rma.id}",
@@ -367,6 +391,19 @@ class ReturnService:
                 )
             by_line[line.line_id] = line
         rma = self.get_return(return_id)
+        for index, line in enumerate(lines):
+            returned = next((ln for ln in rma.lines if ln.line_id == line.line_id), None)
+            if (
+                returned is not None
+                and line.quantity is not None
+                and line.quantity > returned.quantity
+            ):
+                # An exchange or a replacement sends what comes back, never more for free.
+                raise InvalidInput(
+                    f"line {line.line_id} returns {returned.quantity} units: an exchange or"
+                    f" replacement sends at most that many, not {line.quantity}",
+                    field=f"lines[{index}].quantity",
+                )
         trial = copy.deepcopy(rma)
         trial.resolve({k: v.resolution for k, v in by_line.items()})
         order_ids: dict[str, int] = {}
@@ -487,6 +524,33 @@ class ReturnService:
         return rma
 
 
+def _same_request(
+    existing: ReturnRequest, cmd: OpenReturn, reasons: Sequence[ReturnReason]
+) -> None:
+    """A channel's request sent again must be the one it sent: another order or other lines
+    under the same `channel_return_id` are refused, never answered with the first return."""
+    asked = sorted(
+        (ln.line_id, ln.quantity, reason.value, ln.channel_reason)
+        for ln, reason in zip(cmd.lines, reasons, strict=True)
+    )
+    taken = sorted(
+        (ln.line_id, ln.quantity, ln.reason_code, ln.channel_reason) for ln in existing.lines
+    )
+    if existing.order_id != cmd.order_id or asked != taken:
+        raise Conflict(
+            f"channel return {cmd.channel_return_id!r} was taken already, as return"
+            f" {existing.id} with other content",
+            field="channel_return_id",
+            extra={"return_id": existing.id},
+        )
+
+
+def _check_order_id(order_id: object) -> None:
+    # An id the database cannot hold is bad input, never a driver error (a 500).
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or not 1 <= order_id <= MAX_ID:
+        raise InvalidInput(f"order_id must be between 1 and {MAX_ID}", field="order_id")
+
+
 def _check_lines(lines: Sequence[NewReturnLine]) -> list[ReturnReason]:
     if not lines:
         raise InvalidInput("a return needs at least one line", field="lines")
@@ -544,6 +608,24 @@ def _check_resolution(line: LineResolution, index: int) -> None:
         bounded_text(line.sku, f"{where}.sku", 64)
 
 
+def _items_of(uow: ReturnsUnitOfWork, sku: str) -> dict[str, int]:
+    """The physical items one unit of an order line's SKU is: itself, or a set's simple
+    components (through nested sets) with how many of each."""
+    found = uow.inventory.sku_by_code(sku)
+    if found is None or not found.is_bundle or found.id is None:
+        return {sku: 1}
+    return dict(sorted(uow.inventory.flattened_requirements(found.id).items()))
+
+
+def _lock_order(uow: ReturnsUnitOfWork, order_id: int) -> None:
+    """Returns of one order are opened one at a time: what is still returnable is read after
+    every other return of the order committed, so parallel requests (a channel's, customer
+    service's, an unexpected parcel) never ask back more than was shipped. PostgreSQL locks
+    the order's row (order writers lock it before any stock, as receiving then does); SQLite
+    has one writer."""
+    uow.orders.order(order_id, lock=True)
+
+
 def _last_shipped(order: Order) -> datetime | None:
     times = [s.shipped_at for s in order.shipments if s.shipped_at is not None]
     return max(times) if times else None
@@ -558,6 +640,7 @@ __all__ = [
     "LineResolution",
     "NewReturnLine",
     "OpenReturn",
+    "Opened",
     "Received",
     "Retry",
     "ReturnService",

@@ -291,8 +291,10 @@ class UnitService:
         )
 
     def unit_by_barcode(self, barcode: str) -> UnitView:
+        # Labels are upper-case Crockford base 32, which reads either case alike: a label
+        # typed by hand in lower case is the same label.
         with self._uow() as uow:
-            unit = uow.returns.unit_by_barcode(barcode)
+            unit = uow.returns.unit_by_barcode(barcode.strip().upper())
         if unit is None:
             raise NotFound(f"no unit with the label {barcode!r}", field="barcode")
         return self.unit(unit.id or 0)
