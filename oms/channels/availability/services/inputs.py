@@ -27,7 +27,7 @@ from oms.channels.availability.domain.rules import (
     ExclusionKind,
 )
 from oms.channels.availability.ports import ChannelStore
-from oms.inventory.domain import Sku
+from oms.inventory.domain import SINGLE_UNIT, Sku
 from oms.inventory.services import CatalogueSnapshot
 
 # A policy's velocity until `with_velocity` sets the SKU's own (units reserved for the
@@ -97,9 +97,28 @@ class ChannelRuleIndex:
     def share_of(self, sku: str) -> float | None:
         return self.share_per_sku.get(sku, self.share_default)
 
-    def policy(self, sku: str, category: str | None, active_locations: set[str]) -> ChannelPolicy:
+    def policy(
+        self,
+        sku: str,
+        category: str | None,
+        active_locations: set[str],
+        *,
+        single_unit: bool = False,
+    ) -> ChannelPolicy:
+        """The channel's rules for one SKU. A single unit (a graded resale unit) is reserved
+        at once on every channel, whose numbers drop to 0 in the same transaction: the
+        channel's default and category buffers, its default share and its auto buffer, which
+        hold back fungible stock against overselling, do not apply to it; a rule set for that
+        very SKU does."""
         channel = self.channel
-        share = self.share_of(sku)
+        share = self.share_per_sku.get(sku) if single_unit else self.share_of(sku)
+        buffer = (
+            self.buffer_per_sku.get(sku, 0)
+            if single_unit
+            else resolve_buffer_units(
+                sku, category, self.buffer_per_sku, self.buffer_per_category, self.buffer_default
+            )
+        )
         return ChannelPolicy(
             code=channel.code,
             feeding_locations=frozenset(
@@ -108,13 +127,11 @@ class ChannelRuleIndex:
             excluded_locations=self.excluded_locations,
             excluded_skus=self.excluded_skus,
             excluded_attributes=self.excluded_attributes,
-            buffer_units=resolve_buffer_units(
-                sku, category, self.buffer_per_sku, self.buffer_per_category, self.buffer_default
-            ),
+            buffer_units=buffer,
             # The pipeline takes whole percentages; rounding down never publishes more.
             share_percent=None if share is None else math.floor(share),
             cap=self.cap_per_sku.get(sku, self.cap_default),
-            auto_buffer=channel.auto_buffer,
+            auto_buffer=channel.auto_buffer and not single_unit,
             velocity_per_minute=UNTRACKED_VELOCITY_PER_MINUTE,
             push_latency_minutes=channel.push_latency_seconds / 60,
         )
@@ -294,8 +311,11 @@ def rule_groups(
         category = None if values is None else values.get("category")
         if not isinstance(category, str):  # as `sku_category` has it
             category = None
-        if code in own_rules:
-            policies = [r.policy(code, category, active_locations) for r in active_rules]
+        single = values is not None and values.get(SINGLE_UNIT) is True
+        if code in own_rules or single:
+            policies = [
+                r.policy(code, category, active_locations, single_unit=single) for r in active_rules
+            ]
             group_of(with_velocity(policies, code, velocity)).append(code)
             continue
         skus = by_category.get(category)

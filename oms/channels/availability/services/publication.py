@@ -42,7 +42,7 @@ from oms.channels.availability.services.inputs import (
     text_attributes,
     with_velocity,
 )
-from oms.inventory.domain import SkuKind
+from oms.inventory.domain import SINGLE_UNIT, SkuKind
 from oms.inventory.ports import InventoryStore, SkuFacts
 from oms.shared.events import DomainEvent, EventName
 
@@ -306,7 +306,15 @@ class AvailabilityPublisher:
     ) -> list[ChannelPolicy]:
         category = category_of(facts.attributes)
         return with_velocity(
-            [index.policy(facts.code, category, rules.active_locations) for index in rules.active],
+            [
+                index.policy(
+                    facts.code,
+                    category,
+                    rules.active_locations,
+                    single_unit=facts.attributes.get(SINGLE_UNIT) is True,
+                )
+                for index in rules.active
+            ],
             facts.code,
             velocity,
         )

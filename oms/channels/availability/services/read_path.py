@@ -52,7 +52,7 @@ from oms.channels.availability.services.inputs import (
     sku_category,
     with_velocity,
 )
-from oms.inventory.domain import Sku
+from oms.inventory.domain import SINGLE_UNIT, Sku
 from oms.inventory.services import MAX_PAGE, InventoryService
 from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput, NotFound
@@ -262,7 +262,15 @@ class ChannelAvailabilityService:
 
         category = sku_category(sku)
         policies = with_velocity(
-            [rules.policy(sku.code, category, active_locations) for rules in snapshot.active],
+            [
+                rules.policy(
+                    sku.code,
+                    category,
+                    active_locations,
+                    single_unit=sku.attributes.get(SINGLE_UNIT) is True,
+                )
+                for rules in snapshot.active
+            ],
             sku.code,
             velocity,
         )
