@@ -30,6 +30,9 @@ class PersonalField(StrEnum):
 
 
 # Keys of an address document (orders.ship_to and alike) -> what they are.
+# Stands where a required personal text was once anonymised (a name, the first address line).
+ANONYMISED = "(anonymised)"
+
 ADDRESS_KEYS: Mapping[str, PersonalField] = {
     "name": PersonalField.NAME,
     "kana": PersonalField.KANA,

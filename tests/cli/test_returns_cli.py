@@ -40,7 +40,7 @@ def test_open_receive_grade_and_restock_from_the_cli(oms: Oms, engine: Engine) -
     assert json.loads(done.stdout)["status"] == "done"
 
     resolved = oms(
-        "returns", "resolve", str(return_id), "--line", f"{line_id}=refund:3900:original_payment"
+        "returns", "resolve", str(return_id), "--line", f"{line_id}=refund:3000:original_payment"
     )
     assert resolved.exit_code == 0, resolved.output
     assert json.loads(resolved.stdout)["status"] == "resolved"

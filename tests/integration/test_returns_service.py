@@ -5,15 +5,17 @@ exceptions, dispositions and their ledger movements, resolutions with money and 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from oms.bootstrap import Services, bootstrap
+from oms.orders.orm import orders
 from oms.returns.domain import Resolution, ReturnStatus
 from oms.returns.domain.rma import ReturnAction
 from oms.returns.domain.units import UnitStatus
 from oms.returns.services.rma import LineResolution, NewReturnLine, OpenReturn
 from oms.returns.services.units import GradeUnit
 from oms.shared.errors import Conflict, InvalidInput, NotFound
+from oms.shared.personal_data import ANONYMISED
 from tests.order_builders import CAP, DC, TEE, Shop, open_shipments
 
 GOOD = GradeUnit("A", "full", completeness={"tags": True, "box": True})
@@ -316,3 +318,61 @@ def test_an_exchange_places_an_order_once_through_the_ordinary_ingest(engine: En
     assert [(ln.sku, ln.quantity, ln.unit_price) for ln in sent.lines] == [(CAP, 1, 0)]
     assert sent.external_id == f"RMA{rma.id}-{line_id}"
     assert sent.ship_to == services.orders.get_order(order_id).ship_to
+
+
+def test_a_refund_is_at_most_what_was_paid_for_the_units_coming_back(engine: Engine) -> None:
+    _, services, order_id, line_id = shipped_order(engine, units=2)
+    paid = services.orders.get_order(order_id).lines[0].unit_price
+    rma = services.returns.open_return(
+        OpenReturn(order_id, [NewReturnLine(line_id, 1, "defective")]), "cs"
+    )
+    services.returns.receive(rma.id or 0, DC, {line_id: 1}, "wh")
+
+    with pytest.raises(InvalidInput) as too_much:
+        services.returns.resolve(
+            rma.id or 0, [LineResolution(line_id, Resolution.REFUND, paid + 1, "cash")], "cs"
+        )
+    assert too_much.value.field == "lines[0].amount"
+    goodwill = services.returns.resolve(
+        rma.id or 0, [LineResolution(line_id, Resolution.STORE_CREDIT, paid + 500, "points")], "cs"
+    )
+    assert goodwill.lines[0].refund_amount == paid + 500
+
+
+def test_an_exchange_for_an_anonymised_order_needs_the_address_to_ship_to(engine: Engine) -> None:
+    shop, services, order_id, line_id = shipped_order(engine, units=1)
+    shop.stock((CAP, DC, 5))
+    rma = services.returns.open_return(
+        OpenReturn(order_id, [NewReturnLine(line_id, 1, "size_fit")]), "cs"
+    )
+    services.returns.receive(rma.id or 0, DC, {line_id: 1}, "wh")
+    with engine.begin() as conn:
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(
+                ship_to={
+                    "name": ANONYMISED,
+                    "postal_code": "150-0001",
+                    "prefecture": "13",
+                    "city": "渋谷区",
+                    "address1": ANONYMISED,
+                }
+            )
+        )
+    exchange = [LineResolution(line_id, Resolution.EXCHANGE, sku=CAP)]
+
+    with pytest.raises(Conflict) as no_address:
+        services.returns.resolve(rma.id or 0, exchange, "cs")
+    assert no_address.value.field == "ship_to"
+    new_home = {
+        "name": "山田 花子",
+        "postal_code": "530-0001",
+        "prefecture": "27",
+        "city": "大阪市北区",
+        "address1": "梅田1-1",
+    }
+    resolved = services.returns.resolve(rma.id or 0, exchange, "cs", ship_to=new_home)
+    sent = services.orders.get_order(resolved.lines[0].resolution_order_id or 0)
+    assert sent.ship_to.name == "山田 花子"
+    assert sent.ship_to.prefecture == "27"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from oms.shared.personal_data import ADDRESS_KEYS, PersonalField
+from oms.shared.personal_data import ADDRESS_KEYS, ANONYMISED, PersonalField
 
 # Stands where a required text was (a name, the first address line): readers and printed
 # slips show it instead of the person.
-PLACEHOLDER = "(anonymised)"
+PLACEHOLDER = ANONYMISED
 
 # Keys that are optional in an address document: anonymised to null rather than to a
 # placeholder (an empty second address line stays empty on a slip).

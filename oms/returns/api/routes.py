@@ -215,7 +215,12 @@ class ReturnController(Controller):
         """Every line at once: refund or store_credit (amount and method recorded, not moved),
         exchange or replacement (an order placed through the ordinary ingest, once),
         keep_item, or reject (back to the customer). Refused while on hold."""
-        rma = returns.resolve(return_id, [ln.to_resolution() for ln in data.lines], principal.name)
+        rma = returns.resolve(
+            return_id,
+            [ln.to_resolution() for ln in data.lines],
+            principal.name,
+            data.ship_to.model_dump(exclude_none=True) if data.ship_to else None,
+        )
         return ReturnResponse.of(rma)
 
     @post(

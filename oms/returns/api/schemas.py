@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from oms.http_models import Code, Line, RequestBody, StrictBool, StrictInt, Text
+from oms.orders.api.schemas import ShipToBody
 from oms.returns.domain import (
     Disposition,
     Functional,
@@ -107,6 +108,11 @@ class ResolutionBody(RequestBody):
 
 class ResolveRequest(RequestBody):
     lines: list[ResolutionBody] = Field(min_length=1, max_length=MAX_LINES)
+    ship_to: ShipToBody | None = Field(
+        default=None,
+        description="Where an exchange or replacement goes: default the order's address;"
+        " required once that address was anonymised",
+    )
 
 
 class HoldRequest(RequestBody):

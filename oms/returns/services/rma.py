@@ -31,6 +31,7 @@ from oms.returns.services.events import return_event, unit_event
 from oms.shared.bounds import MAX_ID, bounded_text
 from oms.shared.clock import utcnow
 from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.personal_data import ANONYMISED
 
 MAX_LINES = 200
 MAX_PAGE = 500
@@ -376,7 +377,13 @@ class ReturnService:
             uow.commit()
         return rma
 
-    def resolve(self, return_id: int, lines: Sequence[LineResolution], actor: str) -> ReturnRequest:
+    def resolve(
+        self,
+        return_id: int,
+        lines: Sequence[LineResolution],
+        actor: str,
+        ship_to: Mapping[str, Any] | None = None,
+    ) -> ReturnRequest:
         """Every line settled at once: money recorded, exchanges and replacements placed as
         orders (each once: its external id is the return's and the line's, so a retry finds
         the order it placed). Checked whole before any order is placed."""
@@ -404,11 +411,23 @@ class ReturnService:
                     f" replacement sends at most that many, not {line.quantity}",
                     field=f"lines[{index}].quantity",
                 )
+        original = self._orders.get_order(rma.order_id)
+        prices = {ln.line_id: ln.unit_price for ln in original.lines}
+        for index, line in enumerate(lines):
+            returned = next((ln for ln in rma.lines if ln.line_id == line.line_id), None)
+            paid = prices.get(line.line_id, 0) * (returned.quantity if returned else 0)
+            if line.resolution is Resolution.REFUND and (line.amount or 0) > paid:
+                # A refund gives back at most what was paid for the units coming back;
+                # goodwill beyond it is store credit.
+                raise InvalidInput(
+                    f"line {line.line_id}: a refund is at most the {paid} paid for its units",
+                    field=f"lines[{index}].amount",
+                )
         trial = copy.deepcopy(rma)
         trial.resolve({k: v.resolution for k, v in by_line.items()})
         order_ids: dict[str, int] = {}
         if any(r.resolution in _NEW_ORDER for r in by_line.values()):
-            order_ids = self._place_new_orders(rma, by_line, actor)
+            order_ids = self._place_new_orders(rma, by_line, actor, original, ship_to)
         now = self._clock()
         with self._uow() as uow:
             rma = self._locked(uow, return_id)
@@ -424,9 +443,21 @@ class ReturnService:
         return self.get_return(return_id)
 
     def _place_new_orders(
-        self, rma: ReturnRequest, by_line: Mapping[str, LineResolution], actor: str
+        self,
+        rma: ReturnRequest,
+        by_line: Mapping[str, LineResolution],
+        actor: str,
+        original: Order,
+        ship_to: Mapping[str, Any] | None,
     ) -> dict[str, int]:
-        original = self._orders.get_order(rma.order_id)
+        """Exchanges and replacements go to the original address, or to `ship_to` when given;
+        an anonymised original address is no address: then `ship_to` is required."""
+        if ship_to is None and original.ship_to.name == ANONYMISED:
+            raise Conflict(
+                "the order's address was anonymised: send the address to ship to",
+                field="ship_to",
+            )
+        address = dict(ship_to) if ship_to is not None else _ship_to(original)
         with self._uow() as uow:
             policy = uow.returns.policy(original.channel)
         channel = policy.exchange_channel if policy and policy.exchange_channel else None
@@ -449,7 +480,7 @@ class ReturnService:
                             0,  # sent at no charge: the money is the original order's
                         )
                     ],
-                    ship_to=_ship_to(original),
+                    ship_to=address,
                     shipping_method=original.shipping_method,
                 ),
                 actor=actor,
