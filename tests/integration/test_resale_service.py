@@ -83,6 +83,18 @@ def test_the_catalogue_price_comes_first_and_factors_follow_the_category(engine:
     assert unknown.value.field == "factors.Z"
 
 
+def test_a_catalogue_price_written_as_digits_counts_like_a_number(engine: Engine) -> None:
+    shop = ResaleShop(engine)
+    shop.services.inventory.update_sku(
+        UpdateSku(TEE, attributes={"price": "8000", "category": "tops"})
+    )
+    shop.resale.set_factors("tops", {"B": 50}, "admin")
+
+    unit = shop.returned_unit("B")
+
+    assert unit.pricing.price == 4000  # "8000" x 50 %, not what the buyer paid
+
+
 def test_a_listed_unit_is_one_on_every_channel_and_an_order_takes_it_everywhere(
     engine: Engine,
 ) -> None:

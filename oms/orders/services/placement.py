@@ -407,8 +407,8 @@ def _refuse_single_units_short(
     for i, line in enumerate(order.lines):
         if line.sku in single:
             raise Conflict(
-                f"{line.sku} is a single unit that another order took or that was sold: "
-                "it never comes back into stock",
+                f"{line.sku} is a single unit that is not for sale now (not listed yet,"
+                " taken by another order, or sold): it is never backordered",
                 field=f"lines[{i}].sku",
             )
 

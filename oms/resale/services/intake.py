@@ -158,8 +158,8 @@ class IntakeUseCases(ResaleCore):
         factor = self._factors(uow.resale, category)[grade]
         base: int | None = None
         source: BaseSource | None = None
-        listed = parent.attributes.get(PRICE_ATTRIBUTE)
-        if isinstance(listed, int) and not isinstance(listed, bool) and listed > 0:
+        listed = _whole_yen(parent.attributes.get(PRICE_ATTRIBUTE))
+        if listed is not None and listed > 0:
             base, source = listed, BaseSource.CATALOGUE
         elif order_id is not None:
             order = uow.orders.order(order_id)
@@ -211,3 +211,13 @@ def _check_source(source: ResaleSource) -> None:
 def _text_attribute(sku: Sku, name: str) -> str | None:
     value = sku.attributes.get(name)
     return str(value)[:100] if value not in (None, "") else None
+
+
+def _whole_yen(value: object) -> int | None:
+    """A catalogue price as attributes hold it: a whole number, or its ASCII digits as text
+    (spreadsheets and CSV imports write "10000"); anything else is no price."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
