@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, text
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, insert, text
+from sqlalchemy.orm import Session
 
 from oms.db import BigId, UtcDateTime, metadata
+from oms.shared.events import DomainEvent
 
 # Names the one process allowed to hand events on at a time (a PostgreSQL advisory lock): the
 # Redis relay or the embedded runner. Any constant will do.
@@ -36,3 +41,24 @@ Index(
     postgresql_where=text("published_at IS NOT NULL"),
     sqlite_where=text("published_at IS NOT NULL"),
 )
+
+
+def write_events(
+    session: Session, events: Sequence[tuple[DomainEvent, int]], now: datetime
+) -> None:
+    """The events with their per-partition sequence, in the caller's transaction, in one
+    statement. Every context writes its events through this."""
+    if events:
+        session.execute(
+            insert(outbox),
+            [
+                {
+                    "event": e.name,
+                    "partition_key": e.partition_key,
+                    "sequence": seq,
+                    "payload": e.payload,
+                    "created_at": now,
+                }
+                for e, seq in events
+            ],
+        )

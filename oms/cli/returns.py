@@ -19,8 +19,12 @@ from oms.returns.api.schemas import (
     UnitSummary,
 )
 from oms.returns.domain import Resolution
-from oms.returns.domain.rma import ReturnAction
-from oms.returns.services.rma import LineResolution, NewReturnLine, OpenReturn
+from oms.returns.services.rma import (
+    SIMPLE_ACTIONS,
+    LineResolution,
+    NewReturnLine,
+    OpenReturn,
+)
 from oms.returns.services.units import GradeUnit
 from oms.shared.bounds import MAX_ID
 from oms.sqlite import reading
@@ -132,11 +136,11 @@ def act(
     action: Annotated[str, typer.Argument(help="approve, decline, cancel, ship, expire, close")],
 ) -> None:
     """One step of the return's life."""
-    allowed = {"approve", "decline", "cancel", "ship", "expire", "close"}
+    allowed = sorted(a.value for a in SIMPLE_ACTIONS)
     if action not in allowed:
-        fail(f"action must be one of {', '.join(sorted(allowed))}", code=2)
+        fail(f"action must be one of {', '.join(allowed)}", code=2)
     with runtime() as rt:
-        rma = rt.returns.act(return_id, ReturnAction(action), actor_name("oms returns act"))
+        rma = rt.returns.act(return_id, action, actor_name("oms returns act"))
     _print(ReturnResponse.of(rma))
 
 

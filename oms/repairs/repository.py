@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.outbox import outbox
+from oms.outbox import write_events
 from oms.repairs.domain import (
     Outcome,
     PartLine,
@@ -197,15 +197,7 @@ class SqlRepairs:
         return self._load(rows)
 
     def add_event(self, event: DomainEvent, sequence: int, now: datetime) -> None:
-        self.session.execute(
-            insert(outbox).values(
-                event=event.name.value,
-                partition_key=event.partition_key,
-                sequence=sequence,
-                payload=event.payload,
-                created_at=now,
-            )
-        )
+        write_events(self.session, [(event, sequence)], now)
 
     def partner_terms(self, partner: str) -> PartnerTerms | None:
         row = self.session.execute(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from oms.inventory.orm import skus
 from oms.inventory.repository._base import SqlBase
-from oms.outbox import outbox
+from oms.outbox import write_events
 from oms.shared.events import DomainEvent
 
 
@@ -34,17 +34,4 @@ class SqlEvents(SqlBase):
         return seqs
 
     def add_events(self, events: Sequence[tuple[DomainEvent, int]], now: datetime) -> None:
-        if events:
-            self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event": e.name,
-                        "partition_key": e.partition_key,
-                        "sequence": seq,
-                        "payload": e.payload,
-                        "created_at": now,
-                    }
-                    for e, seq in events
-                ],
-            )
+        write_events(self.session, events, now)

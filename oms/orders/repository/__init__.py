@@ -31,7 +31,7 @@ from oms.orders.orm import (
     sourcing_profiles,
 )
 from oms.orders.ports import Decision, DuplicateOrder, LocationShipping
-from oms.outbox import outbox
+from oms.outbox import write_events
 from oms.shared.events import DomainEvent
 
 
@@ -413,17 +413,4 @@ class SqlOrders:
         return [int(r[0]) for r in self.session.execute(query)]
 
     def add_events(self, events: Sequence[DomainEvent], now: datetime) -> None:
-        if events:
-            self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event": e.name,
-                        "partition_key": e.partition_key,
-                        "sequence": 0,
-                        "payload": e.payload,
-                        "created_at": now,
-                    }
-                    for e in events
-                ],
-            )
+        write_events(self.session, [(e, 0) for e in events], now)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from oms.outbox import outbox
+from oms.outbox import write_events
 from oms.returns.domain import Resolution, ReturnLine, ReturnRequest, ReturnStatus
 from oms.returns.orm import return_lines, returns
 from oms.returns.repository.units import SqlUnits
@@ -93,39 +93,41 @@ class SqlReturns(SqlUnits):
                 updated_at=now,
             )
         )
-        for ln in rma.lines:
-            self.session.execute(
-                update(return_lines)
-                .where(return_lines.c.return_id == rma.id, return_lines.c.line_id == ln.line_id)
-                .values(
-                    received=ln.received,
-                    written_off=ln.written_off,
-                    resolution=ln.resolution.value if ln.resolution else None,
-                    refund_amount=ln.refund_amount,
-                    refund_method=ln.refund_method,
-                    resolution_order_id=ln.resolution_order_id,
-                    # When the money was recorded: the first save with a resolution.
-                    resolved_at=func.coalesce(return_lines.c.resolved_at, now)
-                    if ln.resolution
-                    else None,
-                )
+        # Every line in one executemany, not a statement per line.
+        self.session.execute(
+            update(return_lines)
+            .where(
+                return_lines.c.return_id == bindparam("rid"),
+                return_lines.c.line_id == bindparam("lid"),
             )
+            .values(
+                received=bindparam("received"),
+                written_off=bindparam("written_off"),
+                resolution=bindparam("resolution"),
+                refund_amount=bindparam("refund_amount"),
+                refund_method=bindparam("refund_method"),
+                resolution_order_id=bindparam("resolution_order_id"),
+                # When the money was recorded: the first save with a resolution.
+                resolved_at=func.coalesce(return_lines.c.resolved_at, bindparam("resolved_now")),
+            ),
+            [
+                {
+                    "rid": rma.id,
+                    "lid": ln.line_id,
+                    "received": ln.received,
+                    "written_off": ln.written_off,
+                    "resolution": ln.resolution.value if ln.resolution else None,
+                    "refund_amount": ln.refund_amount,
+                    "refund_method": ln.refund_method,
+                    "resolution_order_id": ln.resolution_order_id,
+                    "resolved_now": now if ln.resolution else None,
+                }
+                for ln in rma.lines
+            ],
+        )
 
     def add_events(self, events: Sequence[DomainEvent], now: datetime) -> None:
-        if events:
-            self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event": e.name,
-                        "partition_key": e.partition_key,
-                        "sequence": 0,
-                        "payload": e.payload,
-                        "created_at": now,
-                    }
-                    for e in events
-                ],
-            )
+        write_events(self.session, [(e, 0) for e in events], now)
 
     def returned(self, order_id: int) -> dict[str, int]:
         rows = self.session.execute(

@@ -37,7 +37,18 @@ MAX_LINES = 200
 MAX_PAGE = 500
 MAX_UNITS_PER_RECEIPT = 1000
 MAX_AMOUNT = 10**12  # minor units
-POLICY = "policy"  # who approved a request the channel's policy approved
+POLICY = "policy"
+# What `act` takes: the steps that need no more than the return itself.
+SIMPLE_ACTIONS = frozenset(
+    {
+        ReturnAction.APPROVE,
+        ReturnAction.DECLINE,
+        ReturnAction.CANCEL,
+        ReturnAction.SHIP,
+        ReturnAction.EXPIRE,
+        ReturnAction.CLOSE,
+    }
+)  # who approved a request the channel's policy approved
 _MONEY = frozenset({Resolution.REFUND, Resolution.STORE_CREDIT})
 _NEW_ORDER = frozenset({Resolution.EXCHANGE, Resolution.REPLACEMENT})
 REFUND_METHODS = frozenset(
@@ -345,31 +356,15 @@ class ReturnService:
 
     # ------------------------------------------------------------------ the other actions
 
-    def act(
-        self,
-        return_id: int,
-        action: ReturnAction,
-        actor: str,
-        *,
-        units: dict[str, int] | None = None,
-        resolutions: dict[str, Resolution] | None = None,
-    ) -> ReturnRequest:
-        """One action of the state machine; a refusal is a 409 naming the state."""
-        if action is ReturnAction.RECEIVE and units is not None:
-            raise InvalidInput("receive with a location: use ReturnService.receive", field="action")
-        if action is ReturnAction.RESOLVE:
-            return self.resolve(
-                return_id,
-                [LineResolution(k, v) for k, v in (resolutions or {}).items()],
-                actor,
-            )
+    def act(self, return_id: int, action: ReturnAction | str, actor: str) -> ReturnRequest:
+        """One action of the state machine that needs nothing more; a refusal is a 409 naming
+        the state. Receiving and resolving have their own methods; inspection follows from
+        grading."""
+        action = simple_action(action)
         now = self._clock()
         with self._uow() as uow:
             rma = self._locked(uow, return_id)
-            if action is ReturnAction.RECEIVE:
-                rma.receive({})
-            else:
-                getattr(rma, action.value)()
+            getattr(rma, action.value)()
             if action is ReturnAction.APPROVE:
                 rma.approved_by = actor
             uow.returns.save_return(rma, now)
@@ -580,6 +575,18 @@ def _check_order_id(order_id: object) -> None:
     # An id the database cannot hold is bad input, never a driver error (a 500).
     if isinstance(order_id, bool) or not isinstance(order_id, int) or not 1 <= order_id <= MAX_ID:
         raise InvalidInput(f"order_id must be between 1 and {MAX_ID}", field="order_id")
+
+
+def simple_action(value: ReturnAction | str) -> ReturnAction:
+    """One of SIMPLE_ACTIONS, from a person's or a URL's word; anything else names `action`."""
+    try:
+        action = ReturnAction(value)
+    except ValueError:
+        action = None
+    if action not in SIMPLE_ACTIONS or action is None:
+        names = ", ".join(sorted(a.value for a in SIMPLE_ACTIONS))
+        raise InvalidInput(f"action must be one of {names}", field="action")
+    return action
 
 
 def _check_lines(lines: Sequence[NewReturnLine]) -> list[ReturnReason]:
