@@ -4,9 +4,7 @@ backorder), every channel's number is 0 straight after, and the ledger verifies 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
@@ -15,6 +13,7 @@ from sqlalchemy import Engine
 from oms.db import make_engine
 from oms.orders.services.placement import OrderService, PlacedOrder
 from oms.shared.errors import Conflict
+from tests.integration.test_count_concurrency import race
 from tests.order_builders import DC, an_order
 from tests.resale_builders import AMAZON, WEB, ResaleShop
 
@@ -27,20 +26,6 @@ def wide_engine(pg_engine: Engine, postgres_url: str) -> Iterator[Engine]:
     engine = make_engine(postgres_url, pool_size=CLIENTS + 4)
     yield engine
     engine.dispose()
-
-
-def race(clients: int, attempt: Callable[[int], T]) -> list[T | Exception]:
-    barrier = threading.Barrier(clients)
-
-    def run(client: int) -> T | Exception:
-        barrier.wait(timeout=30)
-        try:
-            return attempt(client)
-        except Exception as error:  # the test inspects every outcome
-            return error
-
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        return list(pool.map(run, range(clients)))
 
 
 @pytest.mark.parametrize("clients", [2, CLIENTS])
