@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report.table())
         for note in report.notes:
             print(note)
+        if report.targets:
+            print(report.targets_table())
         document = {
             "name": report.name,
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "elapsed_seconds": round(elapsed, 1),
             "table": {"columns": report.columns, "rows": report.rows},
+            # One key per target: figure, baseline, ratio, target, met.
+            "targets": report.targets,
             **report.document,
         }
         path = OUTPUT_DIR / f"{name}.json"

@@ -43,6 +43,49 @@ class BenchReport:
     document: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # broken correctness checks
+    # One entry per target of the issue it measures: see `target()`.
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def target(
+        self,
+        key: str,
+        *,
+        figure: float,
+        baseline: float | None,
+        target: float,
+        at_least: bool = True,
+        unit: str = "",
+        what: str = "",
+    ) -> bool:
+        """Record one target: `figure` (or figure / baseline, when there is a baseline measured
+        in the same run) compared with `target` (>= when `at_least`, else <=)."""
+        ratio = figure / baseline if baseline else None
+        compared = ratio if baseline is not None else figure
+        met = compared is not None and (compared >= target if at_least else compared <= target)
+        self.targets[key] = {
+            "what": what,
+            "figure": round(figure, 4),
+            "unit": unit,
+            "baseline": None if baseline is None else round(baseline, 4),
+            "ratio": None if ratio is None else round(ratio, 4),
+            "target": ("≥ " if at_least else "≤ ") + f"{target:g}",
+            "met": bool(met),
+        }
+        return bool(met)
+
+    def targets_table(self) -> str:
+        lines = []
+        for key, t in self.targets.items():
+            shown = t["ratio"] if t["ratio"] is not None else t["figure"]
+            base = (
+                ""
+                if t["baseline"] is None
+                else f" (figure {t['figure']:g} / baseline {t['baseline']:g})"
+            )
+            unit = f" {t['unit']}" if t["ratio"] is None and t["unit"] else ""
+            verdict = "met" if t["met"] else "MISSED"
+            lines.append(f"target {key}: {shown:g}{unit}{base}, target {t['target']}: {verdict}")
+        return "\n".join(lines)
 
     def table(self) -> str:
         cells = [self.columns, *[[_cell(v) for v in row] for row in self.rows]]
