@@ -76,9 +76,8 @@ def _round_trips(trace: str) -> list[list[str]]:
             label = " + ".join(dict.fromkeys(pending)) or "?"
             current.append(label)
             pending = []
-            # A transaction ends at COMMIT, or with the one-call reservation, which runs in
-            # autocommit (its own transaction).
-            if label == "COMMIT" or "oms_reserve" in label:
+            # A transaction ends at COMMIT.
+            if label == "COMMIT":
                 transactions.append(current)
                 current = []
     return transactions

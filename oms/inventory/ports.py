@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,18 +24,6 @@ from oms.inventory.domain import (
 )
 from oms.shared.events import DomainEvent
 from oms.shared.transaction import Transaction
-
-
-@dataclass(frozen=True, slots=True)
-class ReserveOutcome:
-    """What a one-call reservation did: `reserved`, `replayed` (an earlier call with this key)
-    or `refused` (nothing written; `detail` says why: unknown SKU/location, bundle, short)."""
-
-    status: str
-    reservation_id: int | None = None
-    fingerprint: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    sku_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,20 +146,20 @@ class InventoryStore(Protocol):
     # Asked before a reservation takes stock; the unit of work wires it (None: nothing held).
     fence: RingFence | None
 
-    @property
-    def reserves_in_one_statement(self) -> bool: ...
-    def reserve_in_one_statement(
+    def claim_keys(self, claims: Sequence[tuple[str, str, str]], now: datetime) -> set[str]: ...
+    def prior_reservations(self, keys: Sequence[str]) -> dict[str, tuple[str, int | None]]: ...
+    def add_reservations(
+        self, rows: Sequence[tuple[str | None, str, str | None, str | None]], now: datetime
+    ) -> list[int]: ...
+    def add_lines(self, lines: Sequence[tuple[int, int, int, int]]) -> None: ...
+    def lock_levels(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]: ...
+    def add_movement_groups(
         self,
-        *,
-        key: str,
-        fingerprint: str,
-        reference: str | None,
-        actor: str | None,
+        groups: Sequence[
+            tuple[Sequence[tuple[MovementRequest, int, int]], str, str | None, str | None]
+        ],
         now: datetime,
-        lines: Sequence[ReservationLine],
-        channel: str | None = None,
-    ) -> ReserveOutcome: ...
-    def reservation_id_for_key(self, key: str) -> int | None: ...
+    ) -> None: ...
 
     def claim_key(
         self, key: str, operation: str, fp: str, now: datetime

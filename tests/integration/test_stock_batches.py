@@ -84,10 +84,10 @@ def test_replaying_a_batch_changes_nothing(shop: InventoryService, engine: Engin
     assert level_of(shop, CAP, DC).on_hand == 9
 
 
-def test_one_call_and_step_by_step_reservations_write_the_same_event(
+def test_a_reservation_writes_one_event_with_its_levels(
     shop: InventoryService, engine: Engine
 ) -> None:
-    """PostgreSQL reserves through oms_reserve, SQLite statement by statement: same event."""
+    """One reservation of two lines: one StockChanged with both levels, on both databases."""
     receive(shop, TEE, STORE, 2)
     receive(shop, TEE, DC, 3)
     shop.reserve(ReserveStock([ReservationLine(TEE, STORE, 1), ReservationLine(TEE, DC, 2)]))

@@ -7,7 +7,7 @@ CHECK constraints) because concurrent writers never see each other's Python obje
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -332,3 +332,34 @@ def replay(movements: Iterable[tuple[str, str, StockDelta]]) -> dict[tuple[str, 
     for sku, location, delta in movements:
         totals[(sku, location)] = totals.get((sku, location), StockDelta()) + delta
     return totals
+
+
+def admit_reservations(
+    asks: Sequence[Sequence[ReservationLine]], available: Mapping[tuple[str, str], int]
+) -> tuple[list[bool], list[list[dict[str, Any]]]]:
+    """Reservations taken together, first come first served: each all or nothing against what
+    the earlier ones admitted left (`available` = on_hand - reserved - quarantined now).
+
+    Returns, per ask, whether it is admitted and, if not, its shortages (the `InsufficientStock`
+    detail: what it asked and what was left for it).
+    """
+    left = dict(available)
+    admitted: list[bool] = []
+    shortages: list[list[dict[str, Any]]] = []
+    for lines in asks:
+        short = [
+            {
+                "sku": ln.sku,
+                "location": ln.location,
+                "requested": ln.quantity,
+                "available": max(0, left.get((ln.sku, ln.location), 0)),
+            }
+            for ln in lines
+            if left.get((ln.sku, ln.location), 0) < ln.quantity
+        ]
+        if not short:
+            for ln in lines:
+                left[(ln.sku, ln.location)] -= ln.quantity
+        admitted.append(not short)
+        shortages.append(short)
+    return admitted, shortages

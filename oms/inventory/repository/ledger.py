@@ -52,6 +52,36 @@ class SqlLedger(SqlBase):
             self._refuse_key_used_before(error, key)
         return [int(r[0]) for r in result]
 
+    def add_movement_groups(
+        self,
+        groups: Sequence[
+            tuple[Sequence[tuple[MovementRequest, int, int]], str, str | None, str | None]
+        ],
+        now: datetime,
+    ) -> None:
+        """The ledger rows of several commands in one statement: (entries, key, reference,
+        actor) per command, `seq` numbering each command's lines from 0."""
+        rows = [
+            _movement_row(
+                request,
+                sku_id=sku_id,
+                location_id=location_id,
+                key=key,
+                seq=seq,
+                reference=reference,
+                actor=actor,
+                now=now,
+            )
+            for entries, key, reference, actor in groups
+            for seq, (request, sku_id, location_id) in enumerate(entries)
+        ]
+        if not rows:
+            return
+        try:
+            self.session.execute(insert(movements), rows)
+        except IntegrityError as error:
+            self._refuse_key_used_before(error, ", ".join(g[1] for g in groups))
+
     def movement_rows_for_key(self, key: str) -> list[Movement]:
         return self._movements(
             self._movement_query()

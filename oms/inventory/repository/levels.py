@@ -77,6 +77,20 @@ class SqlStockLevels(SqlBase):
         row = self.session.execute(query).first()
         return self._level(row) if row else None
 
+    def lock_levels(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        """(sku_id, location_id) -> available, each row locked (PostgreSQL) in the writers' one
+        order: the rows are locked as the sorted rows come out, so two writers cannot
+        deadlock. A pair with no row is left out (nothing there)."""
+        sl = stock_levels.c
+        query = (
+            select(sl.sku_id, sl.location_id, sl.on_hand - sl.reserved - sl.quarantined)
+            .where(tuple_(sl.sku_id, sl.location_id).in_(sorted(set(pairs))))
+            .order_by(sl.sku_id, sl.location_id)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return {(row[0], row[1]): int(row[2]) for row in self.session.execute(query)}
+
     def ensure_levels(self, pairs: Iterable[tuple[int, int]], now: datetime) -> None:
         rows = [
             {"sku_id": s, "location_id": loc, "updated_at": now} for s, loc in sorted(set(pairs))

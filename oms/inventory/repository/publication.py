@@ -132,7 +132,7 @@ class SqlPublicationReads(SqlBase):
 
         FOR NO KEY UPDATE, the lock the event numbering's UPDATE takes anyway: a plain FOR
         UPDATE would also wait for the FOR KEY SHARE that every insert referencing the SKU
-        takes (a reservation line, a ledger row), and oms_reserve inserts those before it
+        takes (a reservation line, a ledger row), and a reservation inserts those before it
         waits for the stock row this transaction holds: a deadlock."""
         if self.dialect != "postgresql":
             return

@@ -1,115 +1,89 @@
-"""SQL of reservations, including the one-call reservation of PostgreSQL (oms_reserve)."""
+"""SQL of reservations: the rows of many reservations written in one statement each."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, exists, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from oms.idempotency import idempotency_records
 from oms.inventory.domain import Reservation, ReservationLine, ReservationStatus
 from oms.inventory.orm import locations, reservation_lines, reservations, skus
-from oms.inventory.ports import ReservationHold, ReserveOutcome
+from oms.inventory.ports import ReservationHold
 from oms.inventory.repository._base import SqlBase
-
-_OMS_RESERVE_CALL = (
-    "SELECT oms_reserve(%s, %s, %s, %s, %s::timestamptz, %s, %s::text[], %s::text[], "
-    "%s::integer[], %s, %s)"
-)
 
 
 class SqlReservations(SqlBase):
     """Reservations and their lines."""
 
-    # ------------------------------------------------------------------ one-call reservation
+    # ------------------------------------------------------------------ many at once
 
-    @property
-    def reserves_in_one_statement(self) -> bool:
-        return self.dialect == "postgresql"
-
-    def reserve_in_one_statement(
-        self,
-        *,
-        key: str,
-        fingerprint: str,
-        reference: str | None,
-        actor: str | None,
-        now: datetime,
-        lines: Sequence[ReservationLine],
-        channel: str | None = None,
-    ) -> ReserveOutcome:
-        """PostgreSQL only: oms_reserve (migrations 0002, 0004) does every write in one call.
-
-        With no channel to tell, the call runs in autocommit on a connection of its own: the
-        stock row is locked only while it runs, not for two more round trips (BEGIN ...
-        COMMIT). When channels must be told, it runs in this session's transaction and the
-        listener publishes before the caller commits. The function refuses to commit alone if
-        a channel turned up meanwhile; the call is then made again in the transaction.
-        """
-        args = [
-            key,
-            fingerprint,
-            reference,
-            actor,
-            now,
-            now.isoformat(),
-            [ln.sku for ln in lines],
-            [ln.location for ln in lines],
-            [ln.quantity for ln in lines],
-            channel,
-        ]
-        listener = self.listener
-        if listener is not None and not listener.expects_publication:
-            outcome = self._call_oms_reserve(args, in_session=False)
-            if outcome.status != "refused" or outcome.detail.get("kind") != "publish":
-                return outcome
-            listener.expect_publication()
-            if self.fence is not None and self.fence.fenced_skus({ln.sku for ln in lines}):
-                # A pool holds some of these SKUs: the caller checks it in Python.
-                return ReserveOutcome("refused", detail={"kind": "fenced"})
-        outcome = self._call_oms_reserve(args, in_session=True)
-        if outcome.status == "reserved":
-            self.stock_changed(outcome.sku_ids)
-        return outcome
-
-    def _call_oms_reserve(self, args: Sequence[object], *, in_session: bool) -> ReserveOutcome:
-        try:
-            if in_session:
-                outcome = (
-                    self.session.connection()
-                    .exec_driver_sql(_OMS_RESERVE_CALL, (*args, True))
-                    .scalar_one()
-                )
-            else:
-                engine = self.session.get_bind()
-                if not isinstance(engine, Engine):  # a session bound to a connection
-                    raise TypeError("the one-call reservation needs a session bound to an engine")
-                with engine.connect() as connection:
-                    outcome = (
-                        connection.execution_options(isolation_level="AUTOCOMMIT")
-                        .exec_driver_sql(_OMS_RESERVE_CALL, (*args, False))
-                        .scalar_one()
-                    )
-        except IntegrityError as error:
-            self._refuse_key_used_before(error, str(args[0]))
-        except DBAPIError as error:
-            diag = getattr(error.orig, "diag", None)
-            if getattr(error.orig, "sqlstate", None) != "P0001" or diag is None:
-                raise
-            return ReserveOutcome("refused", detail=json.loads(diag.message_detail))
-        return ReserveOutcome(
-            outcome["status"],
-            reservation_id=outcome.get("reservation_id"),
-            fingerprint=outcome.get("fingerprint"),
-            sku_ids=tuple(outcome.get("sku_ids") or ()),
+    def claim_keys(self, claims: Sequence[tuple[str, str, str]], now: datetime) -> set[str]:
+        """Claim (key, operation, fingerprint) idempotency keys in one statement; the keys
+        claimed now are returned, the others were claimed before (a concurrent holder of one
+        makes PostgreSQL wait here until it commits or rolls back)."""
+        if not claims:
+            return set()
+        rows = self.session.execute(
+            self._insert_ignore(idempotency_records)
+            .values(
+                [
+                    {"key": k, "operation": op, "fingerprint": fp, "created_at": now}
+                    for k, op, fp in claims
+                ]
+            )
+            .returning(idempotency_records.c.key)
         )
+        return {row[0] for row in rows}
 
-    def reservation_id_for_key(self, key: str) -> int | None:
-        return self.session.execute(
-            select(reservations.c.id).where(reservations.c.idempotency_key == key)
-        ).scalar_one_or_none()
+    def prior_reservations(self, keys: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+        """key -> (fingerprint, id of the reservation it made, if any)."""
+        r = idempotency_records.c
+        rows = self.session.execute(
+            select(r.key, r.fingerprint, reservations.c.id)
+            .select_from(
+                idempotency_records.outerjoin(reservations, reservations.c.idempotency_key == r.key)
+            )
+            .where(r.key.in_(list(keys)))
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def add_reservations(
+        self,
+        rows: Sequence[tuple[str | None, str, str | None, str | None]],
+        now: datetime,
+    ) -> list[int]:
+        """(reference, key, actor, channel) rows, in one statement; their ids, in order."""
+        try:
+            result = self.session.execute(
+                insert(reservations).returning(reservations.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "reference": reference,
+                        "status": ReservationStatus.ACTIVE.value,
+                        "idempotency_key": key,
+                        "actor": actor,
+                        "channel": channel,
+                        "created_at": now,
+                    }
+                    for reference, key, actor, channel in rows
+                ],
+            )
+        except IntegrityError as error:
+            self._refuse_key_used_before(error, ", ".join(row[1] for row in rows))
+        return [int(row[0]) for row in result]
+
+    def add_lines(self, lines: Sequence[tuple[int, int, int, int]]) -> None:
+        """(reservation_id, sku_id, location_id, quantity) rows of several reservations."""
+        self.session.execute(
+            insert(reservation_lines),
+            [
+                {"reservation_id": r, "sku_id": s, "location_id": loc, "quantity": q}
+                for r, s, loc, q in lines
+            ],
+        )
 
     # ------------------------------------------------------------------ reservations
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,29 +17,67 @@ from oms.inventory.domain import (
     Reservation,
     ReservationLine,
     ReservationStatus,
+    SkuKind,
+    StockDelta,
+    StockLevel,
+    admit_reservations,
     delta_for,
     merge_reservation_lines,
 )
 from oms.inventory.ports import InventoryStore
-from oms.inventory.services._base import ServiceCore, _check_text, _reservation_ref
+from oms.inventory.services._base import (
+    ServiceCore,
+    _check_text,
+    _PendingEvents,
+    _reservation_ref,
+)
 from oms.inventory.services.commands import ReserveStock
 from oms.inventory.services.results import ReservationResult
-from oms.shared.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound
+from oms.shared.admission import Admission
+from oms.shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from oms.shared.transaction import retry_transaction
 
 MAX_REFERENCE = 160  # the ledger's reference column (200) also holds "reservation:<id> "
+
+
+OPERATION = "reservation.create"
+# Callers taken into one transaction at most, and how long one may wait for its turn.
+MAX_BATCH = 64
+MAX_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One reservation asked for, checked and ready to be taken with others."""
+
+    key: str
+    fingerprint: str | None  # None: no idempotency claim (inside a caller's transaction)
+    reference: str | None
+    actor: str | None
+    channel: str | None
+    lines: list[ReservationLine]  # merged, sorted: the writers' order
+    given: Sequence[ReservationLine]  # as sent: errors name these indexes
+
+
+class _Refused(Exception):
+    """A stock row refused the batch's total: taken again, admitting first come first."""
+
+
+class _Alone(Exception):
+    """A ring-fenced SKU: this reservation is taken in a transaction of its own."""
+
+
+_admission_lock = threading.Lock()
 
 
 class ReservationUseCases(ServiceCore):
     """Reserve stock for an order, then release it or ship it."""
 
     def reserve(self, cmd: ReserveStock) -> ReservationResult:
-        """All lines or none: one conditional UPDATE per line, in a fixed lock order.
-
-        On PostgreSQL the same writes go to the database in one call (oms_reserve, migration
-        0002): a reservation is what a flash sale hammers, and every round trip made while the
-        stock row is locked is time other buyers wait.
-        """
+        """All lines or none. Concurrent reservations of this process are taken together in
+        one transaction (`oms.shared.admission`), first come first served: one UPDATE per
+        stock row for all of them, their ledger rows, reservations and events each in one
+        statement, and the stock rows' locks taken last, just before commit."""
         lines = merge_reservation_lines(cmd.lines)
         # Like transfers: no key means a fresh one; a blank key is refused, not shared by all.
         key = (
@@ -53,72 +92,214 @@ class ReservationUseCases(ServiceCore):
         }
         if channel is not None:  # keys sent before channels existed keep their fingerprint
             body["channel"] = channel
-        fp = fingerprint("reservation.create", body, cmd.caller)
+        ask = _Ask(
+            key,
+            fingerprint(OPERATION, body, cmd.caller),
+            reference,
+            actor,
+            channel,
+            lines,
+            list(cmd.lines),
+        )
+        return self._admission().submit(ask, key)
+
+    def _admission(self) -> Admission[_Ask, ReservationResult]:
+        admission: Admission[_Ask, ReservationResult] | None = getattr(
+            self, "_reservation_admission", None
+        )
+        if admission is None:
+            with _admission_lock:
+                admission = getattr(self, "_reservation_admission", None)
+                if admission is None:
+                    admission = Admission(
+                        self._reserve_together, max_batch=MAX_BATCH, max_wait=MAX_WAIT_SECONDS
+                    )
+                    self._reservation_admission = admission
+        return admission
+
+    def _reserve_together(self, asks: Sequence[_Ask]) -> list[ReservationResult | Exception]:
+        """One transaction for these asks; each gets its reservation id, its replay or its
+        own refusal. Asks with ring-fenced SKUs are then taken one by one."""
         now = self._clock()
 
-        def attempt(_earlier: object) -> ReservationResult | int:
-            with self._uow() as uow:
-                store = uow.inventory
-                if (
-                    channel is not None
-                    and store.fence is not None
-                    and not store.fence.knows(channel)
-                ):
-                    # Another channel's code would draw on its pool and count in its velocity.
-                    raise InvalidInput(f"there is no channel {channel!r}", field="channel")
-                # A ring-fenced SKU takes the Python path: what a pool holds is the pipeline's
-                # allocation, computed in Python, and the check of it must not have a twin in SQL.
-                one_call = store.reserves_in_one_statement and not _fenced(store, lines)
-                if one_call:
-                    outcome = store.reserve_in_one_statement(
-                        key=key,
-                        fingerprint=fp,
-                        reference=reference,
-                        actor=actor,
-                        now=now,
-                        lines=lines,
-                        channel=channel,
-                    )
-                    if outcome.status == "reserved" and outcome.reservation_id is not None:
-                        uow.publish_changes()
-                        uow.commit()
-                        reservation_id = outcome.reservation_id
-                    elif outcome.status == "replayed":
-                        if outcome.fingerprint != fp:
-                            raise IdempotencyKeyReused(key)
-                        return self._replayed_reservation(store, outcome.reservation_id)
-                    elif outcome.detail.get("kind") == "fenced":
-                        one_call = False
-                    else:
-                        raise _reservation_refusal(outcome.detail, cmd.lines)
-                if not one_call:
-                    prior_fp = store.claim_key(key, "reservation.create", fp, now)
-                    if prior_fp is not None:
-                        if prior_fp[0] != fp:
-                            raise IdempotencyKeyReused(key)
-                        return self._replayed_reservation(store, store.reservation_id_for_key(key))
-                    reservation_id = self._reserve_statement_by_statement(
-                        store, cmd, lines, key, reference, actor, now, channel
-                    )
-                    uow.publish_changes()
-                    uow.commit()
-            return reservation_id
+        def attempt(_earlier: object) -> list[int | ReservationResult | Exception]:
+            admit_first = False
+            while True:
+                try:
+                    with self._uow() as uow:
+                        outcomes = self._write_reservations(
+                            uow.inventory, asks, now, admit_first=admit_first
+                        )
+                        if any(isinstance(o, int) for o in outcomes):
+                            uow.publish_changes()
+                            uow.commit()
+                        return outcomes
+                except _Refused:
+                    if admit_first:  # the rows were locked: cannot happen twice
+                        raise
+                    admit_first = True
 
-        done = retry_transaction(attempt)
-        if isinstance(done, ReservationResult):
-            return done
-        reservation_id = done
-        return ReservationResult(
-            Reservation(
-                id=reservation_id,
-                reference=reference,
-                status=ReservationStatus.ACTIVE,
-                lines=lines,
-                idempotency_key=key,
-                created_at=now,
-                channel=channel,
-            )
+        written = retry_transaction(attempt)
+        outcomes: list[ReservationResult | Exception] = []
+        for ask, outcome in zip(asks, written, strict=True):
+            if isinstance(outcome, _Alone):
+                try:
+                    outcome = self._reserve_together([ask])[0]
+                except Exception as error:  # that ask's own refusal
+                    outcome = error
+            elif isinstance(outcome, int):
+                outcome = ReservationResult(
+                    Reservation(
+                        id=outcome,
+                        reference=ask.reference,
+                        status=ReservationStatus.ACTIVE,
+                        lines=ask.lines,
+                        idempotency_key=ask.key,
+                        created_at=now,
+                        channel=ask.channel,
+                    )
+                )
+            outcomes.append(outcome)
+        return outcomes
+
+    def _write_reservations(
+        self,
+        store: InventoryStore,
+        asks: Sequence[_Ask],
+        now: datetime,
+        *,
+        admit_first: bool,
+    ) -> list[int | ReservationResult | Exception]:
+        """Write what these asks reserve, in the caller's transaction. One ask alone raises
+        its refusal; several get theirs as outcomes (and a stock row that refuses their
+        total raises `_Refused`: take them again with `admit_first`, which locks the rows
+        first and admits them in order)."""
+        alone = len(asks) == 1
+        outcomes: list[int | ReservationResult | Exception | None] = [None] * len(asks)
+
+        def refuse(i: int, error: Exception) -> None:
+            if alone:
+                raise error
+            outcomes[i] = error
+
+        fence = store.fence
+        for i, ask in enumerate(asks):
+            if ask.channel is not None and fence is not None and not fence.knows(ask.channel):
+                # Another channel's code would draw on its pool and count in its velocity.
+                refuse(i, InvalidInput(f"there is no channel {ask.channel!r}", field="channel"))
+        live = [i for i, o in enumerate(outcomes) if o is None]
+        refs, location_ids = store.refs(
+            {ln.sku for i in live for ln in asks[i].given},
+            {ln.location for i in live for ln in asks[i].given},
         )
+        for i in live:
+            unresolved = _unresolved(asks[i].given, refs, location_ids)
+            if unresolved is not None:
+                refuse(i, unresolved)
+        fenced: set[str] = set()
+        if fence is not None:
+            fenced = fence.fenced_skus({ln.sku for a in asks for ln in a.lines})
+        if fenced and not alone:
+            for i, ask in enumerate(asks):
+                if outcomes[i] is None and any(ln.sku in fenced for ln in ask.lines):
+                    outcomes[i] = _Alone()
+        self._claim_keys(store, asks, outcomes, refuse, now)
+        todo = [i for i, o in enumerate(outcomes) if o is None]
+
+        def ids(line: ReservationLine) -> tuple[int, int]:
+            return refs[line.sku][0], location_ids[line.location]
+
+        if admit_first and todo:
+            locked = store.lock_levels([ids(ln) for i in todo for ln in asks[i].lines])
+            available = {
+                (ln.sku, ln.location): locked.get(ids(ln), 0) for i in todo for ln in asks[i].lines
+            }
+            admitted, shortages = admit_reservations([asks[i].lines for i in todo], available)
+            for i, ok, short in zip(todo, admitted, shortages, strict=True):
+                if not ok:
+                    refuse(i, InsufficientStock(short))
+            todo = [i for i, ok in zip(todo, admitted, strict=True) if ok]
+        if not todo:
+            return [o for o in outcomes if o is not None]
+
+        reservation_ids = store.add_reservations(
+            [(asks[i].reference, asks[i].key, asks[i].actor, asks[i].channel) for i in todo], now
+        )
+        store.add_lines(
+            [
+                (rid, *ids(ln), ln.quantity)
+                for rid, i in zip(reservation_ids, todo, strict=True)
+                for ln in asks[i].lines
+            ]
+        )
+        if fenced:  # one ask alone: its pools are checked, rows locked, before stock moves
+            _claim_fenced(store, asks[todo[0]].channel, reservation_ids[0], asks[todo[0]].lines)
+        groups = []
+        totals: dict[tuple[int, int], int] = {}
+        codes: dict[tuple[int, int], tuple[str, str]] = {}
+        for rid, i in zip(reservation_ids, todo, strict=True):
+            ask = asks[i]
+            entries = _line_movements(MovementType.RESERVE, [(*ids(ln), ln) for ln in ask.lines])
+            groups.append((entries, ask.key, _reservation_ref(rid, ask.reference), ask.actor))
+            for ln in ask.lines:
+                pair = ids(ln)
+                totals[pair] = totals.get(pair, 0) + ln.quantity
+                codes[pair] = (ln.sku, ln.location)
+        store.add_movement_groups(groups, now)
+        # The hot rows last: one conditional UPDATE per stock row for everyone's units.
+        events = _PendingEvents()
+        references: set[str | None] = {
+            _reservation_ref(rid, asks[i].reference)
+            for rid, i in zip(reservation_ids, todo, strict=True)
+        }
+        refused: list[tuple[tuple[str, str], StockDelta]] = []
+        for pair in sorted(totals):
+            delta = StockDelta(reserved=totals[pair])
+            after = store.apply_delta(pair[0], pair[1], delta, now)
+            if after is None:
+                refused.append((codes[pair], delta))
+                continue
+            events.add(pair[0], StockLevel(*codes[pair], *after), {"reserve"}, None)
+            events.available_moved.add(pair[0])
+        if refused:
+            if alone:
+                self._raise_refusal(store, refused)
+            raise _Refused()
+        events.references = references
+        events.flush(store, now)
+        for rid, i in zip(reservation_ids, todo, strict=True):
+            outcomes[i] = rid
+        return [o for o in outcomes if o is not None]
+
+    def _claim_keys(
+        self,
+        store: InventoryStore,
+        asks: Sequence[_Ask],
+        outcomes: list[int | ReservationResult | Exception | None],
+        refuse: Callable[[int, Exception], None],
+        now: datetime,
+    ) -> None:
+        """Claim the asks' idempotency keys; an ask whose key did its work before gets that
+        reservation back (or a 409 when the key came with another body)."""
+        claiming = [
+            i for i, o in enumerate(outcomes) if o is None and asks[i].fingerprint is not None
+        ]
+        claimed = store.claim_keys(
+            [(asks[i].key, OPERATION, asks[i].fingerprint or "") for i in claiming], now
+        )
+        taken = [i for i in claiming if asks[i].key not in claimed]
+        if not taken:
+            return
+        priors = store.prior_reservations([asks[i].key for i in taken])
+        for i in taken:
+            prior_fp, reservation_id = priors.get(asks[i].key, (None, None))
+            if prior_fp != asks[i].fingerprint:
+                refuse(i, IdempotencyKeyReused(asks[i].key))
+                continue
+            try:
+                outcomes[i] = self._replayed_reservation(store, reservation_id)
+            except Conflict as gone:
+                refuse(i, gone)
 
     @staticmethod
     def _replayed_reservation(
@@ -130,42 +311,6 @@ class ReservationUseCases(ServiceCore):
                 "the reservation for this Idempotency-Key is gone", field="Idempotency-Key"
             )
         return ReservationResult(existing, replayed=True)
-
-    def _reserve_statement_by_statement(
-        self,
-        store: InventoryStore,
-        cmd: ReserveStock,
-        lines: list[ReservationLine],
-        key: str,
-        reference: str | None,
-        actor: str | None,
-        now: datetime,
-        channel: str | None,
-    ) -> int:
-        sku_ids, location_ids = self._resolve(
-            store,
-            [ln.sku for ln in cmd.lines],
-            [ln.location for ln in cmd.lines],
-            "lines",
-        )
-        reservation_id = store.add_reservation(reference, key, actor, now, channel)
-        store.add_reservation_lines(
-            reservation_id,
-            [(sku_ids[ln.sku], location_ids[ln.location], ln.quantity) for ln in lines],
-        )
-        _claim_fenced(store, channel, reservation_id, lines)
-        self._apply(
-            store,
-            _line_movements(
-                MovementType.RESERVE,
-                [(sku_ids[ln.sku], location_ids[ln.location], ln) for ln in lines],
-            ),
-            key=key,
-            reference=_reservation_ref(reservation_id, reference),
-            actor=actor,
-            now=now,
-        )
-        return reservation_id
 
     def release(self, reservation_id: int, actor: str | None = None) -> Reservation:
         """Give reserved units back. Releasing twice is harmless: the second does nothing."""
@@ -208,13 +353,21 @@ class ReservationUseCases(ServiceCore):
         now: datetime,
         channel: str | None = None,
     ) -> int:
-        """All lines or none. On `InsufficientStock` some rows may already be written: the
-        caller rolls back (to a savepoint) before going on."""
-        merged = merge_reservation_lines(lines)
-        cmd = ReserveStock(list(lines), reference=reference, actor=actor, channel=channel)
-        return self._reserve_statement_by_statement(
-            store, cmd, merged, f"auto:{uuid.uuid4()}", reference, actor, now, channel
+        """All lines or none, the same writes as `reserve`. On `InsufficientStock` some rows
+        may already be written: the caller rolls back (to a savepoint) before going on."""
+        ask = _Ask(
+            f"auto:{uuid.uuid4()}",
+            None,
+            reference,
+            actor,
+            channel,
+            merge_reservation_lines(lines),
+            list(lines),
         )
+        outcome = self._write_reservations(store, [ask], now, admit_first=False)[0]
+        if not isinstance(outcome, int):  # one ask alone raises its refusal
+            raise RuntimeError(f"unexpected reservation outcome {outcome!r}")
+        return outcome
 
     def release_within(
         self, store: InventoryStore, reservation_id: int, actor: str | None, now: datetime
@@ -270,16 +423,6 @@ class ReservationUseCases(ServiceCore):
         return reservation
 
 
-def _fenced(store: InventoryStore, lines: Sequence[ReservationLine]) -> bool:
-    """Whether anything is held back of these lines' SKUs. A process that has not yet seen a
-    channel skips the question (no channel, no pool): the one-call reservation then refuses
-    to commit alone if a channel exists, and asks it itself (`kind: fenced`)."""
-    fence, listener = store.fence, store.listener
-    if fence is None or (listener is not None and not listener.expects_publication):
-        return False
-    return bool(fence.fenced_skus({ln.sku for ln in lines}))
-
-
 def _claim_fenced(
     store: InventoryStore,
     channel: str | None,
@@ -318,31 +461,25 @@ def _check_channel(channel: str | None) -> str | None:
     return channel
 
 
-def _reservation_refusal(detail: dict[str, Any], lines: Sequence[ReservationLine]) -> DomainError:
-    """Turn oms_reserve's refusal into the same error the Python path raises."""
-    kind = detail.get("kind")
-    if kind == "short":
-        return InsufficientStock(list(detail["shortages"]))
-
-    def index_of(attr: str, code: str) -> int:
-        return next((i for i, ln in enumerate(lines) if getattr(ln, attr) == code), 0)
-
-    if kind == "unknown_sku":
-        sku = detail["sku"]
-        return InvalidInput(
-            f"SKU {sku!r} does not exist", field=f"lines[{index_of('sku', sku)}].sku"
-        )
-    if kind == "bundle":
-        sku = detail["sku"]
-        return InvalidInput(
-            f"{sku} is a bundle: it holds no stock of its own, move its components",
-            field=f"lines[{index_of('sku', sku)}].sku",
-        )
-    location = detail.get("location", "")
-    return InvalidInput(
-        f"location {location!r} does not exist",
-        field=f"lines[{index_of('location', location)}].location",
-    )
+def _unresolved(
+    given: Sequence[ReservationLine],
+    refs: dict[str, tuple[int, SkuKind]],
+    location_ids: dict[str, int],
+) -> InvalidInput | None:
+    """Unknown codes and bundles (which hold no stock) are refused, naming the line."""
+    for i, line in enumerate(given):
+        if line.sku not in refs:
+            return InvalidInput(f"SKU {line.sku!r} does not exist", field=f"lines[{i}].sku")
+        if refs[line.sku][1] is SkuKind.BUNDLE:
+            return InvalidInput(
+                f"{line.sku} is a bundle: it holds no stock of its own, move its components",
+                field=f"lines[{i}].sku",
+            )
+        if line.location not in location_ids:
+            return InvalidInput(
+                f"location {line.location!r} does not exist", field=f"lines[{i}].location"
+            )
+    return None
 
 
 def _line_movements(
