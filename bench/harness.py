@@ -316,3 +316,173 @@ def measurement_json(m: Measurement) -> dict[str, Any]:
         "server_cpu_ms_per_op": None if server is None else round(server, 3),
         "load_average_before": round(m.load_average, 2),
     }
+
+
+# ----------------------------------------------------------------------------- callers
+
+
+class SharedClient(Protocol):
+    """One per process, called by several threads at once (as a server's request threads)."""
+
+    def step(self, caller: int) -> bool: ...
+
+    def backend_pids(self) -> list[int]: ...
+
+    def close(self) -> None: ...
+
+
+SharedFactory = Callable[..., SharedClient]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerMeasurement:
+    measurement: Measurement
+    latencies_ms: list[float]  # every counted operation's latency
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def _run_callers(
+    factory: SharedFactory,
+    args: tuple[Any, ...],
+    index: int,
+    callers: int,
+    first_caller: int,
+    barrier: Barrier,
+    results: mp.Queue[tuple[ClientResult, list[float]]],
+    warmup: float,
+    seconds: float,
+) -> None:
+    import threading
+
+    try:
+        client: SharedClient = factory(index, *args)
+    except BaseException:
+        results.put((ClientResult(index, 0, 0, 0, error=traceback.format_exc()), []))
+        barrier.abort()
+        return
+    counts = [[0, 0, 0] for _ in range(callers)]  # counted, succeeded, failed
+    latencies: list[list[float]] = [[] for _ in range(callers)]
+    errors: list[str] = []
+    window: list[float] = []
+
+    def loop(n: int) -> None:
+        try:
+            start, end = window
+            now = time.monotonic()
+            while now < end:
+                began = now
+                ok = client.step(first_caller + n)
+                now = time.monotonic()
+                if not ok:
+                    counts[n][2] += 1
+                    continue
+                counts[n][1] += 1
+                if start <= began and now < end:
+                    counts[n][0] += 1
+                    latencies[n].append((now - began) * 1e3)
+        except BaseException:
+            errors.append(traceback.format_exc())
+
+    try:
+        barrier.wait(STARTUP_TIMEOUT)
+        now = time.monotonic()
+        window.extend([now + warmup, now + warmup + seconds])
+        threads = [threading.Thread(target=loop, args=(n,)) for n in range(callers)]
+        for t in threads:
+            t.start()
+        time.sleep(max(0.0, window[0] - time.monotonic()))
+        before = time.process_time(), _server_cpu(client.backend_pids())
+        for t in threads:
+            t.join()
+        after = time.process_time(), _server_cpu(client.backend_pids())
+        server = None
+        if after[1] is not None and before[1] is not None:
+            server = after[1] - before[1]
+        result = ClientResult(
+            index,
+            sum(c[0] for c in counts),
+            sum(c[1] for c in counts),
+            sum(c[2] for c in counts),
+            after[0] - before[0],
+            server,
+            errors[0] if errors else None,
+        )
+    except BaseException:
+        result = ClientResult(index, 0, 0, 0, error=traceback.format_exc())
+    finally:
+        client.close()
+    results.put((result, [x for per in latencies for x in per]))
+
+
+def measure_callers(
+    factory: SharedFactory,
+    args: tuple[Any, ...],
+    *,
+    callers: int,
+    processes: int,
+    seconds: float,
+    warmup: float,
+) -> CallerMeasurement:
+    """`callers` concurrent callers spread over `processes` processes (threads in each, as
+    request threads in `oms serve --workers N`): what a process takes together is measured.
+    `factory(index, *args)` returns a SharedClient; `step(caller)` is called by many threads."""
+    processes = max(1, min(processes, callers))
+    load_average = os.getloadavg()[0]
+    ctx = _context()
+    barrier = ctx.Barrier(processes + 1)
+    results: mp.Queue[tuple[ClientResult, list[float]]] = ctx.Queue()
+    shares = [
+        callers // processes + (1 if i < callers % processes else 0) for i in range(processes)
+    ]
+    firsts = [sum(shares[:i]) for i in range(processes)]
+    procs = [
+        ctx.Process(
+            target=_run_callers,
+            args=(factory, args, i, shares[i], firsts[i], barrier, results, warmup, seconds),
+            name=f"bench-callers-{i}",
+            daemon=True,
+        )
+        for i in range(processes)
+    ]
+    for p in procs:
+        p.start()
+    collected: list[tuple[ClientResult, list[float]]] = []
+    try:
+        try:
+            barrier.wait(STARTUP_TIMEOUT)
+        except Exception:
+            barrier.abort()
+        deadline = time.monotonic() + warmup + seconds + STARTUP_TIMEOUT
+        while len(collected) < processes:
+            try:
+                collected.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        for p in procs:
+            p.join(timeout=10)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    errors = [r.error for r, _ in collected if r.error]
+    if errors or len(collected) < processes:
+        detail = errors[0] if errors else f"only {len(collected)} of {processes} processes reported"
+        raise RuntimeError(f"a benchmark process failed:\n{detail}")
+    servers = [r.server_cpu for r, _ in collected]
+    m = Measurement(
+        workers=callers,
+        seconds=seconds,
+        counted=sum(r.counted for r, _ in collected),
+        succeeded=sum(r.succeeded for r, _ in collected),
+        failed=sum(r.failed for r, _ in collected),
+        client_cpu=sum(r.client_cpu for r, _ in collected),
+        server_cpu=None if None in servers else sum(s for s in servers if s is not None),
+        load_average=load_average,
+    )
+    return CallerMeasurement(m, [x for _, lat in collected for x in lat])

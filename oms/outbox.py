@@ -50,7 +50,7 @@ def write_events(
     statement. Every context writes its events through this."""
     if events:
         session.execute(
-            insert(outbox),
+            _INSERT,
             [
                 {
                     "event": e.name,
@@ -62,3 +62,6 @@ def write_events(
                 for e, seq in events
             ],
         )
+
+
+_INSERT = insert(outbox)

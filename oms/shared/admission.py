@@ -87,8 +87,7 @@ class Admission(Generic[A, R]):
             if slot in self._queue and not slot.lead:
                 self._queue.remove(slot)
                 slot.outcome = AdmissionTimeout(
-                    f"waited more than {self._max_wait:g} s for a turn; nothing was done, "
-                    "try again"
+                    f"waited more than {self._max_wait:g} s for a turn; nothing was done, try again"
                 )
                 slot.finished = True
                 return

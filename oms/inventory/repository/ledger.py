@@ -78,7 +78,7 @@ class SqlLedger(SqlBase):
         if not rows:
             return
         try:
-            self.session.execute(insert(movements), rows)
+            self.session.execute(_ADD_MOVEMENTS, rows)
         except IntegrityError as error:
             self._refuse_key_used_before(error, ", ".join(g[1] for g in groups))
 
@@ -250,3 +250,6 @@ def _movement_row(
         "actor": actor,
         "recorded_at": now,
     }
+
+
+_ADD_MOVEMENTS = insert(movements)

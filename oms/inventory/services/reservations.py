@@ -188,7 +188,8 @@ class ReservationUseCases(ServiceCore):
                 # Another channel's code would draw on its pool and count in its velocity.
                 refuse(i, InvalidInput(f"there is no channel {ask.channel!r}", field="channel"))
         live = [i for i, o in enumerate(outcomes) if o is None]
-        refs, location_ids = store.refs(
+        refs, location_ids = self._known_refs(
+            store,
             {ln.sku for i in live for ln in asks[i].given},
             {ln.location for i in live for ln in asks[i].given},
         )
@@ -209,10 +210,17 @@ class ReservationUseCases(ServiceCore):
         def ids(line: ReservationLine) -> tuple[int, int]:
             return refs[line.sku][0], location_ids[line.location]
 
-        if admit_first and todo:
-            locked = store.lock_levels([ids(ln) for i in todo for ln in asks[i].lines])
+        pairs = sorted({ids(ln) for i in todo for ln in asks[i].lines})
+        # One stock row (a hot SKU): its lock is taken last, by a conditional UPDATE just
+        # before commit. Several: locked first, in order, in one statement, and changed in one
+        # round trip; a deadlock between two such writers is impossible.
+        locked: dict[tuple[int, int], tuple[int, int, int, int, int]] | None = None
+        if (admit_first or len(pairs) > 1) and todo:
+            locked = store.lock_levels(pairs)
             available = {
-                (ln.sku, ln.location): locked.get(ids(ln), 0) for i in todo for ln in asks[i].lines
+                (ln.sku, ln.location): _available(locked.get(ids(ln)))
+                for i in todo
+                for ln in asks[i].lines
             }
             admitted, shortages = admit_reservations([asks[i].lines for i in todo], available)
             for i, ok, short in zip(todo, admitted, shortages, strict=True):
@@ -246,30 +254,64 @@ class ReservationUseCases(ServiceCore):
                 totals[pair] = totals.get(pair, 0) + ln.quantity
                 codes[pair] = (ln.sku, ln.location)
         store.add_movement_groups(groups, now)
-        # The hot rows last: one conditional UPDATE per stock row for everyone's units.
         events = _PendingEvents()
         references: set[str | None] = {
             _reservation_ref(rid, asks[i].reference)
             for rid, i in zip(reservation_ids, todo, strict=True)
         }
-        refused: list[tuple[tuple[str, str], StockDelta]] = []
-        for pair in sorted(totals):
+        if locked is None:  # the hot row, last: a conditional UPDATE for everyone's units
+            pair = next(iter(totals))
             delta = StockDelta(reserved=totals[pair])
             after = store.apply_delta(pair[0], pair[1], delta, now)
             if after is None:
-                refused.append((codes[pair], delta))
-                continue
+                if alone:
+                    self._raise_refusal(store, [(codes[pair], delta)])
+                raise _Refused()
             events.add(pair[0], StockLevel(*codes[pair], *after), {"reserve"}, None)
-            events.available_moved.add(pair[0])
-        if refused:
-            if alone:
-                self._raise_refusal(store, refused)
-            raise _Refused()
+        else:
+            changes = [(p[0], p[1], StockDelta(reserved=totals[p])) for p in sorted(totals)]
+            if store.apply_deltas(changes, now) != len(changes):
+                raise RuntimeError("a stock row locked and checked refused its change")
+            for sku_id, location_id, delta in changes:
+                on_hand, reserved, quarantined, in_transit, version = locked[(sku_id, location_id)]
+                level = StockLevel(
+                    *codes[(sku_id, location_id)],
+                    on_hand,
+                    reserved + delta.reserved,
+                    quarantined,
+                    in_transit,
+                    version + 1,
+                )
+                events.add(sku_id, level, {"reserve"}, None)
+        events.available_moved.update(p[0] for p in totals)
         events.references = references
         events.flush(store, now)
         for rid, i in zip(reservation_ids, todo, strict=True):
             outcomes[i] = rid
         return [o for o in outcomes if o is not None]
+
+    def _known_refs(
+        self, store: InventoryStore, sku_codes: set[str], location_codes: set[str]
+    ) -> tuple[dict[str, tuple[int, SkuKind]], dict[str, int]]:
+        """`store.refs`, remembered by the process: a code's id and a SKU's kind never change
+        once made (codes are not reused, nothing is deleted), so a found code is asked once."""
+        cache: tuple[dict[str, tuple[int, SkuKind]], dict[str, int]] | None = getattr(
+            self, "_refs_cache", None
+        )
+        if cache is None:
+            cache = ({}, {})
+            self._refs_cache = cache
+        known_skus, known_locations = cache
+        missing_skus = sku_codes - known_skus.keys()
+        missing_locations = location_codes - known_locations.keys()
+        if missing_skus or missing_locations:
+            found_skus, found_locations = store.refs(missing_skus, missing_locations)
+            known_skus.update(found_skus)
+            known_locations.update(found_locations)
+        return (
+            {c: known_skus[c] for c in sku_codes if c in known_skus},
+            {c: known_locations[c] for c in location_codes if c in known_locations},
+        )
 
     def _claim_keys(
         self,
@@ -459,6 +501,11 @@ def _check_channel(channel: str | None) -> str | None:
     if not channel or len(channel) > 64:
         raise InvalidInput("channel must be a channel code of 1 to 64 characters", field="channel")
     return channel
+
+
+def _available(level: tuple[int, int, int, int, int] | None) -> int:
+    """on_hand - reserved - quarantined of a locked row (none: nothing there)."""
+    return 0 if level is None else level[0] - level[1] - level[2]
 
 
 def _unresolved(

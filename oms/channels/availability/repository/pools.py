@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.channels.availability.domain.rules import (
@@ -73,14 +73,7 @@ class SqlPools(SqlChannelsBase):
         wanted = sorted(set(skus))
         if not wanted:
             return set()
-        c = channel_pools.c
-        rows = self.session.execute(
-            select(c.sku)
-            .distinct()
-            .join(channels, channels.c.id == c.channel_id)
-            .where(c.sku.in_(wanted), c.quantity > c.drawn, channels.c.active.is_(True))
-        )
-        return set(rows.scalars())
+        return set(self.session.execute(_POOLED_SKUS, {"skus": wanted}).scalars())
 
     def pool_left(self, channel: str, sku: str) -> tuple[int, int] | None:
         """(channel id, units the pool still holds) of a channel's pool of `sku`, or None."""
@@ -135,3 +128,16 @@ class SqlPools(SqlChannelsBase):
                 )
             if units is not None:
                 units -= back
+
+
+# Built once: every reservation asks it.
+_POOLED_SKUS = (
+    select(channel_pools.c.sku)
+    .distinct()
+    .join(channels, channels.c.id == channel_pools.c.channel_id)
+    .where(
+        channel_pools.c.sku.in_(bindparam("skus", expanding=True)),
+        channel_pools.c.quantity > channel_pools.c.drawn,
+        channels.c.active.is_(True),
+    )
+)
