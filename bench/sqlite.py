@@ -22,10 +22,12 @@ import json
 import os
 import random
 import secrets
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,7 +37,14 @@ import httpx
 from sqlalchemy import text
 
 from bench.database import migrate
-from bench.harness import BenchConfig, BenchReport, Measurement, measure, measurement_json
+from bench.harness import (
+    BenchConfig,
+    BenchReport,
+    Measurement,
+    measure,
+    measure_callers,
+    measurement_json,
+)
 from bench.orders import AppServer, start_app
 from oms.access import create_api_key
 from oms.db import make_engine, make_session_factory
@@ -313,6 +322,122 @@ def _durability(config: BenchConfig, folder: Path) -> dict[str, Any]:
     return {"cells": cells, "reserved_units": reserved, "reservations": reservations}
 
 
+# ----------------------------------------------------------------------------- service vs bare
+
+
+BARE_SQL = (
+    "UPDATE stock_levels SET reserved = reserved + 1"
+    " WHERE sku_id = ? AND location_id = ? AND on_hand - reserved - quarantined >= 1"
+)
+SERVICE_VS_BARE_CALLERS = 16
+SERVICE_VS_BARE_TARGET = 0.3
+
+
+class _BareClient:
+    """The conditional UPDATE alone, sqlite3 in autocommit (each its own transaction), WAL and
+    synchronous=FULL as oms sets them: one connection per calling thread."""
+
+    def __init__(self, index: int, path: str, sku_ids: list[int], location_id: int) -> None:
+        self._path = path
+        self._sku_ids = sku_ids
+        self._location_id = location_id
+        self._local = threading.local()
+        self._rngs: dict[int, random.Random] = {}
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def backend_pids(self) -> list[int]:
+        return []
+
+    def step(self, caller: int = 0) -> bool:
+        rng = self._rngs.setdefault(caller, random.Random(caller))
+        cursor = self._connection().execute(
+            BARE_SQL, (rng.choice(self._sku_ids), self._location_id)
+        )
+        return cursor.rowcount == 1
+
+    def close(self) -> None:
+        pass
+
+
+class _SharedReserveClient:
+    """InventoryService.reserve called by several threads of one process (the embedded
+    server's request threads): what arrives together is taken together."""
+
+    def __init__(self, index: int, url: str) -> None:
+        self.engine = make_engine(url, pool_size=4, synchronous=Synchronous.FULL)
+        factory = make_session_factory(self.engine)
+        self._inventory = InventoryService(lambda: SqlUnitOfWork(factory))
+        self._rngs: dict[int, random.Random] = {}
+
+    def backend_pids(self) -> list[int]:
+        return []
+
+    def step(self, caller: int = 0) -> bool:
+        rng = self._rngs.setdefault(caller, random.Random(caller))
+        sku = f"DUR-{rng.randrange(DURABILITY_SKUS):03d}"
+        self._inventory.reserve(
+            ReserveStock(
+                lines=[ReservationLine(sku, "DC-CHIBA", 1)],
+                idempotency_key=f"s{caller}-{uuid.uuid4()}",
+            )
+        )
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _service_vs_bare(config: BenchConfig, folder: Path) -> dict[str, Any]:
+    """Reservations through the service / the bare sqlite3 UPDATE, same durability, same
+    callers, same file (the service after the baseline)."""
+    path = folder / "durability.db"
+    url = f"sqlite:///{path}"
+    with sqlite3.connect(path) as conn:
+        location_id = conn.execute("SELECT id FROM locations WHERE code = 'DC-CHIBA'").fetchone()[0]
+        sku_ids = [r[0] for r in conn.execute("SELECT id FROM skus WHERE code LIKE 'DUR-%'")]
+    cells: dict[str, Any] = {}
+    for callers in (1, SERVICE_VS_BARE_CALLERS):
+        bare = measure_callers(
+            _BareClient,
+            (str(path), sku_ids, location_id),
+            callers=callers,
+            processes=1,
+            seconds=config.seconds,
+            warmup=config.warmup,
+        )
+        service = measure_callers(
+            _SharedReserveClient,
+            (url,),
+            callers=callers,
+            processes=1,
+            seconds=config.seconds,
+            warmup=config.warmup,
+        )
+        b, sv = bare.measurement.per_second, service.measurement.per_second
+        cells[str(callers)] = {
+            "bare_per_s": round(b, 1),
+            "service_per_s": round(sv, 1),
+            "ratio": round(sv / b, 3) if b else None,
+            "service_p99_ms": round(service.percentile(99), 1),
+            "bare": measurement_json(bare.measurement),
+            "service": measurement_json(service.measurement),
+        }
+        print(
+            f"  reservations, {callers} caller(s): bare UPDATE {b:,.0f}/s, service {sv:,.0f}/s",
+            flush=True,
+        )
+    return cells
+
+
 # ----------------------------------------------------------------------------- import
 
 
@@ -381,6 +506,8 @@ def run(config: BenchConfig) -> BenchReport:
         print(f"  orders: {orders['per_s']}/s, p99 {orders['p99_s']} s", flush=True)
         print("  durability ...", flush=True)
         durable = _durability(config, folder)
+        print("  reservations: service vs the bare UPDATE ...", flush=True)
+        versus = _service_vs_bare(config, folder)
         print("  import beside writers ...", flush=True)
         imported = _import_beside_writers(config, folder)
     failures: list[str] = []
@@ -413,6 +540,16 @@ def run(config: BenchConfig) -> BenchReport:
                 "cost of durability",
             ]
         )
+    for callers, cell in versus.items():
+        rows.append(
+            [
+                f"reservations, {callers} caller(s) in one process",
+                f"service {cell['service_per_s']:.0f}/s",
+                f"bare sqlite3 UPDATE {cell['bare_per_s']:.0f}/s",
+                f"ratio {cell['ratio']}",
+                f">= {SERVICE_VS_BARE_TARGET} at {SERVICE_VS_BARE_CALLERS} callers",
+            ]
+        )
     rows.append(
         [
             f"import {IMPORT_ROWS:,} rows + {CLIENTS} HTTP writers",
@@ -443,6 +580,7 @@ def run(config: BenchConfig) -> BenchReport:
         "orders": orders,
         "orders_baseline": before,
         "durability": durable,
+        "service_vs_bare": versus,
         "import_beside_writers": imported,
     }
     notes = [
@@ -452,7 +590,28 @@ def run(config: BenchConfig) -> BenchReport:
         " transaction; client processes with their own engine (across processes).",
         f"import: clients watched for {IMPORT_WATCH_SECONDS:.0f} s from the import's start.",
     ]
+    report = BenchReport(name="sqlite", columns=[], rows=[], document={})
+    top = versus[str(SERVICE_VS_BARE_CALLERS)]
+    report.target(
+        "sqlite_reservation_ratio",
+        figure=top["service_per_s"],
+        baseline=top["bare_per_s"],
+        target=SERVICE_VS_BARE_TARGET,
+        unit="reservations/s",
+        what=f"SQLite: service / bare sqlite3 conditional UPDATE, synchronous=FULL,"
+        f" {SERVICE_VS_BARE_CALLERS} callers in one process",
+    )
+    report.target(
+        "sqlite_orders_p99_s",
+        figure=orders["p99_s"],
+        baseline=None,
+        target=TARGET_P99_SECONDS,
+        at_least=False,
+        unit="s",
+        what="SQLite: p99 of POST /v1/orders, 16 HTTP clients (issue 8)",
+    )
     return BenchReport(
+        targets=report.targets,
         name="sqlite",
         columns=["what", "figure", "latency / figure", "baseline / detail", "target"],
         rows=rows,
