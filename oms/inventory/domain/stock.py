@@ -347,19 +347,22 @@ def admit_reservations(
     admitted: list[bool] = []
     shortages: list[list[dict[str, Any]]] = []
     for lines in asks:
+        need: dict[tuple[str, str], int] = {}
+        for ln in lines:  # the same (SKU, location) twice counts once, summed
+            need[(ln.sku, ln.location)] = need.get((ln.sku, ln.location), 0) + ln.quantity
         short = [
             {
-                "sku": ln.sku,
-                "location": ln.location,
-                "requested": ln.quantity,
-                "available": max(0, left.get((ln.sku, ln.location), 0)),
+                "sku": sku,
+                "location": location,
+                "requested": units,
+                "available": max(0, left.get((sku, location), 0)),
             }
-            for ln in lines
-            if left.get((ln.sku, ln.location), 0) < ln.quantity
+            for (sku, location), units in need.items()
+            if left.get((sku, location), 0) < units
         ]
         if not short:
-            for ln in lines:
-                left[(ln.sku, ln.location)] -= ln.quantity
+            for pair, units in need.items():
+                left[pair] -= units
         admitted.append(not short)
         shortages.append(short)
     return admitted, shortages
