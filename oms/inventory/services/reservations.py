@@ -504,8 +504,8 @@ def _check_channel(channel: str | None) -> str | None:
 
 
 def _available(level: tuple[int, int, int, int, int] | None) -> int:
-    """on_hand - reserved - quarantined of a locked row (none: nothing there)."""
-    return 0 if level is None else level[0] - level[1] - level[2]
+    """What a locked row has available, by the domain's one definition (none: nothing)."""
+    return 0 if level is None else StockLevel("", "", *level).available
 
 
 def _unresolved(
