@@ -14,13 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from oms.inventory.ports import InventoryStore
 from oms.orders.domain.order import Order, Shipment, ShipmentStatus
-from oms.shared.errors import Conflict
 from oms.shared.events import DomainEvent
 from oms.shared.transaction import Transaction
-
-
-class DuplicateOrder(Conflict):
-    """Another transaction took this (channel, external_id) first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +59,11 @@ class ChannelDirectory(Protocol):
 class OrderStore(Protocol):
     def savepoint(self) -> AbstractContextManager[Any]: ...
 
-    def add_order(self, order: Order, status: str, now: datetime) -> int: ...
+    def add_order(self, order: Order, status: str, now: datetime) -> int | None:
+        """The order's row, or None if its (channel, external_id) is taken: read that one.
+        Its lines are written by `save_order_state`."""
+        ...
+
     def order(self, order_id: int, *, lock: bool = False) -> Order | None: ...
     def lock_order_nowait(self, order_id: int) -> bool:
         """Lock the order's row if no other transaction holds it (False if one does); the
@@ -79,6 +78,7 @@ class OrderStore(Protocol):
     def save_order_state(self, order: Order, status: str, now: datetime) -> None: ...
 
     def add_shipment(self, shipment: Shipment, now: datetime) -> int: ...
+    def add_shipments(self, added: Sequence[Shipment], now: datetime) -> None: ...
     def save_shipment(self, shipment: Shipment, now: datetime) -> None: ...
     def shipment(self, shipment_id: int, *, lock: bool = False) -> Shipment | None: ...
     def shipments_at(

@@ -7,9 +7,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from oms.orders.domain.order import (
@@ -30,9 +30,48 @@ from oms.orders.orm import (
     sourcing_decisions,
     sourcing_profiles,
 )
-from oms.orders.ports import Decision, DuplicateOrder, LocationShipping
+from oms.orders.ports import Decision, LocationShipping
 from oms.outbox import write_events
 from oms.shared.events import DomainEvent
+
+
+# The statements of placing an order, built once: building a Core statement costs more client
+# CPU than PostgreSQL spends running it, and a prebuilt one also keeps its cache key. Their
+# values come as parameters at execution.
+_CLAIM_ORDER = {
+    # The (channel, external_id) key taken without an error (no savepoint): a twin's order
+    # already there, or committed meanwhile, returns no row.
+    name: module.insert(orders)
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(orders.c.id)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_ORDER_BY_EXTERNAL_ID = select(orders).where(
+    orders.c.channel == bindparam("channel"), orders.c.external_id == bindparam("external_id")
+)
+_LINES_OF = (
+    select(order_lines)
+    .where(order_lines.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(order_lines.c.order_id, order_lines.c.position)
+)
+_SET_STATUS = (
+    update(orders)
+    .where(orders.c.id == bindparam("order_pk"))
+    .values(status=bindparam("new_status"), updated_at=bindparam("now"))
+)
+_ADD_LINES = insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True)
+_SET_LINES = (
+    update(order_lines)
+    .where(order_lines.c.id == bindparam("line_pk"))
+    .values(cancelled=bindparam("new_cancelled"), backordered=bindparam("new_waiting"))
+)
+_ADD_SHIPMENTS = insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True)
+_ADD_SHIPMENT_LINES = insert(shipment_lines)
+_ADD_DECISION = insert(sourcing_decisions)
+_PROFILE = select(sourcing_profiles.c.settings).where(
+    sourcing_profiles.c.channel == bindparam("channel")
+)
+_LOCATION_SHIPPING = select(location_shipping)
 
 
 class SqlOrders:
@@ -45,57 +84,34 @@ class SqlOrders:
     def savepoint(self) -> AbstractContextManager[Any]:
         return self.session.begin_nested()
 
+    def _conn(self) -> Connection:
+        # Core statements straight on the transaction's connection: the ORM session's
+        # execution layer adds nothing to them but client CPU.
+        return self.session.connection()
+
     # ------------------------------------------------------------------ orders
 
-    def add_order(self, order: Order, status: str, now: datetime) -> int:
-        try:
-            with self.session.begin_nested():
-                order_id = int(
-                    self.session.execute(
-                        insert(orders)
-                        .values(
-                            channel=order.channel,
-                            external_id=order.external_id,
-                            ordered_at=order.ordered_at,
-                            currency=order.currency,
-                            ship_to=order.ship_to.as_json(),
-                            shipping_method=order.shipping_method,
-                            promised_by=order.promised_by,
-                            gift_note=order.gift_note,
-                            fingerprint=order.fingerprint,
-                            status=status,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                        .returning(orders.c.id)
-                    ).scalar_one()
-                )
-        except IntegrityError:
-            raise DuplicateOrder(
-                f"order {order.external_id} of {order.channel} was just taken",
-                field="external_id",
-            ) from None
-        ids = self.session.execute(
-            insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "order_id": order_id,
-                    "line_id": line.line_id,
-                    "position": i,
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                    "components": line.components,
-                    "ship_together": line.ship_together,
-                    "cancelled": line.cancelled,
-                    "backordered": line.quantity - line.cancelled,
-                }
-                for i, line in enumerate(order.lines)
-            ],
-        ).scalars()
-        for line, line_pk in zip(order.lines, ids, strict=True):
-            line.id = line_pk
-        return order_id
+    def add_order(self, order: Order, status: str, now: datetime) -> int | None:
+        """The order's row, if no order of its channel has its external_id yet (None if one
+        has: read it). Its lines are written by `save_order_state`, once sourced."""
+        found = self._conn().execute(
+            _CLAIM_ORDER[self.dialect],
+            {
+                "channel": order.channel,
+                "external_id": order.external_id,
+                "ordered_at": order.ordered_at,
+                "currency": order.currency,
+                "ship_to": order.ship_to.as_json(),
+                "shipping_method": order.shipping_method,
+                "promised_by": order.promised_by,
+                "gift_note": order.gift_note,
+                "fingerprint": order.fingerprint,
+                "status": status,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
 
     def order(self, order_id: int, *, lock: bool = False) -> Order | None:
         query = select(orders).where(orders.c.id == order_id)
@@ -127,9 +143,11 @@ class SqlOrders:
         return {order.id or 0: order for order in self._load(rows)}
 
     def order_by_external_id(self, channel: str, external_id: str) -> Order | None:
-        row = self.session.execute(
-            select(orders).where(orders.c.channel == channel, orders.c.external_id == external_id)
-        ).first()
+        row = (
+            self._conn()
+            .execute(_ORDER_BY_EXTERNAL_ID, {"channel": channel, "external_id": external_id})
+            .first()
+        )
         return None if row is None else self._load([row])[0]
 
     def list_orders(
@@ -146,11 +164,7 @@ class SqlOrders:
     def _load(self, rows: Sequence[Any]) -> list[Order]:
         ids = [r.id for r in rows]
         lines: dict[int, list[OrderLine]] = {i: [] for i in ids}
-        for ln in self.session.execute(
-            select(order_lines)
-            .where(order_lines.c.order_id.in_(ids))
-            .order_by(order_lines.c.order_id, order_lines.c.position)
-        ):
+        for ln in self._conn().execute(_LINES_OF, {"order_ids": ids}):
             lines[ln.order_id].append(
                 OrderLine(
                     line_id=ln.line_id,
@@ -186,57 +200,89 @@ class SqlOrders:
         ]
 
     def save_order_state(self, order: Order, status: str, now: datetime) -> None:
-        self.session.execute(
-            update(orders).where(orders.c.id == order.id).values(status=status, updated_at=now)
-        )
+        """The order's status and each line's waiting units; a new order's lines are written
+        here, once sourced, with what waits (no insert then update)."""
+        conn = self._conn()
+        conn.execute(_SET_STATUS, {"order_pk": order.id, "new_status": status, "now": now})
         waiting = order.backorders()
-        self.session.execute(
-            update(order_lines)
-            .where(order_lines.c.id == bindparam("line_pk"))
-            .values(cancelled=bindparam("new_cancelled"), backordered=bindparam("new_waiting"))
-            .execution_options(synchronize_session=False),
-            [
-                {
-                    "line_pk": line.id,
-                    "new_cancelled": line.cancelled,
-                    "new_waiting": waiting.get(line.line_id, 0),
-                }
-                for line in order.lines
-            ],
-        )
+        stored = [line for line in order.lines if line.id is not None]
+        new = [(i, line) for i, line in enumerate(order.lines) if line.id is None]
+        if stored:
+            conn.execute(
+                _SET_LINES,
+                [
+                    {
+                        "line_pk": line.id,
+                        "new_cancelled": line.cancelled,
+                        "new_waiting": waiting.get(line.line_id, 0),
+                    }
+                    for line in stored
+                ],
+            )
+        if new:
+            ids = conn.execute(
+                _ADD_LINES,
+                [
+                    {
+                        "order_id": order.id,
+                        "line_id": line.line_id,
+                        "position": i,
+                        "sku": line.sku,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "components": line.components,
+                        "ship_together": line.ship_together,
+                        "cancelled": line.cancelled,
+                        "backordered": waiting.get(line.line_id, 0),
+                    }
+                    for i, line in new
+                ],
+            ).scalars()
+            for (_, line), line_pk in zip(new, ids, strict=True):
+                line.id = line_pk
 
     # ------------------------------------------------------------------ shipments
 
     def add_shipment(self, shipment: Shipment, now: datetime) -> int:
-        shipment_id = int(
-            self.session.execute(
-                insert(shipments)
-                .values(
-                    order_id=shipment.order_id,
-                    location=shipment.location,
-                    status=shipment.status.value,
-                    reservation_id=shipment.reservation_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(shipments.c.id)
-            ).scalar_one()
-        )
-        self._write_lines(shipment_id, shipment.lines, new=True)
-        shipment.id = shipment_id
-        shipment.created_at = now
-        return shipment_id
+        self.add_shipments([shipment], now)
+        return shipment.id or 0
 
-    def _write_lines(
-        self, shipment_id: int, lines: Sequence[ShipmentLine], *, new: bool = False
-    ) -> None:
-        if not new:
-            self.session.execute(
-                shipment_lines.delete().where(shipment_lines.c.shipment_id == shipment_id)
-            )
+    def add_shipments(self, added: Sequence[Shipment], now: datetime) -> None:
+        """New shipments and their lines, in two statements however many there are."""
+        if not added:
+            return
+        conn = self._conn()
+        ids = conn.execute(
+            _ADD_SHIPMENTS,
+            [
+                {
+                    "order_id": s.order_id,
+                    "location": s.location,
+                    "status": s.status.value,
+                    "reservation_id": s.reservation_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for s in added
+            ],
+        ).scalars()
+        for shipment, shipment_id in zip(added, ids, strict=True):
+            shipment.id = int(shipment_id)
+            shipment.created_at = now
+        lines = [
+            {"shipment_id": s.id, "line_id": ln.line_id, "sku": ln.sku, "quantity": ln.quantity}
+            for s in added
+            for ln in s.lines
+        ]
         if lines:
-            self.session.execute(
-                insert(shipment_lines),
+            conn.execute(_ADD_SHIPMENT_LINES, lines)
+
+    def _write_lines(self, shipment_id: int, lines: Sequence[ShipmentLine]) -> None:
+        conn = self._conn()
+        conn.execute(shipment_lines.delete().where(shipment_lines.c.shipment_id == shipment_id))
+        if lines:
+            conn.execute(
+                _ADD_SHIPMENT_LINES,
                 [
                     {
                         "shipment_id": shipment_id,
@@ -324,14 +370,15 @@ class SqlOrders:
     def add_decision(
         self, order_id: int, trigger: str, version: int, decision: dict[str, Any], now: datetime
     ) -> None:
-        self.session.execute(
-            insert(sourcing_decisions).values(
-                order_id=order_id,
-                trigger=trigger,
-                engine_version=version,
-                decision=decision,
-                decided_at=now,
-            )
+        self._conn().execute(
+            _ADD_DECISION,
+            {
+                "order_id": order_id,
+                "trigger": trigger,
+                "engine_version": version,
+                "decision": decision,
+                "decided_at": now,
+            },
         )
 
     def decisions(self, order_id: int) -> list[Decision]:
@@ -346,9 +393,7 @@ class SqlOrders:
         ]
 
     def sourcing_profile(self, channel: str) -> dict[str, Any] | None:
-        value = self.session.execute(
-            select(sourcing_profiles.c.settings).where(sourcing_profiles.c.channel == channel)
-        ).scalar_one_or_none()
+        value = self._conn().execute(_PROFILE, {"channel": channel}).scalar_one_or_none()
         return None if value is None else dict(value)
 
     def set_sourcing_profile(self, channel: str, settings: dict[str, Any], now: datetime) -> None:
@@ -364,7 +409,7 @@ class SqlOrders:
         )
 
     def location_shipping(self) -> dict[str, LocationShipping]:
-        rows = self.session.execute(select(location_shipping))
+        rows = self._conn().execute(_LOCATION_SHIPPING)
         return {
             r.location: LocationShipping(r.location, r.priority, r.daily_capacity) for r in rows
         }

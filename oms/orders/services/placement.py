@@ -41,7 +41,7 @@ from oms.orders.domain.order import (
     validate_currency,
     validate_lines,
 )
-from oms.orders.ports import ChannelFacts, Decision, DuplicateOrder, OrderUnitOfWork
+from oms.orders.ports import ChannelFacts, Decision, OrderUnitOfWork
 from oms.orders.services.cancellation import CancellationUseCases
 from oms.orders.services.planning import Exclusion, PlanOutcome, plan_order
 from oms.orders.services.resourcing import ResourcingUseCases
@@ -115,34 +115,36 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
         fingerprint = _fingerprint(cmd, ship_to, lines)
 
         def take(_earlier: object) -> PlacedOrder:
-            for _ in range(2):  # a concurrent twin: read what it wrote
-                try:
-                    with self._uow() as uow:
+            for _ in range(2):  # a twin that rolled back after we saw its key: claim again
+                with self._uow() as uow:
+                    order = Order(
+                        channel=channel,
+                        external_id=external_id,
+                        ordered_at=cmd.ordered_at,
+                        currency=currency,
+                        lines=[],
+                        ship_to=ship_to,
+                        shipping_method=shipping_method,
+                        promised_by=cmd.promised_by,
+                        gift_note=gift_note,
+                        fingerprint=fingerprint,
+                    )
+                    # The key first: a replay costs one statement more, a new order none.
+                    order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
+                    if order.id is None:
                         existing = uow.orders.order_by_external_id(channel, external_id)
-                        if existing is not None:
-                            return PlacedOrder(_same(existing, fingerprint), created=False)
-                        facts = self._channel(uow, channel)
-                        order = Order(
-                            channel=channel,
-                            external_id=external_id,
-                            ordered_at=cmd.ordered_at,
-                            currency=currency,
-                            lines=self._order_lines(uow, lines),
-                            ship_to=ship_to,
-                            shipping_method=shipping_method,
-                            promised_by=cmd.promised_by,
-                            gift_note=gift_note,
-                            fingerprint=fingerprint,
-                        )
-                        order.id = uow.orders.add_order(order, OrderStatus.PENDING.value, now)
-                        order.created_at = now
-                        self._source(uow, order, facts, "placed", [], actor, now)
-                        uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
-                        uow.publish_changes()
-                        uow.commit()
-                        return PlacedOrder(order, created=True)
-                except DuplicateOrder:
-                    continue
+                        if existing is None:
+                            continue
+                        return PlacedOrder(_same(existing, fingerprint), created=False)
+                    facts = self._channel(uow, channel)
+                    order.lines = self._order_lines(uow, lines)
+                    order.created_at = now
+                    if self._source(uow, order, facts, "placed", [], actor, now) is None:
+                        uow.orders.save_order_state(order, order.status.value, now)
+                    uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
+                    uow.publish_changes()
+                    uow.commit()
+                    return PlacedOrder(order, created=True)
             raise Conflict(
                 "the order is being taken by another request; retry", field="external_id"
             )
@@ -267,6 +269,7 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                 touched |= {(ln.sku, shipment.location) for ln in shipment.lines}
         self._inventory.lock_within(uow.inventory, touched)
         added: list[Shipment] = []
+        # New shipments are written together once every reservation is made.
         for location in sorted(by_location):
             new_lines = _merged(by_location[location])
             pending = next(
@@ -291,8 +294,8 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                 continue
             shipment = Shipment(order.id or 0, location, new_lines)
             shipment.reservation_id = self._reserve_lines(uow, order, shipment, actor, now)
-            uow.orders.add_shipment(shipment, now)
             added.append(shipment)
+        uow.orders.add_shipments(added, now)
         order.shipments.extend(added)
 
     def _reserve_lines(
