@@ -7,13 +7,14 @@ feeding the channel (a DC, a second warehouse, 3 stores), the reservation of eve
 stock, the outbox events, and the channel numbers the reservation moved.
 
 - service: client processes each wired like `oms.app` (engine, InventoryService, OrderService);
-- http: the real app (`oms serve`, one uvicorn process with its in-process worker and relay,
-  as it runs without Redis) and client processes POSTing /v1/orders with httpx;
+- http: the real app (`oms serve --workers N`, at 1 and at 2 processes; without Redis the
+  in-process worker and relay run in one of them) and client processes POSTing /v1/orders
+  with httpx;
 - pgbench: PostgreSQL's built-in TPC-B-like script (scale 1) against the same server, in a
   database of its own, the same number of clients and duration: what this server does with
   small write transactions when no application is in the way.
 
-Target: service orders/s >= 0.5 x pgbench tps, at 16 clients.
+Targets: service orders/s >= 0.5 x pgbench tps, HTTP >= 0.25 x, at 16 clients.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ SKU_COUNT = 10_000
 ON_HAND = 10**6  # at every location: no order is ever short
 LINES_PER_ORDER = 3
 TARGET_RATIO = 0.5
+TARGET_HTTP_RATIO = 0.25
+HTTP_PROCESSES = (1, 2)  # `oms serve --workers N`
 TARGET_WORKERS = 16
 PGBENCH_DATABASE = "bench_pgbench"
 PGBENCH_SCALE = 1
@@ -84,6 +87,7 @@ SERVER_START_TIMEOUT = 120.0
 HTTP_TIMEOUT = 60.0
 CENSUS_ORDERS = 50
 PROFILE_ORDERS = 200
+STARTED_THREADS = 3  # a `oms serve --workers N` child once its app has started
 ERRORS_SHOWN = 3  # per client: the first refusals are printed with their traceback or body
 
 SEEDED_TABLES = ["locations", "skus", "movements", "stock_levels", "channels"]
@@ -254,18 +258,18 @@ class ServiceClient:
 class HttpClient:
     """POST /v1/orders with httpx, one connection kept alive; only a 201 counts.
 
-    Client 0 also answers for the app server's process, so that the harness reads its CPU
+    Client 0 also answers for the app server's processes, so that the harness reads their CPU
     over the measured window (once, not once per client).
     """
 
-    def __init__(self, index: int, base_url: str, api_key: str, server_pid: int) -> None:
+    def __init__(self, index: int, base_url: str, api_key: str, server_pids: list[int]) -> None:
         self._http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=HTTP_TIMEOUT,
         )
         self._maker = OrderMaker(index, "http")
-        self._pids = [server_pid] if index == 0 else []
+        self._pids = list(server_pids) if index == 0 else []
         self._label = f"http client {index}"
         self._errors = 0
 
@@ -309,6 +313,26 @@ class AppServer:
     def pid(self) -> int:
         return self.process.pid
 
+    def pids(self) -> list[int]:
+        """The server's processes: with --workers N, uvicorn's parent and its N children."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        try:
+            found = [int(p) for p in children.read_text().split()]
+        except OSError:
+            found = []
+        return [self.pid, *found]
+
+    def started(self, processes: int) -> bool:
+        """Every process has started its app: with N > 1, each runs a BackgroundLeader thread
+        from its startup on (uvicorn's child has two threads before: main and health check).
+        One process answering /ready says nothing of the others, which share its socket."""
+        if processes == 1:
+            return True
+        children = self.pids()[1:]
+        return len(children) >= processes and all(
+            len(list(Path(f"/proc/{pid}/task").iterdir())) >= STARTED_THREADS for pid in children
+        )
+
     def log_tail(self, lines: int = 40) -> str:
         self.log.flush()
         self.log.seek(0)
@@ -325,8 +349,9 @@ class AppServer:
         self.log.close()
 
 
-def start_app(url: str, preamble: str = "") -> AppServer:
-    """`oms serve` on a free port, against `url`, with a bootstrap admin key; waits for /ready.
+def start_app(url: str, preamble: str = "", processes: int = 1) -> AppServer:
+    """`oms serve --workers processes` on a free port, against `url`, with a bootstrap admin
+    key; waits for /ready (of every process: each answers only once it has started).
 
     `preamble`: Python run in the server process first (a baseline's stand-in code).
     """
@@ -350,6 +375,8 @@ def start_app(url: str, preamble: str = "") -> AppServer:
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(processes),
         ],
         env=env,
         stdout=log,
@@ -367,7 +394,7 @@ def start_app(url: str, preamble: str = "") -> AppServer:
                 raise RuntimeError(f"the app server exited with {process.returncode}:\n{tail}")
             try:
                 response = probe.get("/ready")
-                if response.status_code == 200:
+                if response.status_code == 200 and server.started(processes):
                     return server
                 last = f"/ready answered {response.status_code}: {response.text[:300]}"
             except httpx.HTTPError as error:
@@ -633,6 +660,36 @@ def cprofile_orders(url: str) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- the benchmark
 
 
+def _http_run(
+    admin: Engine, url: str, processes: int, *, workers: int, seconds: int, warmup: int
+) -> tuple[Measurement, list[str], dict[str, Any]]:
+    """POST /v1/orders against `oms serve --workers processes`, on a fresh seed; checked."""
+    seed(admin)
+    admin.dispose()
+    server = start_app(url, processes=processes)
+    failures: list[str] = []
+    try:
+        result = measure(
+            HttpClient,
+            (server.base_url, server.api_key, server.pids()),
+            workers=workers,
+            seconds=seconds,
+            warmup=warmup,
+        )
+        if server.process.poll() is not None:
+            failures.append(f"http x{processes}: the app server died:\n{server.log_tail()}")
+        else:
+            # What the app logged at WARNING or above: it should have nothing to say.
+            logged = server.log_tail(10).strip()
+            if logged:
+                print(f"  app server log (last lines):\n{logged}", flush=True)
+    finally:
+        server.stop()
+    checked, state = check(admin, f"http x{processes} processes, {workers} clients", result)
+    return result, failures + checked, state
+
+
+
 def run(config: BenchConfig) -> BenchReport:
     url = config.database_url
     require_postgresql(url)
@@ -670,29 +727,18 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
     failures += service_failures
     print(f"  service    {workers:>2} clients: {service.per_second:,.0f} orders/s", flush=True)
 
-    seed(admin)
-    admin.dispose()
-    server = start_app(url)
-    try:
-        http = measure(
-            HttpClient,
-            (server.base_url, server.api_key, server.pid),
-            workers=workers,
-            seconds=seconds,
-            warmup=warmup,
+    http: dict[int, Measurement] = {}
+    http_state: dict[int, dict[str, Any]] = {}
+    for processes in HTTP_PROCESSES:
+        http[processes], http_failures, http_state[processes] = _http_run(
+            admin, url, processes, workers=workers, seconds=seconds, warmup=warmup
         )
-        if server.process.poll() is not None:
-            failures.append(f"http: the app server died:\n{server.log_tail()}")
-        else:
-            # What the app logged at WARNING or above: it should have nothing to say.
-            logged = server.log_tail(10).strip()
-            if logged:
-                print(f"  app server log (last lines):\n{logged}", flush=True)
-    finally:
-        server.stop()
-    http_failures, http_state = check(admin, f"http x{workers}", http)
-    failures += http_failures
-    print(f"  http       {workers:>2} clients: {http.per_second:,.0f} orders/s", flush=True)
+        failures += http_failures
+        print(
+            f"  http x{processes}    {workers:>2} clients: {http[processes].per_second:,.0f}"
+            " orders/s",
+            flush=True,
+        )
 
     # After the checks: these orders add to the database, in this (parent) process.
     statements = census(url)
@@ -723,15 +769,18 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
             service.failed,
             f"{service.load_average:.1f}",
         ],
-        [
-            "http (POST /v1/orders)",
-            workers,
-            round(http.per_second),
-            f"{ratio(http.per_second):.2f}",
-            cpu_cell(http),
-            http.failed,
-            f"{http.load_average:.1f}",
-        ],
+        *(
+            [
+                f"http (POST /v1/orders), {n} process{'es' if n > 1 else ''}",
+                workers,
+                round(m.per_second),
+                f"{ratio(m.per_second):.2f}",
+                cpu_cell(m),
+                m.failed,
+                f"{m.load_average:.1f}",
+            ]
+            for n, m in http.items()
+        ),
     ]
     notes = [
         (
@@ -744,14 +793,15 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
         ),
         f"orders: {LINES_PER_ORDER} lines over {SKU_COUNT:,} SKUs, 1-2 units each, random"
         f" prefecture; {len(LOCATIONS)} locations feed channel {CHANNEL};"
-        f" shipments/order: service {service_state['shipments_per_order']},"
-        f" http {http_state['shipments_per_order']}",
+        f" shipments/order: service {service_state['shipments_per_order']}"
+        + "".join(f", http x{n} {state['shipments_per_order']}" for n, state in http_state.items()),
         f"pgbench: `{bench.command}` (scale {PGBENCH_SCALE}), after {warmup} s of warm-up;"
         f" service and http: {warmup} s warm-up, then {seconds} s counted",
-        "http: one `oms serve` process (uvicorn, in-process worker and relay, as without"
-        " Redis); only 201s count",
+        "http: `oms serve --workers N` (uvicorn; without Redis the in-process worker and relay"
+        " run in one of the N); only 201s count",
         "cpu ms/order: service: client processes + their PostgreSQL backends;"
-        " http: httpx clients + the app server process (its PostgreSQL backends not counted)",
+        " http: httpx clients + the app server's processes (their PostgreSQL backends not"
+        " counted)",
         f"service: {statements['statements_per_order']:g} SQL statements per order"
         f" (+ BEGIN, COMMIT); one client alone: {statements['one_client_ms_per_order']:.1f} ms"
         f" per order, {statements['one_client_cpu_ms_per_order']:.1f} ms of it client CPU",
@@ -760,6 +810,12 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
         + ("met" if met else "MISSED")
         + ("" if workers == TARGET_WORKERS else f" (measured at {workers}, not {TARGET_WORKERS})"),
     ]
+    if len(http) > 1:
+        one, two = http[HTTP_PROCESSES[0]], http[HTTP_PROCESSES[-1]]
+        notes.append(
+            f"http at {HTTP_PROCESSES[-1]} processes / at {HTTP_PROCESSES[0]}:"
+            f" {two.per_second / one.per_second if one.per_second else 0:.2f}"
+        )
     document = {
         "benchmark": "orders",
         "postgresql": server_version(admin),
@@ -779,13 +835,20 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
             "load_average_before": round(bench.load_average, 2),
         },
         "service": {**measurement_json(service), "ratio": round(ratio(service.per_second), 3)},
-        "http": {**measurement_json(http), "ratio": round(ratio(http.per_second), 3)},
+        "http": {
+            f"{n}_process{'es' if n > 1 else ''}": {
+                **measurement_json(m),
+                "processes": n,
+                "ratio": round(ratio(m.per_second), 3),
+            }
+            for n, m in http.items()
+        },
         "database_after": {"service": service_state, "http": http_state},
         "profile": statements,
         "target": {"ratio": TARGET_RATIO, "workers": TARGET_WORKERS, "met": met},
         "failures": failures,
     }
-    return BenchReport(
+    report = BenchReport(
         name="orders",
         columns=["path", "clients", "per second", "ratio", "cpu ms/order", "failed", "load"],
         rows=rows,
@@ -793,3 +856,47 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
         notes=notes,
         failures=failures,
     )
+    _targets(report, bench.tps, service, http, statements, workers)
+    return report
+
+
+def _targets(
+    report: BenchReport,
+    pgbench_tps: float,
+    service: Measurement,
+    http: dict[int, Measurement],
+    statements: dict[str, Any],
+    workers: int,
+) -> None:
+    """The issue's targets, each beside pgbench's tps of the same run; what an order costs."""
+    report.target(
+        "order_placement_service_ratio",
+        figure=service.per_second,
+        baseline=pgbench_tps,
+        target=TARGET_RATIO,
+        unit="orders/s",
+        what=f"OrderService.place_order (3 lines), {workers} clients, / pgbench TPC-B tps",
+    )
+    keys = {1: "order_placement_http_ratio", 2: "order_placement_http_2proc_ratio"}
+    for processes, measured in http.items():
+        report.target(
+            keys.get(processes, f"order_placement_http_{processes}proc_ratio"),
+            figure=measured.per_second,
+            baseline=pgbench_tps,
+            target=TARGET_HTTP_RATIO,
+            unit="orders/s",
+            what=f"POST /v1/orders, `oms serve --workers {processes}`, {workers} clients,"
+            " / pgbench TPC-B tps",
+        )
+    client_cpu, backend_cpu = service.cpu_ms_per_op()
+    report.document["per_order"] = {
+        "statements": statements["statements_per_order"],
+        "client_cpu_ms_one_client": statements["one_client_cpu_ms_per_order"],
+        "client_cpu_ms_at_load": round(client_cpu, 2),
+        "backend_cpu_ms_at_load": _rounded(backend_cpu),
+        "http_server_cpu_ms": {n: _rounded(m.cpu_ms_per_op()[1]) for n, m in http.items()},
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from contextlib import closing
 from functools import cache
 from importlib import metadata
@@ -20,7 +22,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from oms.bootstrap import Services, bootstrap
 from oms.channels.availability.api import routes as channels_api
@@ -47,6 +49,7 @@ from oms.http import (
     require_api_key,
 )
 from oms.inventory.api import routes as inventory_api
+from oms.log import configure_logging
 from oms.inventory.services import InventoryService
 from oms.openapi import state_request_rules
 from oms.orders.api import routes as orders_api
@@ -71,12 +74,21 @@ from oms.worker import Background, start_background
 
 log = logging.getLogger(__name__)
 
+# `oms serve --workers N` tells each of its processes N through the environment.
+SERVE_PROCESSES_ENV = "OMS_SERVE_PROCESSES"
+# The PostgreSQL advisory lock of the one serving process that runs the background work.
+SERVE_LEADER_LOCK_ID = 0x6F6D7301
+LEADER_POLL_SECONDS = 2.0
+
 
 def create_app(
     settings: Settings | None = None, *, write_wait_seconds: float = BUSY_TIMEOUT_SECONDS
 ) -> Litestar:
     """`write_wait_seconds`: on SQLite, how long a request waits for the write lock (tests)."""
-    services = bootstrap(settings or get_settings(), write_wait_seconds=write_wait_seconds)
+    settings = settings or get_settings()
+    if serve_processes() > 1:
+        configure_logging(settings.log_level)  # uvicorn's child process set up only its own
+    services = bootstrap(settings, write_wait_seconds=write_wait_seconds)
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -174,13 +186,88 @@ def service_state(services: Services) -> dict[str, Any]:
 
 def _start_background(app: Litestar) -> None:
     # Embedded mode: relay and worker run in this process. With Redis, `oms worker` does.
-    app.state.background = start_background(cast(Services, app.state.services))
+    services = cast(Services, app.state.services)
+    if serve_processes() > 1 and not services.settings.uses_redis:
+        leader = BackgroundLeader(services)
+        leader.start()
+        app.state.background = leader
+    else:
+        app.state.background = start_background(services)
 
 
 def _stop_background(app: Litestar) -> None:
     background = app.state.get("background")
     if background is not None:
-        cast(Background, background).stop()
+        cast(Background | BackgroundLeader, background).stop()
+
+
+def serve_processes() -> int:
+    """How many processes `oms serve --workers N` started (1 when run otherwise)."""
+    try:
+        return max(1, int(os.environ.get(SERVE_PROCESSES_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+class BackgroundLeader(threading.Thread):
+    """`oms serve --workers N` without Redis: the in-process worker, relay and loops run once,
+    in the process that holds a PostgreSQL session advisory lock. The others try again every
+    few seconds, so one takes over when that process goes (its connection, and the lock with
+    it, closes). The embedded runner also locks each pass, so a short overlap while a leader
+    that lost its connection notices is harmless."""
+
+    def __init__(self, services: Services, poll_seconds: float = LEADER_POLL_SECONDS) -> None:
+        super().__init__(name="oms-background-leader", daemon=True)
+        self._services = services
+        self._poll_seconds = poll_seconds
+        self._stopping = threading.Event()
+        self._connection: Connection | None = None
+        self._background: Background | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self._background is not None
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._step()
+            except Exception:
+                log.warning("background leadership lost", exc_info=True)
+                self._resign()
+            self._stopping.wait(self._poll_seconds)
+        self._resign()
+
+    def _step(self) -> None:
+        if self._connection is not None:
+            # Still holding it: the connection answers.
+            self._connection.execute(select(1))
+            self._connection.commit()
+            return
+        connection = self._services.engine.connect()
+        held = connection.execute(select(func.pg_try_advisory_lock(SERVE_LEADER_LOCK_ID)))
+        taken = bool(held.scalar())
+        connection.commit()  # the session lock outlives the transaction
+        if not taken:
+            connection.close()
+            return
+        self._connection = connection
+        self._background = start_background(self._services)
+        log.info("this process runs the background work (pid %d)", os.getpid())
+
+    def _resign(self) -> None:
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
+        if self._connection is not None:
+            # Closed for good, never back into the pool with the lock: the lock goes with it.
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self.join(timeout)
 
 
 def _dispose_engine(app: Litestar) -> None:

@@ -3,7 +3,13 @@ order."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from datetime import timedelta
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -33,26 +39,50 @@ from oms.sqlite import reading
 
 # --------------------------------------------------------------------------- serve, worker
 
+MAX_PROCESSES = 64
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: OMS_HOST (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Default: OMS_PORT (8000).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Server processes on the one port (PostgreSQL only: SQLite serves with one).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the HTTP API (with an in-process worker unless OMS_REDIS_URL is set)."""
+    """Run the HTTP API (with an in-process worker unless OMS_REDIS_URL is set).
+
+    With --workers N, N processes share the port; without Redis the in-process worker, relay
+    and loops run in one of them (see oms.app.BackgroundLeader)."""
     settings = load_settings()
     # Imported here: only the long-running commands need the server and the log setup.
     import uvicorn
 
+    from oms.app import SERVE_PROCESSES_ENV
     from oms.log import configure_logging
 
     configure_logging(settings.log_level)
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        # SQLite has one writer at a time: more processes would only queue for its lock.
+        stderr().print(f"SQLite: oms serves with one process, not {workers} (--workers ignored)")
+        workers = 1
+    os.environ[SERVE_PROCESSES_ENV] = str(workers)  # read by each process's app
     uvicorn.run(
         "oms.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        workers=workers,
+        # A new process imports the CLI and the app before it answers uvicorn's health check;
+        # on a busy machine that takes longer than uvicorn's 5 s, and it was killed as hung.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
@@ -78,15 +108,59 @@ def emulate(
 
 
 @app.command()
-def worker() -> None:
-    """Run a background worker: the Dramatiq actors and the outbox relay (needs Redis)."""
+def worker(
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Worker processes, each with OMS_WORKER_THREADS actor threads.",
+        ),
+    ] = 1,
+) -> None:
+    """Run a background worker: the Dramatiq actors and the outbox relay (needs Redis).
+
+    Any number may run, here or on other machines: they share the queues, the relay and the
+    sync scheduler each run in one at a time (a lock). --processes N starts N here and
+    restarts one that dies."""
     settings = load_settings()
+    if processes > 1:
+        if not settings.uses_redis:
+            fail("oms worker needs OMS_REDIS_URL; without Redis, `oms serve` runs an in-process worker")
+        _supervise([sys.executable, "-m", "oms.cli", "worker"], processes)
+        return
     # Imported here: the worker pulls in Dramatiq and Redis, which no other command needs.
     from oms.log import configure_logging
     from oms.worker import run_worker
 
     configure_logging(settings.log_level)
     run_worker(settings)
+
+
+def _supervise(command: list[str], count: int) -> None:
+    """Run `count` copies of `command` until SIGINT/SIGTERM, which is passed on to them; a copy
+    that exits meanwhile is started again after a pause."""
+    stopping = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    children = [subprocess.Popen(command) for _ in range(count)]  # noqa: S603 - our own CLI
+    while not stopping.wait(1.0):
+        for i, child in enumerate(children):
+            if child.poll() is not None:
+                stderr().print(f"worker process {child.pid} exited ({child.returncode}): restarted")
+                children[i] = subprocess.Popen(command)  # noqa: S603 - our own CLI
+    for child in children:
+        child.terminate()  # each worker stops gracefully on SIGTERM
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @app.command()
