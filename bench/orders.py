@@ -692,7 +692,6 @@ def _http_run(
     return result, failures + checked, state
 
 
-
 def run(config: BenchConfig) -> BenchReport:
     url = config.database_url
     require_postgresql(url)

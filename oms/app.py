@@ -49,8 +49,8 @@ from oms.http import (
     require_api_key,
 )
 from oms.inventory.api import routes as inventory_api
-from oms.log import configure_logging
 from oms.inventory.services import InventoryService
+from oms.log import configure_logging
 from oms.openapi import state_request_rules
 from oms.orders.api import routes as orders_api
 from oms.orders.services.fulfilment import FulfilmentService

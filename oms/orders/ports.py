@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from oms.inventory.domain import SkuKind, StockLevel
 from oms.inventory.ports import InventoryStore
 from oms.orders.domain.order import Order, Shipment, ShipmentStatus
 from oms.shared.events import DomainEvent
@@ -40,6 +41,26 @@ class Decision:
     engine_version: int
     decision: dict[str, Any]
     decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateLocation:
+    code: str
+    kind: str
+    prefecture: str
+    active: bool
+    ships_to_customers: bool
+    shipping: LocationShipping | None  # None: the defaults
+
+
+@dataclass(frozen=True, slots=True)
+class SourcingFacts:
+    """What sourcing reads of the SKUs and the channel's locations, in one round trip."""
+
+    skus: dict[str, tuple[int, SkuKind]]  # code -> (id, kind); unknown SKUs absent
+    locations: dict[str, CandidateLocation]  # of the channel's, the ones that exist
+    levels: list[StockLevel]  # of these SKUs at these locations, where one exists
+    profile: dict[str, Any] | None  # the channel's sourcing profile, if it has one
 
 
 class ChannelDirectory(Protocol):
@@ -94,6 +115,9 @@ class OrderStore(Protocol):
     def decisions(self, order_id: int) -> list[Decision]: ...
 
     def sourcing_profile(self, channel: str) -> dict[str, Any] | None: ...
+    def sourcing_facts(
+        self, channel: str, skus: Sequence[str], locations: Sequence[str]
+    ) -> SourcingFacts: ...
     def set_sourcing_profile(
         self, channel: str, settings: dict[str, Any], now: datetime
     ) -> None: ...

@@ -7,11 +7,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from oms.inventory.domain import SkuKind, StockLevel
+from oms.inventory.orm import locations, skus, stock_levels
 from oms.orders.domain.order import (
     Carrier,
     Order,
@@ -30,10 +32,9 @@ from oms.orders.orm import (
     sourcing_decisions,
     sourcing_profiles,
 )
-from oms.orders.ports import Decision, LocationShipping
+from oms.orders.ports import CandidateLocation, Decision, LocationShipping, SourcingFacts
 from oms.outbox import write_events
 from oms.shared.events import DomainEvent
-
 
 # The statements of placing an order, built once: building a Core statement costs more client
 # CPU than PostgreSQL spends running it, and a prebuilt one also keeps its cache key. Their
@@ -72,6 +73,41 @@ _PROFILE = select(sourcing_profiles.c.settings).where(
     sourcing_profiles.c.channel == bindparam("channel")
 )
 _LOCATION_SHIPPING = select(location_shipping)
+# Everything sourcing reads of the SKUs and the channel's locations: each SKU (its id and kind)
+# with each of those locations (its facts and shipping settings) and the level there, and the
+# channel's profile. A SKU is found even when no location is (LEFT JOIN).
+_SOURCING_FACTS = (
+    select(
+        skus.c.code.label("sku"),
+        skus.c.id.label("sku_id"),
+        skus.c.kind.label("sku_kind"),
+        locations.c.code.label("location"),
+        locations.c.kind.label("location_kind"),
+        locations.c.prefecture,
+        locations.c.active,
+        locations.c.ships_to_customers,
+        stock_levels.c.on_hand,
+        stock_levels.c.reserved,
+        stock_levels.c.quarantined,
+        stock_levels.c.in_transit,
+        stock_levels.c.version,
+        location_shipping.c.priority,
+        location_shipping.c.daily_capacity,
+        select(sourcing_profiles.c.settings)
+        .where(sourcing_profiles.c.channel == bindparam("channel"))
+        .scalar_subquery()
+        .label("profile"),
+    )
+    .select_from(
+        skus.outerjoin(locations, locations.c.code.in_(bindparam("locations", expanding=True)))
+        .outerjoin(
+            stock_levels,
+            and_(stock_levels.c.sku_id == skus.c.id, stock_levels.c.location_id == locations.c.id),
+        )
+        .outerjoin(location_shipping, location_shipping.c.location == locations.c.code)
+    )
+    .where(skus.c.code.in_(bindparam("skus", expanding=True)))
+)
 
 
 class SqlOrders:
@@ -94,23 +130,27 @@ class SqlOrders:
     def add_order(self, order: Order, status: str, now: datetime) -> int | None:
         """The order's row, if no order of its channel has its external_id yet (None if one
         has: read it). Its lines are written by `save_order_state`, once sourced."""
-        found = self._conn().execute(
-            _CLAIM_ORDER[self.dialect],
-            {
-                "channel": order.channel,
-                "external_id": order.external_id,
-                "ordered_at": order.ordered_at,
-                "currency": order.currency,
-                "ship_to": order.ship_to.as_json(),
-                "shipping_method": order.shipping_method,
-                "promised_by": order.promised_by,
-                "gift_note": order.gift_note,
-                "fingerprint": order.fingerprint,
-                "status": status,
-                "created_at": now,
-                "updated_at": now,
-            },
-        ).scalar_one_or_none()
+        found = (
+            self._conn()
+            .execute(
+                _CLAIM_ORDER[self.dialect],
+                {
+                    "channel": order.channel,
+                    "external_id": order.external_id,
+                    "ordered_at": order.ordered_at,
+                    "currency": order.currency,
+                    "ship_to": order.ship_to.as_json(),
+                    "shipping_method": order.shipping_method,
+                    "promised_by": order.promised_by,
+                    "gift_note": order.gift_note,
+                    "fingerprint": order.fingerprint,
+                    "status": status,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            .scalar_one_or_none()
+        )
         return None if found is None else int(found)
 
     def order(self, order_id: int, *, lock: bool = False) -> Order | None:
@@ -407,6 +447,47 @@ class SqlOrders:
                 set_={"settings": statement.excluded.settings, "updated_at": now},
             )
         )
+
+    def sourcing_facts(
+        self, channel: str, sku_codes: Sequence[str], location_codes: Sequence[str]
+    ) -> SourcingFacts:
+        found_skus: dict[str, tuple[int, SkuKind]] = {}
+        found_locations: dict[str, CandidateLocation] = {}
+        levels: list[StockLevel] = []
+        profile: dict[str, Any] | None = None
+        rows = self._conn().execute(
+            _SOURCING_FACTS,
+            {"channel": channel, "skus": sorted(set(sku_codes)), "locations": list(location_codes)},
+        )
+        for r in rows:
+            found_skus[r.sku] = (r.sku_id, SkuKind(r.sku_kind))
+            profile = None if r.profile is None else dict(r.profile)
+            if r.location is None:
+                continue
+            if r.location not in found_locations:
+                found_locations[r.location] = CandidateLocation(
+                    r.location,
+                    r.location_kind,
+                    r.prefecture,
+                    bool(r.active),
+                    bool(r.ships_to_customers),
+                    None
+                    if r.priority is None
+                    else LocationShipping(r.location, r.priority, r.daily_capacity),
+                )
+            if r.on_hand is not None:
+                levels.append(
+                    StockLevel(
+                        r.sku,
+                        r.location,
+                        r.on_hand,
+                        r.reserved,
+                        r.quarantined,
+                        r.in_transit,
+                        r.version,
+                    )
+                )
+        return SourcingFacts(found_skus, found_locations, levels, profile)
 
     def location_shipping(self) -> dict[str, LocationShipping]:
         rows = self._conn().execute(_LOCATION_SHIPPING)

@@ -24,7 +24,7 @@ from oms.orders.domain.sourcing import (
     SourcingRequest,
     plan_sourcing,
 )
-from oms.orders.ports import ChannelFacts, LocationShipping, OrderUnitOfWork
+from oms.orders.ports import ChannelFacts, LocationShipping, OrderUnitOfWork, SourcingFacts
 from oms.orders.services.settings import profile_from, profile_json
 
 __all__ = ["Exclusion", "PlanOutcome", "plan_order"]
@@ -130,7 +130,7 @@ def plan_order(
     uow: OrderUnitOfWork,
     order: Order,
     facts: ChannelFacts,
-    profile_settings: Mapping[str, Any],
+    sourcing: SourcingFacts,
     exclusions: Sequence[Exclusion],
     now: datetime,
     *,
@@ -175,9 +175,9 @@ def plan_order(
             parts[part] = line.line_id
             demand.append(OrderLineDemand(part, sku, units, 0))
     skus = sorted({sku for line in order.lines for sku in line.components})
-    candidates = _candidates(uow, facts, skus, now)
+    candidates = _candidates(uow, facts, sourcing, skus, now)
     profile, budget_exclusions = _parcel_budget(
-        order, profile_from(profile_settings), [c.code for c in candidates]
+        order, profile_from(sourcing.profile or {}), [c.code for c in candidates]
     )
     request = SourcingRequest(
         destination=order.ship_to.prefecture,
@@ -210,10 +210,14 @@ def _parcel_budget(
 
 
 def _candidates(
-    uow: OrderUnitOfWork, facts: ChannelFacts, skus: Sequence[str], now: datetime
+    uow: OrderUnitOfWork,
+    facts: ChannelFacts,
+    sourcing: SourcingFacts,
+    skus: Sequence[str],
+    now: datetime,
 ) -> list[Candidate]:
-    store = uow.inventory
-    shipping = uow.orders.location_shipping()
+    locations = sourcing.locations
+    shipping = {c: loc.shipping for c, loc in locations.items() if loc.shipping is not None}
     limited = [code for code in facts.locations if _capacity(shipping, code) is not None]
     started_today = (
         uow.orders.shipments_created_since(limited, _start_of_day(now)) if limited else {}
@@ -221,11 +225,10 @@ def _candidates(
     # What the channel may take: other channels' ring-fenced pools are not for its orders.
     fenced = uow.directory.ring_fenced(facts.code, skus)
     available: dict[str, dict[str, int]] = {}
-    for level in store.levels(sku_codes=list(skus)):
+    for level in sourcing.levels:
         held = fenced.get(level.sku, {}).get(level.location, 0)
         available.setdefault(level.location, {})[level.sku] = max(0, level.available - held)
-    locations = {loc.code: loc for loc in store.list_locations(0, 10_000)}
-    stores = [c for c in facts.locations if c in locations and locations[c].kind.value == "store"]
+    stores = [c for c in facts.locations if c in locations and locations[c].kind == "store"]
     reserve = uow.directory.walk_in_reserve(stores, skus) if stores else {}
     candidates = []
     for code in facts.locations:
@@ -237,7 +240,7 @@ def _candidates(
         candidates.append(
             Candidate(
                 code=code,
-                kind=location.kind.value,
+                kind=location.kind,
                 prefecture=location.prefecture,
                 available=available.get(code, {}),
                 priority=settings.priority if settings else 100,

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from oms.orders.domain.events import order_event
 from oms.orders.domain.order import Order
-from oms.orders.ports import ChannelFacts, OrderUnitOfWork
+from oms.orders.ports import ChannelFacts, OrderUnitOfWork, SourcingFacts
 from oms.orders.services.planning import Exclusion, PlanOutcome
 from oms.shared.errors import Conflict, NotFound
 from oms.shared.events import EventName
@@ -34,6 +34,7 @@ class ResourcingUseCases:
         exclusions: Sequence[Exclusion],
         actor: str | None,
         now: datetime,
+        known: SourcingFacts | None = None,
     ) -> PlanOutcome | None:
         raise NotImplementedError  # OrderService's
 
