@@ -126,9 +126,7 @@ def worker(
     settings = load_settings()
     if processes > 1:
         if not settings.uses_redis:
-            fail(
-                "oms worker needs OMS_REDIS_URL; without Redis, `oms serve` runs an in-process worker"
-            )
+            fail("oms worker needs OMS_REDIS_URL; without Redis, `oms serve` runs the work")
         _supervise([sys.executable, "-m", "oms.cli", "worker"], processes)
         return
     # Imported here: the worker pulls in Dramatiq and Redis, which no other command needs.
