@@ -3,9 +3,10 @@
 Without Redis there is no durable broker to hand an event to. Dramatiq's `StubBroker`, used
 here before, is meant for tests: the relay marked an event published once the stub held it, so
 a process that died before the actor ran lost the work. Here the outbox is the queue: an event
-is marked handled only after its handler returned, in its own transaction. A crash anywhere
-before that leaves the event unhandled and the next start runs it again; every handler is safe
-to run twice (backorder sourcing re-reads what waits and what is in stock).
+is marked handled only after its handler returned, in a transaction of its own that marks the
+pass's handled events together. A crash anywhere before that leaves the events unhandled and
+the next start runs them again; every handler is safe to run twice (backorder sourcing re-reads
+what waits and what is in stock).
 
 Events are handled one at a time in id order, which is commit order per partition (SKU,
 order). A handler that fails is retried on later passes, with a growing pause, and given up
@@ -85,12 +86,19 @@ class EmbeddedRunner:
                     .limit(self._batch_size)
                 ).all()
                 session.rollback()  # a read: release the snapshot (and SQLite's lock) at once
-            handled = 0
-            for row in rows:
-                if not self._handle(row.id, row.event, dict(row.payload), row.attempts):
-                    break  # keep the order: the next pass starts again at this event
-                handled += 1
-            return handled
+            handled: list[int] = []
+            passed = 0
+            try:
+                for row in rows:
+                    outcome = self._handle(row.id, row.event, dict(row.payload), row.attempts)
+                    if outcome is False:
+                        break  # keep the order: the next pass starts again at this event
+                    if outcome is True:
+                        handled.append(row.id)
+                    passed += 1
+            finally:
+                self._mark_handled(handled)
+            return passed
         return 0  # not reached: ExitStack swallows no exception
 
     def drain(self) -> int:
@@ -100,7 +108,10 @@ class EmbeddedRunner:
             total += handled
         return total
 
-    def _handle(self, event_id: int, stored_name: str, payload: dict[str, Any], tries: int) -> bool:
+    def _handle(
+        self, event_id: int, stored_name: str, payload: dict[str, Any], tries: int
+    ) -> bool | None:
+        """True: handled, to be marked; None: given up (marked so); False: failed, to retry."""
         try:
             name: EventName | None = EventName(stored_name)
         except ValueError:
@@ -116,15 +127,22 @@ class EmbeddedRunner:
             try:
                 handler(payload)
             except Exception:
-                return self._failed(event_id, stored_name, tries + 1)
+                return None if self._failed(event_id, stored_name, tries + 1) else False
             self._stop_here("handled", stored_name, event_id)
+        return True
+
+    def _mark_handled(self, event_ids: list[int]) -> None:
+        """The pass's handled events, marked in one transaction once their handlers returned:
+        one commit a pass, not one an event (an order's few events each cost a commit of the
+        server's before). A crash before it runs their handlers again, which each may."""
+        if not event_ids:
+            return
         with self._factory.begin() as session:
             session.execute(
                 update(outbox)
-                .where(outbox.c.id == event_id)
+                .where(outbox.c.id.in_(event_ids))
                 .values(published_at=utcnow(), attempts=outbox.c.attempts + 1)
             )
-        return True
 
     def _failed(self, event_id: int, name: str, tries: int) -> bool:
         given_up = tries >= self._max_attempts
