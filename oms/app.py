@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from contextlib import closing
 from functools import cache
 from importlib import metadata
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -188,7 +189,7 @@ def _start_background(app: Litestar) -> None:
     # Embedded mode: relay and worker run in this process. With Redis, `oms worker` does.
     services = cast(Services, app.state.services)
     if serve_processes() > 1 and not services.settings.uses_redis:
-        leader = BackgroundLeader(services)
+        leader = BackgroundLeader(services.engine, lambda: start_background(services))
         leader.start()
         app.state.background = leader
     else:
@@ -209,6 +210,10 @@ def serve_processes() -> int:
         return 1
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
 class BackgroundLeader(threading.Thread):
     """`oms serve --workers N` without Redis: the in-process worker, relay and loops run once,
     in the process that holds a PostgreSQL session advisory lock. The others try again every
@@ -216,13 +221,19 @@ class BackgroundLeader(threading.Thread):
     it, closes). The embedded runner also locks each pass, so a short overlap while a leader
     that lost its connection notices is harmless."""
 
-    def __init__(self, services: Services, poll_seconds: float = LEADER_POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        start: Callable[[], Stoppable],
+        poll_seconds: float = LEADER_POLL_SECONDS,
+    ) -> None:
         super().__init__(name="oms-background-leader", daemon=True)
-        self._services = services
+        self._engine = engine
+        self._start = start
         self._poll_seconds = poll_seconds
         self._stopping = threading.Event()
         self._connection: Connection | None = None
-        self._background: Background | None = None
+        self._background: Stoppable | None = None
 
     @property
     def leading(self) -> bool:
@@ -244,7 +255,7 @@ class BackgroundLeader(threading.Thread):
             self._connection.execute(select(1))
             self._connection.commit()
             return
-        connection = self._services.engine.connect()
+        connection = self._engine.connect()
         held = connection.execute(select(func.pg_try_advisory_lock(SERVE_LEADER_LOCK_ID)))
         taken = bool(held.scalar())
         connection.commit()  # the session lock outlives the transaction
@@ -252,7 +263,7 @@ class BackgroundLeader(threading.Thread):
             connection.close()
             return
         self._connection = connection
-        self._background = start_background(self._services)
+        self._background = self._start()
         log.info("this process runs the background work (pid %d)", os.getpid())
 
     def _resign(self) -> None:
