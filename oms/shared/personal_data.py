@@ -91,3 +91,10 @@ class PersonalDataAudit(Protocol):
         """Record the reads before the data leaves the process; raises when it cannot (the
         caller then shows nothing)."""
         ...
+
+    def record_reads_within(
+        self, transaction: object, reader: Reader, purpose: str, reads: Sequence[PersonalDataRead]
+    ) -> None:
+        """The same, in the caller's transaction (a unit of work of `oms.uow`), of records it
+        has just written: no transaction of its own, and no record is anonymised yet."""
+        ...

@@ -34,6 +34,7 @@ from oms.orders.api.schemas import (
 )
 from oms.orders.domain.order import Order
 from oms.orders.domain.pick_list import PickList
+from oms.orders.ports import OrderUnitOfWork
 from oms.orders.services.fulfilment import FulfilmentService
 from oms.orders.services.placement import MAX_PAGE, OrderService
 from oms.orders.services.settings import OrderSettingsService
@@ -72,7 +73,15 @@ def _shown(
     sees none). Before the response: if the record fails, nothing is shown."""
     if not _personal(principal):
         return
-    reads = [
+    audit.record_reads(_reader(principal), purpose, _reads(orders))
+
+
+def _reader(principal: Principal) -> Reader:
+    return Reader(principal.name, principal.role.value)
+
+
+def _reads(orders: Iterable[Order]) -> list[PersonalDataRead]:
+    return [
         PersonalDataRead(
             order.id or 0,
             address_fields(order.ship_to.as_json())
@@ -80,7 +89,6 @@ def _shown(
         )
         for order in orders
     ]
-    audit.record_reads(Reader(principal.name, principal.role.value), purpose, reads)
 
 
 def _slips_shown(
@@ -123,8 +131,20 @@ class OrderController(Controller):
 
         201 with the new order; 200 with the existing one when the same order comes again
         (header `Oms-Replayed: true`); 409 when the same key comes with other content."""
-        placed = orders.place_order(data.to_command(), actor=principal.name)
-        _shown(audit, principal, "POST /v1/orders", [placed.order])
+        purpose = "POST /v1/orders"
+
+        def shown(uow: OrderUnitOfWork, order: Order) -> None:
+            # A new order's record is written with it: one transaction, not two.
+            reads = _reads([order])
+            audit.record_reads_within(uow, _reader(principal), purpose, reads)
+
+        placed = orders.place_order(
+            data.to_command(),
+            actor=principal.name,
+            shown=shown if _personal(principal) else None,
+        )
+        if not placed.created:
+            _shown(audit, principal, purpose, [placed.order])
         body = OrderResponse.of(placed.order, personal=_personal(principal))
         if placed.created:
             return Response(body, status_code=201)

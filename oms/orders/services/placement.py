@@ -96,9 +96,17 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
 
     # ------------------------------------------------------------------ ingest
 
-    def place_order(self, cmd: PlaceOrder, actor: str | None = None) -> PlacedOrder:
+    def place_order(
+        self,
+        cmd: PlaceOrder,
+        actor: str | None = None,
+        *,
+        shown: Callable[[OrderUnitOfWork, Order], None] | None = None,
+    ) -> PlacedOrder:
         """Take an order once per (channel, external_id): the same order again returns the
-        first (created False); the same key with other content is a 409."""
+        first (created False); the same key with other content is a 409. `shown`: what must
+        be written with a new order in its transaction (the API's record that its personal
+        data goes back to the caller)."""
         channel = validate_code(cmd.channel, field_name="channel")
         external_id = _text(cmd.external_id, "external_id", 100) or ""
         lines = validate_lines(cmd.lines)
@@ -147,6 +155,8 @@ class OrderService(CancellationUseCases, ResourcingUseCases):
                     if self._source(uow, order, facts, "placed", [], actor, now, known) is None:
                         uow.orders.save_order_state(order, order.status.value, now)
                     uow.orders.add_events([order_event(EventName.ORDER_PLACED, order)], now)
+                    if shown is not None:
+                        shown(uow, order)
                     uow.publish_changes()
                     uow.commit()
                     return PlacedOrder(order, created=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from oms.privacy.domain import AuditEntry
-from oms.privacy.ports import PrivacyUnitOfWork
+from oms.privacy.ports import PrivacyStore, PrivacyUnitOfWork
 from oms.shared.bounds import parse_id
 from oms.shared.clock import utcnow
 from oms.shared.errors import InvalidInput
@@ -47,6 +48,18 @@ class AuditService:
             kept = [r for r in shown if r.order_id not in gone]
             uow.privacy.add_reads(reader, purpose, kept, self._clock())
             uow.commit()
+
+    def record_reads_within(
+        self, transaction: object, reader: Reader, purpose: str, reads: Sequence[PersonalDataRead]
+    ) -> None:
+        """In the caller's transaction: an order placed through the API is shown in the
+        response of the transaction that wrote it (one commit, not two)."""
+        store = getattr(transaction, "privacy", None)
+        if store is None:
+            raise TypeError(f"not a unit of work with the privacy store: {transaction!r}")
+        shown = [r for r in reads if r.fields]
+        if shown:
+            cast(PrivacyStore, store).add_reads(reader, purpose, shown, self._clock())
 
     def reads(
         self,
