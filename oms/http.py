@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from oms.access import ALL_ROLES, Principal, Role, authenticate
+from oms.access import ALL_ROLES, Principal, Role, authenticate, bootstrap_admin
 from oms.shared.bounds import MAX_ID, MAX_SMALL_ID, check_text
 from oms.shared.errors import DomainError
 from oms.sqlite import reading
@@ -363,11 +363,11 @@ async def require_api_key(
             headers={"WWW-Authenticate": 'Bearer realm="oms"'},
         )
     state = connection.app.state
-    principal = await sync_to_thread(
-        authenticate,
-        session_factory(state),
-        presented,
-        state.settings.bootstrap_admin_key,
+    # The bootstrap key is told without the database: no hop to a thread for it.
+    principal = bootstrap_admin(presented, state.settings.bootstrap_admin_key) or (
+        await sync_to_thread(
+            authenticate, session_factory(state), presented, state.settings.bootstrap_admin_key
+        )
     )
     if principal is None:
         raise NotAuthorizedException(
