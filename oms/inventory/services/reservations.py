@@ -184,6 +184,8 @@ class ReservationUseCases(ServiceCore):
 
         fence = store.fence
         for i, ask in enumerate(asks):
+            if ask.fingerprint is None:
+                continue  # inside a caller's transaction: the caller (an order) knows its channel
             if ask.channel is not None and fence is not None and not fence.knows(ask.channel):
                 # Another channel's code would draw on its pool and count in its velocity.
                 refuse(i, InvalidInput(f"there is no channel {ask.channel!r}", field="channel"))
