@@ -1,20 +1,23 @@
-"""Keeping every channel's published number current, in the transaction that moves it.
+"""Computing and writing every channel's published numbers: the publisher's recomputation.
 
-A transaction that changes stock, the catalogue or a rule tells its unit of work which SKUs it
-touched. Before commit, `AvailabilityPublisher.publish` recomputes those SKUs and every bundle
-containing them for every channel, compares with what each channel was last told
-(`channel_availability`), and for each (channel, SKU) whose number really changed writes the
-new number and one `AvailabilityChanged {channel, sku, available, version}` outbox row: once
-per (channel, SKU) per transaction, whatever the number of movements.
+A transaction that changes stock, the catalogue or a rule records which SKUs it touched in the
+publication queue (`SqlUnitOfWork.publish_changes`); the publisher
+(`oms.channels.availability.services.publisher`) takes a batch of them and calls
+`AvailabilityPublisher.publish`, which recomputes those SKUs and every bundle containing them
+for every channel, compares with what each channel was last told (`channel_availability`),
+and for each (channel, SKU) whose number really changed writes the new number and one
+`AvailabilityChanged {channel, sku, available, version}` outbox row: once per (channel, SKU)
+per batch, whatever the number of movements.
 
-Concurrency (PostgreSQL): numbers are computed after the SKU rows are locked (stock writers
-lock them to number their events; publication then locks the bundles containing them; rule
-changes lock the SKUs they touch, or the whole catalogue). Any two transactions that could
-move the same number therefore run one after the other, and the second reads the first's
-committed stock and rules (READ COMMITTED: each statement sees the latest commits).
+Concurrency: `publish` locks what it recomputes (advisory locks per SKU on PostgreSQL, bundles
+included; every SKU for a recompute of all) and reads the stock, the rules and the numbers
+told after the locks. Two publishers of the same SKU therefore run one after the other, and
+the second reads everything committed before its lock (READ COMMITTED: each statement sees the
+latest commits): a queued change is visible only once its writer committed, so whichever
+publisher takes it reads that writer's stock. Writers never wait for a publisher.
 
-Rules are cached per process under a token that every rule or catalogue change replaces, read
-after the locks; a stale cache is reloaded, never used.
+Rules are cached per process under a token that every rule or catalogue change replaces in its
+own transaction, read after the locks; a stale cache is reloaded, never used.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ MAX_PAGE = 500
 
 @dataclass(slots=True)
 class PendingPublication:
-    """What one transaction touched, gathered until its commit."""
+    """What one transaction touched, gathered until it records it (`publish_changes`)."""
 
     sku_ids: set[int] = field(default_factory=set)
     sku_codes: set[str] = field(default_factory=set)
@@ -93,6 +96,9 @@ class AvailabilityPublisher:
         self._lock = threading.Lock()
         # A hint for the one-call reservation: whether a channel had to be told last time.
         self.expects_publication = False
+        # Rung by a writer of this process once its queued changes are committed: the
+        # in-process publisher wakes at once instead of at its next poll.
+        self.doorbell = threading.Event()
 
     # ------------------------------------------------------------------ publish
 
@@ -100,36 +106,36 @@ class AvailabilityPublisher:
         self,
         channels: ChannelStore,
         inventory: InventoryStore,
-        pending: PendingPublication,
+        sku_ids: Iterable[int] | None,
         now: datetime,
     ) -> int:
-        """Recompute what `pending` touched and write the changed numbers; the events written."""
-        if pending.rules_changed:
-            channels.set_publication_token(uuid.uuid4().hex)
-        if pending.everything:
-            inventory.lock_catalogue()
-        sku_ids = set(pending.sku_ids)
-        if pending.sku_codes:
-            by_code = inventory.sku_ids_by_code(pending.sku_codes)
-            sku_ids.update(by_code.values())
-            if not pending.everything:
-                inventory.lock_skus(by_code.values())
-        rules = self._current_rules(channels, inventory)
-        if pending.everything:
+        """Recompute these SKUs (None: every SKU) and the bundles containing them, under their
+        locks, and write the changed numbers with their events; the events written."""
+        if sku_ids is None:
+            channels.lock_for_publication(None)
+            rules = self._current_rules(channels, inventory)
             targets = set(inventory.all_sku_ids())
         else:
-            targets = set(sku_ids)
-            for sku_id in sku_ids:
-                targets |= rules.containing.get(sku_id, set())
-            bundles = targets - sku_ids
-            if bundles:
-                # Bundles last, in id order, after the SKUs the writer locked (module doc);
-                # then the rules again, in case they changed while we waited.
-                inventory.lock_skus(bundles)
-                rules = self._current_rules(channels, inventory)
+            touched = set(sku_ids)
+            rules = self._current_rules(channels, inventory)
+            targets = _with_bundles(rules, touched)
+            channels.lock_for_publication(targets)
+            # The rules again, after the locks: a catalogue change may have put these SKUs in
+            # a bundle meanwhile (its own queued change would recompute it too, but the
+            # number written now must not be computed from a stale catalogue).
+            rules = self._current_rules(channels, inventory)
+            more = _with_bundles(rules, touched) - targets
+            if more:
+                channels.lock_for_publication(more)
+                targets |= more
         self.expects_publication = bool(rules.active) or bool(rules.channels)
         if not rules.channels or not targets:
             return 0
+        missing = [i for i in targets if i not in rules.facts]
+        if missing:
+            rules.facts.update(inventory.sku_facts(missing))
+        # A queued id that is no SKU (written by hand): nothing to publish for it.
+        targets = {i for i in targets if i in rules.facts}
         return self._publish(channels, inventory, rules, targets, now)
 
     def _publish(
@@ -409,6 +415,14 @@ def _pools_held(rules: _Rules, drawn: Mapping[tuple[int, str], int], sku: str) -
         for index in rules.active
         if sku in index.pools
     ]
+
+
+def _with_bundles(rules: _Rules, sku_ids: set[int]) -> set[int]:
+    """These SKUs and every bundle containing one of them."""
+    targets = set(sku_ids)
+    for sku_id in sku_ids:
+        targets |= rules.containing.get(sku_id, set())
+    return targets
 
 
 def _flatten(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
