@@ -7,10 +7,10 @@ SKUs they touched; the publisher (`PublisherLoop`, as `oms worker` runs it) runs
 of its own during the measurement, so its CPU competes with the writers' on the same cores.
 Target: reservations/s with channels ÷ without >= 0.8.
 
-Lag: writer processes make 1,000 stock changes a second (reservations of distinct SKUs, paced)
-while the publisher runs; a watcher polls the outbox and notes when each SKU's first
-AvailabilityChanged after its change is committed. Lag = that moment - the writer's commit
-returned. Target: p95 <= 250 ms.
+Lag: writer processes make 1,000 stock changes a second (each a distinct SKU, paced; the
+reservation's UPDATE and its queue row in one transaction) while the publisher runs; a
+watcher polls the outbox and notes when each SKU's first AvailabilityChanged after its change
+is committed. Lag = that moment - the writer's commit returned. Target: p95 <= 250 ms.
 
 Correctness, after each run: the queue drained, every published number equals a full
 recompute (`recompute_all`), and the ledger verifies clean.
@@ -22,23 +22,27 @@ import multiprocessing as mp
 import os
 import queue
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, text
 
-from bench.database import durability, migrate, require_postgresql, server_version
+from bench.database import (
+    durability,
+    libpq_conninfo,
+    migrate,
+    require_postgresql,
+    server_version,
+)
 from bench.harness import BenchConfig, BenchReport, Measurement, measure
-from bench.reservations import LOCATION, SKU_COUNT, ServiceClient, seed, service_for
+from bench.reservations import LOCATION, SKU_COUNT, Catalog, ServiceClient, seed, service_for
 from oms.channels.availability.services.channels import ChannelService, CreateChannel
 from oms.channels.availability.services.publication import AvailabilityPublisher
 from oms.channels.availability.services.publisher import PublicationService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.channels.availability.tasks import PublisherLoop
 from oms.db import make_engine, make_session_factory
-from oms.inventory.domain import InsufficientStock, ReservationLine
-from oms.inventory.services import ReserveStock
 from oms.uow import SqlUnitOfWork
 
 TARGET_RATIO = 0.8
@@ -117,25 +121,38 @@ class Publisher:
             self._process.terminate()
 
 
-def _lag_writer(url: str, skus: Sequence[str], rate: float, start_at: float, results: Any) -> None:
-    """Reserve each of `skus` once, paced at `rate` a second; (sku, commit returned) each."""
-    engine = make_engine(url, pool_size=1)
-    service = service_for(engine)
+# A stock change as a writer commits it, reduced to its SQL: the reservation's conditional
+# UPDATE and the queue row that `publish_changes()` adds, in one transaction. Writing it through
+# the service would make the writers' own speed (2 shared cores) cap the rate, not measure the
+# publisher; what the publisher reads and writes is the same.
+_LAG_CHANGE = (
+    "UPDATE stock_levels SET reserved = reserved + 1"
+    " WHERE sku_id = %s AND location_id = %s AND on_hand - reserved - quarantined >= 1"
+)
+_LAG_QUEUE = "INSERT INTO publication_queue (sku_id, queued_at) VALUES (%s, now())"
+
+
+def _lag_writer(
+    conninfo: str,
+    location_id: int,
+    sku_ids: Sequence[tuple[str, int]],
+    rate: float,
+    start_at: float,
+    results: Any,
+) -> None:
+    """Change each SKU once, paced at `rate` a second; (sku, commit returned) for each."""
     committed: list[tuple[str, float]] = []
-    while time.time() < start_at:
-        time.sleep(0.001)
-    for n, sku in enumerate(skus):
-        due = start_at + n / rate
-        pause = due - time.time()
-        if pause > 0:
-            time.sleep(pause)
-        line = ReservationLine(sku, LOCATION, 1)
-        try:
-            service.reserve(ReserveStock([line], idempotency_key=f"lag:{uuid.uuid4()}"))
-        except InsufficientStock:
-            continue
-        committed.append((sku, time.time()))
-    engine.dispose()
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        for n, (code, sku_id) in enumerate(sku_ids):
+            pause = start_at + n / rate - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            cursor.execute(_LAG_CHANGE, (sku_id, location_id))
+            cursor.execute(_LAG_QUEUE, (sku_id,))
+            conn.commit()
+            committed.append((code, time.time()))
     results.put(committed)
 
 
@@ -160,10 +177,10 @@ def _watch(admin: Engine, until: float, seen: dict[str, float]) -> None:
             time.sleep(0.002)
 
 
-def measure_lag(url: str, admin: Engine, skus: list[str], seconds: float) -> dict[str, Any]:
+def measure_lag(url: str, admin: Engine, catalog: Catalog, seconds: float) -> dict[str, Any]:
     """LAG_RATE changes a second for `seconds`, each a distinct SKU; lag percentiles in ms."""
     count = int(LAG_RATE * seconds)
-    chosen = skus[:count]
+    chosen = sorted(catalog.sku_ids.items())[:count]
     admin.dispose()
     ctx = mp.get_context("fork")
     results: mp.Queue[list[tuple[str, float]]] = ctx.Queue()
@@ -171,7 +188,14 @@ def measure_lag(url: str, admin: Engine, skus: list[str], seconds: float) -> dic
     writers = [
         ctx.Process(
             target=_lag_writer,
-            args=(url, chosen[i::LAG_WRITERS], LAG_RATE / LAG_WRITERS, start_at, results),
+            args=(
+                libpq_conninfo(url),
+                catalog.location_id,
+                chosen[i::LAG_WRITERS],
+                LAG_RATE / LAG_WRITERS,
+                start_at,
+                results,
+            ),
             daemon=True,
         )
         for i in range(LAG_WRITERS)
@@ -340,7 +364,7 @@ def _run(config: BenchConfig, admin: Engine) -> BenchReport:
     catalog = seed(admin)
     add_channels(admin)
     lag_seconds = max(3.0, config.seconds)
-    lag = measure_lag(config.database_url, admin, sorted(catalog.sku_ids), lag_seconds)
+    lag = measure_lag(config.database_url, admin, catalog, lag_seconds)
     publication(admin).drain()
     stale = stale_numbers(admin)
     if stale:

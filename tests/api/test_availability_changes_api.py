@@ -6,9 +6,12 @@ from typing import Any
 
 from tests.api.channel_builders import a_channel, a_shop
 from tests.api.http_builders import Client, a_key, assert_problem, ok, receive
+from tests.publishing import drain_app
 
 
 def changed(client: Client, channel: str, cursor: str, **params: Any) -> dict[str, Any]:
+    """A sync job's call, once the publisher drained what was queued."""
+    drain_app(client)
     return ok(  # type: ignore[no-any-return]
         client.get(
             f"/v1/channels/{channel}/availability",

@@ -392,7 +392,7 @@ def test_a_hot_sku_queued_many_times_is_recomputed_once(world: World) -> None:
     for _ in range(5):
         reserve(world.inventory, ("TEE", DC, 1))
     done = world.drain()
-    assert done.changes == 5 and done.batches == 1
+    assert (done.changes, done.batches) == (5, 1)
     # One event per channel for the whole batch: TEE 10 -> 5 (SET stays at CAP's 4).
     assert done.numbers == 3
     assert [e[3] for e in world.events() if e[:2] == ("rakuten", "TEE")] == [1, 2]

@@ -99,6 +99,9 @@ class AvailabilityPublisher:
         # Rung by a writer of this process once its queued changes are committed: the
         # in-process publisher wakes at once instead of at its next poll.
         self.doorbell = threading.Event()
+        # One drain at a time in a process: a drain that returns has published what was
+        # queued before it started, also what the loop had taken (it waits for the loop).
+        self.draining = threading.Lock()
 
     # ------------------------------------------------------------------ publish
 

@@ -97,13 +97,14 @@ class PublicationService:
     def drain(self, max_batches: int | None = None) -> Drained:
         """Batches until the queue is empty (or `max_batches`); what was done."""
         total = Drained()
-        if not self.waiting():
-            return total  # the loop's idle poll: no write lock (SQLite), no DELETE
-        while max_batches is None or total.batches < max_batches:
-            done = self.drain_batch()
-            total += done
-            if done.changes < self._batch:
-                break
+        with self._publisher.draining:
+            if not self.waiting():
+                return total  # the loop's idle poll: no write lock (SQLite), no DELETE
+            while max_batches is None or total.batches < max_batches:
+                done = self.drain_batch()
+                total += done
+                if done.changes < self._batch:
+                    break
         return total
 
     def republish_all(self) -> int:
