@@ -64,6 +64,8 @@ def push(
     """Tell the channel the numbers that changed since the last push (or, with --full, every
     listed SKU's number)."""
     with runtime() as services, _bar("pushing") as progress:
+        # Changes still queued for the publisher (no `oms serve` or worker running) first.
+        services.publication.drain()
         try:
             if full:
                 report = services.sync.push.push_full(channel, progress)
