@@ -25,15 +25,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from oms.channels.availability.domain.fastpath import compute_many
 from oms.channels.availability.domain.model import (
     ChannelPolicy,
     LocationStock,
     Pool,
-    compute_availability,
-    compute_bundle_availability,
     resolve_safety_stock,
     ring_fenced_units,
 )
@@ -41,12 +40,15 @@ from oms.channels.availability.domain.rules import VELOCITY_WINDOW, Channel
 from oms.channels.availability.ports import ChannelStore, PublishedNumber
 from oms.channels.availability.services.inputs import (
     ChannelRuleIndex,
+    catalogue_inputs,
     category_of,
+    rule_groups,
     text_attributes,
     with_velocity,
 )
 from oms.inventory.domain import SINGLE_UNIT, SkuKind
 from oms.inventory.ports import InventoryStore, SkuFacts
+from oms.inventory.services.bulk import CatalogueSnapshot
 from oms.shared.events import DomainEvent, EventName
 
 AVAILABILITY_CHANGED = EventName.AVAILABILITY_CHANGED
@@ -205,7 +207,12 @@ class AvailabilityPublisher:
         sku_ids: Sequence[int],
         now: datetime,
     ) -> dict[tuple[str, int], int]:
-        """channel code, SKU id -> the number it is told (inactive channels: absent, so 0)."""
+        """channel code, SKU id -> the number it is told (inactive channels: absent, so 0).
+
+        The fast path of the full recompute (`compute_many` over the SKUs grouped by their
+        policies, as `ChannelAvailabilityService.recompute_all` runs it), given a snapshot of
+        just these SKUs, their bundles' components, and the pools as they hold now.
+        """
         needed = set(sku_ids)
         for sku_id in sku_ids:
             needed.update(rules.requirements.get(sku_id, {}))
@@ -214,55 +221,42 @@ class AvailabilityPublisher:
             rules.facts.update(inventory.sku_facts(missing))
         if not rules.active:
             return {}
-        simple = [i for i in needed if rules.facts[i].kind is SkuKind.SIMPLE]
-        stock = inventory.available_by_sku(simple)
+        facts = rules.facts
+        simple = [i for i in needed if facts[i].kind is SkuKind.SIMPLE]
+        available: dict[str, dict[str, int]] = {}
+        for sku_id, at in inventory.available_by_sku(simple).items():
+            code = facts[sku_id].code
+            for location, units in at.items():
+                available.setdefault(location, {})[code] = units
+        bundles = [i for i in sku_ids if facts[i].kind is SkuKind.BUNDLE]
+        snapshot = CatalogueSnapshot(
+            skus=[facts[i].code for i in sku_ids],
+            attributes={facts[i].code: facts[i].attributes for i in needed if facts[i].attributes},
+            bundles={facts[i].code: facts[i].ship_together for i in bundles},
+            requirements={
+                facts[i].code: {facts[c].code: q for c, q in rules.requirements[i].items()}
+                for i in bundles
+            },
+            available=available,
+            active_locations=rules.active_locations,
+        )
+        drawn = _drawn(channels, rules, [facts[i].code for i in simple])
+        pools = {
+            facts[i].code: held
+            for i in simple
+            if (held := _pools_held(rules, drawn, facts[i].code))
+        }
+        inputs = replace(
+            catalogue_inputs(snapshot, rules.active, rules.default_safety, rules.overrides),
+            pools=pools,
+        )
         velocity = self._velocity(inventory, rules, sku_ids, now)
-
-        def stock_of(sku_id: int) -> list[LocationStock]:
-            return [LocationStock(loc, n) for loc, n in stock.get(sku_id, {}).items()]
-
-        def safety_of(code: str) -> dict[str, int]:
-            return resolve_safety_stock(code, rules.feeding, rules.default_safety, rules.overrides)
-
-        drawn = _drawn(channels, rules, [rules.facts[i].code for i in simple])
-
-        def pools_of(code: str) -> list[Pool]:
-            return _pools_held(rules, drawn, code)
-
+        id_of = {facts[i].code: i for i in sku_ids}
         numbers: dict[tuple[str, int], int] = {}
-        for sku_id in sku_ids:
-            facts = rules.facts[sku_id]
-            policies = self._policies(rules, facts, velocity)
-            if facts.kind is SkuKind.BUNDLE:
-                parts = {rules.facts[c].code: q for c, q in rules.requirements[sku_id].items()}
-                part_ids = {rules.facts[c].code: c for c in rules.requirements[sku_id]}
-                results = compute_bundle_availability(
-                    facts.code,
-                    text_attributes(facts.attributes),
-                    parts,
-                    {code: stock_of(part_ids[code]) for code in parts},
-                    {code: safety_of(code) for code in parts},
-                    facts.ship_together,
-                    policies,
-                    component_pools={code: pools_of(code) for code in parts},
-                    component_attributes={
-                        code: text_attributes(rules.facts[part_ids[code]].attributes)
-                        for code in parts
-                    },
-                    explain=False,
-                )
-            else:
-                results = compute_availability(
-                    facts.code,
-                    text_attributes(facts.attributes),
-                    stock_of(sku_id),
-                    safety_of(facts.code),
-                    policies,
-                    pools_of(facts.code),
-                    explain=False,
-                )
-            for code, result in results.items():
-                numbers[(code, sku_id)] = result.available
+        for policies, codes in rule_groups(snapshot, rules.active, velocity):
+            for channel, found in compute_many(codes, policies, inputs).items():
+                for code, units in found.items():
+                    numbers[(channel, id_of[code])] = units
         return numbers
 
     # ------------------------------------------------------------------ where stock is taken
