@@ -118,6 +118,7 @@ def reconcile(
 ) -> None:
     """Compare what the channel shows with what oms last told it, SKU by SKU."""
     with runtime() as services, _bar("reading the channel") as progress:
+        services.publication.drain()  # oms's numbers as of now, queued changes included
         report = services.sync.reconcile.reconcile(channel, fix=fix, progress=progress)
     out = stdout()
     if report.drift:
