@@ -39,6 +39,9 @@ class PublisherLoop(threading.Thread):
                 self.drained += done.changes
             except Exception:
                 log.exception("publisher_failed")  # the database away: try on the next turn
+            else:
+                if done.changes:
+                    continue  # more came while it drained: at once, not after a poll
             if self._stopping.is_set():
                 break
             self._doorbell.wait(self._poll)
