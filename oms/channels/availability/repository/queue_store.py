@@ -24,6 +24,8 @@ from oms.channels.availability.orm import publication_queue
 _EVERY_SKU = 0x6F6D7301
 _ONE_SKU = 0x6F6D7302
 
+# Built once: every writer's transaction runs it.
+_QUEUE = insert(publication_queue)
 _TAKE_PG = text("""
 DELETE FROM publication_queue
 WHERE id IN (
@@ -57,7 +59,7 @@ class SqlPublicationQueue:
         else:
             rows = [{"sku_id": i, "queued_at": now} for i in sorted(set(sku_ids))]
         if rows:
-            self.session.execute(insert(publication_queue), rows)
+            self.session.execute(_QUEUE, rows)
         return len(rows)
 
     def take_queued(self, limit: int) -> list[int | None]:
