@@ -31,16 +31,19 @@ class PublisherLoop(threading.Thread):
         self.drained = 0  # queued changes published since the start (for status and tests)
 
     def run(self) -> None:
+        busy = False
         while not self._stopping.is_set():
             # Cleared before the drain: a commit ringing during it makes the next wait short.
             self._doorbell.clear()
+            busy, was_busy = False, busy
             try:
-                done = self._publication.drain()
+                done = self._publication.drain(look_first=not was_busy)
                 self.drained += done.changes
             except Exception:
                 log.exception("publisher_failed")  # the database away: try on the next turn
             else:
                 if done.changes:
+                    busy = True
                     continue  # more came while it drained: at once, not after a poll
             if self._stopping.is_set():
                 break

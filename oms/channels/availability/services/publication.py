@@ -122,12 +122,14 @@ class AvailabilityPublisher:
             targets = set(inventory.all_sku_ids())
         else:
             touched = set(sku_ids)
-            rules = self._current_rules(channels, inventory)
+            # Which bundles to lock: from the cached rules, as they were (no read); the
+            # rules are read after the locks, and a bundle they add is locked then.
+            rules = self._rules or self._current_rules(channels, inventory)
             targets = _with_bundles(rules, touched)
             channels.lock_for_publication(targets)
-            # The rules again, after the locks: a catalogue change may have put these SKUs in
-            # a bundle meanwhile (its own queued change would recompute it too, but the
-            # number written now must not be computed from a stale catalogue).
+            # The rules after the locks: a catalogue change may have put these SKUs in a
+            # bundle meanwhile (its own queued change would recompute it too, but the number
+            # written now must not be computed from a stale catalogue).
             rules = self._current_rules(channels, inventory)
             more = _with_bundles(rules, touched) - targets
             if more:

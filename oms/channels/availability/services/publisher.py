@@ -94,11 +94,13 @@ class PublicationService:
         # breaks by rolling one back): the loser takes its batch again.
         return retry_transaction(attempt)
 
-    def drain(self, max_batches: int | None = None) -> Drained:
-        """Batches until the queue is empty (or `max_batches`); what was done."""
+    def drain(self, max_batches: int | None = None, *, look_first: bool = True) -> Drained:
+        """Batches until the queue is empty (or `max_batches`); what was done. `look_first`:
+        see whether anything waits with a read before taking the write lock (SQLite) and
+        deleting (the loop skips it right after a drain that found work)."""
         total = Drained()
         with self._publisher.draining:
-            if not self.waiting():
+            if look_first and not self.waiting():
                 return total  # the loop's idle poll: no write lock (SQLite), no DELETE
             while max_batches is None or total.batches < max_batches:
                 done = self.drain_batch()
