@@ -21,6 +21,7 @@ from oms.channels.adapters.registry import Gateways
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService
 from oms.channels.availability.services.publication import AvailabilityPublisher
+from oms.channels.availability.services.publisher import PublicationService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.channels.availability.services.resale_rules import EarlyUnitsOffMarketplaces
 from oms.channels.sync.adapters.leases import MemoryLeases, RedisLeases
@@ -71,6 +72,7 @@ class Services:
     channels: ChannelService
     availability: ChannelAvailabilityService
     changes: AvailabilityChanges
+    publication: PublicationService
     orders: OrderService
     fulfilment: FulfilmentService
     order_settings: OrderSettingsService
@@ -160,6 +162,7 @@ def bootstrap(
         channels=channels,
         availability=ChannelAvailabilityService(uow, inventory),
         changes=changes,
+        publication=PublicationService(uow, chosen),
         orders=orders,
         fulfilment=fulfilment,
         order_settings=OrderSettingsService(uow, clock=clock),

@@ -2,12 +2,14 @@
 
 It also records what a transaction touched (SKUs from the inventory, rules from the channel
 services), so that `publish_changes()`, which every service calls as its last step before
-`commit()`, can bring the channels' numbers up to date in the same transaction. `commit()`
-only commits, and refuses to when touched numbers were not published.
+`commit()`, queues those SKUs for the publisher in the same transaction (the publisher
+recomputes their channel numbers after the commit: oms.channels.availability.services.publisher).
+`commit()` only commits, and refuses to when touched SKUs were not recorded.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
@@ -113,11 +115,13 @@ class SqlUnitOfWork:
         self._publisher = publisher or PUBLISHER
         self._session: Session | None = None
         self._listener = _Listener(self._publisher)
+        self._queued = 0
 
     def __enter__(self) -> Self:
         self._session = self._factory()
         self._session.begin()
         self._listener = _Listener(self._publisher)
+        self._queued = 0
         self.inventory = SqlInventory(self._session)
         self.inventory.listener = self._listener
         self.channels = SqlChannels(self._session)
@@ -164,11 +168,13 @@ class SqlUnitOfWork:
             pending.sku_codes.update(sku_codes)
 
     def publish_changes(self) -> int:
-        """Publish the channel numbers this transaction moved, with their events, in it.
+        """Record, in this transaction, which SKUs' channel numbers it may have moved; the
+        publisher recomputes them once it committed. The rows recorded.
 
-        A visible step of every service that changes stock or rules, just before `commit()`:
-        the numbers are computed after the writers' row locks, so they see this transaction's
-        own changes and no concurrent writer can interleave (see oms.channels.availability).
+        A visible step of every service that changes stock or rules, just before `commit()`.
+        Insert-only: concurrent writers of one SKU share no row here. A rule change also
+        replaces the rules token now, so that every process's cached rules (the ring-fenced
+        pools a reservation checks, the publisher's) are stale from this commit on.
         """
         if self._session is None:
             raise RuntimeError("publish_changes() outside `with uow:`")
@@ -176,7 +182,17 @@ class SqlUnitOfWork:
         if not pending:
             return 0
         self._listener.pending = PendingPublication()
-        return self._publisher.publish(self.channels, self.inventory, pending, utcnow())
+        if pending.rules_changed:
+            self.channels.set_publication_token(uuid.uuid4().hex)
+        if pending.everything:
+            queued = self.channels.queue_publication(None, utcnow())
+        else:
+            sku_ids = set(pending.sku_ids)
+            if pending.sku_codes:
+                sku_ids.update(self.inventory.sku_ids_by_code(pending.sku_codes).values())
+            queued = self.channels.queue_publication(sku_ids, utcnow())
+        self._queued += queued
+        return queued
 
     def commit(self) -> None:
         """Commit the data and its outbox events; nothing else happens here."""
@@ -186,3 +202,6 @@ class SqlUnitOfWork:
             # A forgotten follow-up would leave channel numbers stale: fail loudly instead.
             raise RuntimeError("changes not published: call publish_changes() before commit()")
         self._session.commit()
+        if self._queued:
+            self._queued = 0
+            self._publisher.doorbell.set()

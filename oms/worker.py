@@ -21,6 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from oms.channels.availability.tasks import PublisherLoop
 from oms.channels.sync.tasks import DramatiqSync, EmbeddedSync
 from oms.embedded import EmbeddedRunner
 from oms.inventory.domain import MovementType
@@ -372,16 +373,19 @@ class RelayLoop(threading.Thread):
 
 @dataclass
 class Background:
-    """What runs beside the API without Redis: the embedded runner, the channel sync and the
-    pruning."""
+    """What runs beside the API without Redis: the embedded runner, the channel publisher,
+    the channel sync and the pruning."""
 
     relay_loop: RelayLoop | None
     prune_loop: PruneLoop | None = None
     sync: EmbeddedSync | None = None
     resale_loop: ResaleDueLoop | None = None
     pii_loop: AnonymiseLoop | None = None
+    publisher_loop: PublisherLoop | None = None
 
     def stop(self) -> None:
+        if self.publisher_loop is not None:
+            self.publisher_loop.stop()
         if self.relay_loop is not None:
             self.relay_loop.stop()
         if self.resale_loop is not None:
@@ -411,6 +415,8 @@ def start_background(services: Services) -> Background:
         },
     )
     runner = EmbeddedRunner(factory, handlers, settings.outbox_batch_size)
+    publisher = PublisherLoop(services.publication)
+    publisher.start()
     sync.start()
     loop = RelayLoop(runner.run_pending, settings.outbox_poll_seconds)
     loop.start()
@@ -421,7 +427,9 @@ def start_background(services: Services) -> Background:
     pii = AnonymiseLoop(services.anonymisation, settings.pii_check_interval_seconds)
     pii.start()
     log.info("background_started", mode="in-process")
-    return Background(loop, pruning, sync, resale_loop=resale, pii_loop=pii)
+    return Background(
+        loop, pruning, sync, resale_loop=resale, pii_loop=pii, publisher_loop=publisher
+    )
 
 
 def _logged(first: Handler, then: Handler) -> Handler:
@@ -477,6 +485,9 @@ def run_worker(settings: Settings) -> None:
     )
     worker.start()
     sync.start_scheduler()
+    # Channel numbers of every process's writes: each worker drains the publication queue.
+    publisher = PublisherLoop(services.publication)
+    publisher.start()
     relay = sync_relay(factory, broker, settings, sync)
     loop = RelayLoop(relay.publish_pending, settings.outbox_poll_seconds)
     loop.start()
@@ -496,6 +507,7 @@ def run_worker(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _stop)
     log.info("worker_started", queues=sorted({r.queue_name for r in ROUTES.values()}))
     stopping.wait()
+    publisher.stop()
     sync.stop()
     pruning.stop()
     resale.stop()

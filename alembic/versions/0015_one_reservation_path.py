@@ -5,7 +5,7 @@ a process taken into one transaction: see oms.inventory.services.reservations); 
 of migrations 0002 and 0004 was its twin on PostgreSQL.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 01:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -58,12 +58,28 @@ app.add_typer(availability_app, name="availability")
 def availability_publish() -> None:
     """Recompute every channel's number of every SKU and publish the ones that differ.
 
-    Numbers are kept current by every change as it happens; this is a repair, e.g. after a
-    database restore or data loaded around the API. Safe to run at any time.
+    The publisher keeps numbers current after every change (`oms availability drain`); this
+    is a repair, e.g. after a database restore or data loaded around the API. Safe to run at
+    any time.
     """
     with runtime() as rt:
-        changed = rt.changes.republish_all()
+        changed = rt.publication.republish_all()
     stdout().print(f"{changed} channel numbers changed and published")
+
+
+@availability_app.command("drain")
+@clean_errors
+def availability_drain() -> None:
+    """Publish every change waiting in the publication queue, then stop.
+
+    What the publisher of `oms worker` (or of `oms serve` without Redis) does continuously;
+    useful when neither runs, e.g. after a batch of CLI commands on the embedded database.
+    """
+    with runtime() as rt:
+        done = rt.publication.drain()
+    stdout().print(
+        f"{done.changes} queued changes taken, {done.numbers} channel numbers changed and published"
+    )
 
 
 _RULES_ENCODING = "auto (UTF-8 with or without a BOM, else Shift_JIS), utf-8, shift_jis or cp932."

@@ -64,6 +64,8 @@ def push(
     """Tell the channel the numbers that changed since the last push (or, with --full, every
     listed SKU's number)."""
     with runtime() as services, _bar("pushing") as progress:
+        # Changes still queued for the publisher (no `oms serve` or worker running) first.
+        services.publication.drain()
         try:
             if full:
                 report = services.sync.push.push_full(channel, progress)
@@ -116,6 +118,7 @@ def reconcile(
 ) -> None:
     """Compare what the channel shows with what oms last told it, SKU by SKU."""
     with runtime() as services, _bar("reading the channel") as progress:
+        services.publication.drain()  # oms's numbers as of now, queued changes included
         report = services.sync.reconcile.reconcile(channel, fix=fix, progress=progress)
     out = stdout()
     if report.drift:

@@ -27,9 +27,10 @@ class Transaction(Protocol):
     ) -> None: ...
 
     def publish_changes(self) -> int:
-        """Bring what derives from this transaction's changes (each channel's numbers and their
-        AvailabilityChanged events) up to date, in this transaction. Call it before `commit()`,
-        which refuses to commit changes that were not published. Returns the numbers changed."""
+        """Record, in this transaction, what derives from its changes (the SKUs whose channel
+        numbers may have moved) for the publisher, which recomputes them and writes their
+        AvailabilityChanged events after the commit. Call it before `commit()`, which refuses
+        to commit changes that were not recorded. Returns the changes recorded."""
         ...
 
     def commit(self) -> None: ...

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.api.channel_builders import a_channel, a_shop
 from tests.api.http_builders import Client, a_key, assert_problem, ok, receive
+from tests.publishing import drain_app
 
 
 def changed(client: Client, channel: str, cursor: str, **params: Any) -> dict[str, Any]:
+    """A sync job's call, once the publisher drained what was queued."""
+    drain_app(client)
     return ok(  # type: ignore[no-any-return]
         client.get(
             f"/v1/channels/{channel}/availability",
@@ -99,3 +103,19 @@ def test_a_channel_switched_off_is_told_zero(client: Client) -> None:
     assert numbers(changed(client, channel, cursor)) == {"TEE-BLK-M": 0}
     a_channel(client, "AMAZON", ["DC-CHIBA"], kind="amazon")
     assert numbers(changed(client, "AMAZON", "0")) == {"TEE-BLK-M": 10}
+
+
+def test_the_in_process_publisher_publishes_without_being_asked(client: Client) -> None:
+    """`oms serve` without Redis runs the publisher's loop beside the API: nobody drains here,
+    yet the numbers a receipt moved reach what a sync job reads."""
+    channel = a_shop(client, stock=10)
+    receive(client, "TEE-BLK-M", "DC-CHIBA", 5)
+    url = f"/v1/channels/{channel}/availability"
+    told: dict[str, int] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        told = numbers(ok(client.get(url, params={"changed_since": "0"})))
+        if told == {"TEE-BLK-M": 15}:
+            break
+        time.sleep(0.05)
+    assert told == {"TEE-BLK-M": 15}

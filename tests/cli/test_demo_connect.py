@@ -109,6 +109,7 @@ def test_connect_stores_sealed_connections_lists_the_skus_and_one_push_pass_show
         assert sorted(listings) == sorted(demo_skus(channel))
 
     for channel in CHANNELS:
+        services.publication.drain()
         report = services.sync.push.push_changes(channel)
         assert report.complete, report
         emulator = emulator_for(channel, emulators[channel])
@@ -127,6 +128,7 @@ def test_connect_stores_sealed_connections_lists_the_skus_and_one_push_pass_show
         uow.commit()
     before = amazon.quantity_of(ref)
     receive(services.inventory, RECEIPT_SKU, RECEIPT_LOCATION, 10)
+    services.publication.drain()
     services.sync.push.push_changes("amazon")
 
     assert before is not None

@@ -1,8 +1,9 @@
-"""AvailabilityChanged events and published numbers, kept current in the writing transaction.
+"""AvailabilityChanged events and published numbers, kept current by the publisher.
 
-Both databases. Every test compares what was published (the outbox and channel_availability)
-with what the pipeline computes now through the read API, which shares no code path with the
-publisher's reads.
+Both databases. Writers queue the SKUs they touched; the publisher's drain (the service its
+loop runs) recomputes them. Every test compares what was published once drained (the outbox
+and channel_availability) with what the pipeline computes now through the read API, which
+shares no code path with the publisher's reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from oms.channels.availability.orm import channels as channels_table
 from oms.channels.availability.services.changes import AvailabilityChanges
 from oms.channels.availability.services.channels import ChannelService, CreateChannel, UpdateChannel
 from oms.channels.availability.services.publication import AvailabilityPublisher
+from oms.channels.availability.services.publisher import Drained, PublicationService
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
 from oms.inventory.domain import InsufficientStock, ReservationLine
@@ -56,6 +58,11 @@ class World:
         self.channels = ChannelService(uow, self.inventory)
         self.availability = ChannelAvailabilityService(uow, self.inventory)
         self.changes = AvailabilityChanges(uow)
+        self.publication = PublicationService(uow, self.publisher)
+
+    def drain(self) -> Drained:
+        """What the publisher's loop does: publish every queued change."""
+        return self.publication.drain()
 
     def build(self, *, with_channels: bool = True) -> World:
         for code in (DC, STORE, FC):
@@ -115,6 +122,8 @@ class World:
         return told
 
     def events(self) -> list[Event]:
+        """Every AvailabilityChanged, once the publisher drained what was queued."""
+        self.drain()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(outbox.c.payload)
@@ -179,13 +188,15 @@ def test_many_movements_in_one_transaction_make_one_event_per_channel_and_sku(
 
 
 def test_versions_count_the_changes_of_each_number(world: World) -> None:
+    world.drain()
     receive(world.inventory, "TEE", DC, 1)
+    world.drain()  # a batch per change here; changes drained together are one version
     receive(world.inventory, "TEE", DC, 1)
     versions = [e[3] for e in world.events() if e[:2] == ("rakuten", "TEE")]
     assert versions == [1, 2, 3]
 
 
-def test_reservation_and_release_publish_in_their_transaction(world: World) -> None:
+def test_reservation_and_release_are_published_once_drained(world: World) -> None:
     events = world.events_of(lambda: reserve(world.inventory, ("TEE", DC, 4)))
     assert {(e[0], e[1]): e[2] for e in events if e[1] == "TEE"} == {
         ("amazon", "TEE"): 6,
@@ -279,6 +290,7 @@ def test_without_channels_nothing_is_published(engine: Engine) -> None:
 
 
 def test_changed_since_hands_out_each_change_once(world: World) -> None:
+    world.drain()
     first = world.changes.changed_since("rakuten", "0")
     assert {i.sku: i.available for i in first.items} == {"TEE": 10, "CAP": 4, "SET": 4}
     assert not first.more
@@ -286,6 +298,7 @@ def test_changed_since_hands_out_each_change_once(world: World) -> None:
     assert again.items == []
     receive(world.inventory, "CAP", DC, 1)
     receive(world.inventory, "TEE", STORE, 1)  # rakuten is not fed by the store
+    world.drain()
     later = world.changes.changed_since("rakuten", again.next_cursor)
     assert [(i.sku, i.available, i.version) for i in later.items] == [
         ("CAP", 5, 2),
@@ -295,6 +308,7 @@ def test_changed_since_hands_out_each_change_once(world: World) -> None:
 
 
 def test_changed_since_pages_without_losing_a_change(world: World) -> None:
+    world.drain()
     seen: dict[str, int] = {}
     cursor = "0"
     for _ in range(10):
@@ -352,3 +366,51 @@ def test_one_call_reservation_hands_over_to_the_transaction_when_channels_exist(
     assert ("rakuten", "TEE", 8, 2) in events
     assert world.publisher.expects_publication
     assert world.published() == world.live()
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def test_a_writer_only_queues_and_the_drain_publishes_once(world: World) -> None:
+    told = world.events()  # drained
+    receive(world.inventory, "CAP", DC, 3)
+    with world.engine.connect() as conn:
+        stored = conn.execute(
+            select(outbox.c.id).where(outbox.c.event == "AvailabilityChanged")
+        ).all()
+    assert len(stored) == len(told), "the writer wrote no number itself"
+    assert world.publication.backlog().waiting == 1
+    done = world.drain()
+    assert (done.changes, done.numbers) == (1, 6)  # CAP and SET, for three channels
+    assert world.publication.backlog().waiting == 0
+    assert world.drain() == Drained()
+    assert world.published() == world.live()
+
+
+def test_a_hot_sku_queued_many_times_is_recomputed_once(world: World) -> None:
+    world.drain()
+    for _ in range(5):
+        reserve(world.inventory, ("TEE", DC, 1))
+    done = world.drain()
+    assert (done.changes, done.batches) == (5, 1)
+    # One event per channel for the whole batch: TEE 10 -> 5 (SET stays at CAP's 4).
+    assert done.numbers == 3
+    assert [e[3] for e in world.events() if e[:2] == ("rakuten", "TEE")] == [1, 2]
+    assert world.published() == world.live()
+
+
+def test_a_rule_change_for_every_sku_is_one_queued_change(world: World) -> None:
+    world.drain()
+    world.channels.set_default_safety_stock(DC, 1, ADMIN)
+    assert world.publication.backlog().waiting == 1
+    assert world.published() == world.live()
+    assert world.live()[("rakuten", "TEE")] == 9
+
+
+def test_republish_all_restores_numbers_lost_around_the_api(world: World) -> None:
+    world.drain()
+    with world.engine.begin() as conn:
+        conn.execute(channel_availability.delete())
+    changed = world.publication.republish_all()
+    assert changed == sum(1 for n in world.live().values() if n)
+    assert world.publication.republish_all() == 0

@@ -31,6 +31,7 @@ from oms.shared.clock import utcnow
 from oms.shared.events import EventName
 from oms.worker import BACKORDER_ACTOR, event_handlers
 from tests.order_builders import DC, TEE, Shop
+from tests.publishing import drain
 
 Event = dict[str, Any]
 
@@ -88,6 +89,7 @@ def test_a_handler_that_always_fails_is_given_up_and_does_not_hold_up_the_rest(
     _a_stock_event(engine)
     _handled_so_far(engine)
     Shop(engine).stock((TEE, DC, 1))
+    drain(engine)  # the publisher writes the AvailabilityChanged behind the StockChanged
     seen: list[str] = []
 
     def broken(event: Event) -> None:

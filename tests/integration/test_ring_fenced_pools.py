@@ -26,6 +26,7 @@ from oms.shared.errors import Conflict
 from oms.uow import SqlUnitOfWork
 from tests.builders import a_key, receive
 from tests.order_builders import CHANNEL, DC, TEE, Shop, an_order, carried, open_shipments
+from tests.publishing import drain
 
 AMAZON, RAKUTEN = "amazon", "rakuten"
 ADMIN = "test admin"
@@ -77,6 +78,8 @@ def computed(shop: Shop) -> dict[str, int]:
 
 
 def published(shop: Shop) -> dict[str, int]:
+    """What each channel was told of TEE once the publisher drained what was queued."""
+    drain(shop.engine)
     with shop.engine.connect() as conn:
         rows = conn.execute(
             select(channels_table.c.code, channel_availability.c.available)

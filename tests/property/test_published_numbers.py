@@ -18,9 +18,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine
 
+from oms.channels.availability.services.publication import AvailabilityPublisher
+from oms.channels.availability.services.publisher import PublicationService
+from oms.db import make_session_factory
 from oms.inventory.domain import InsufficientStock, ReservationLine, StockRuleBroken
 from oms.inventory.services import ReserveStock
 from oms.shared.errors import InvalidInput
+from oms.uow import SqlUnitOfWork
 from tests.builders import a_key, a_movement, reserve
 from tests.conftest import clean
 from tests.examples import examples
@@ -136,11 +140,30 @@ def test_published_numbers_follow_every_change(engine: Engine) -> None:
     )
 
 
-def test_parallel_writers_leave_every_number_right(pg_engine: Engine) -> None:
-    """Reservations at the DC and receipts at the store, of the same SKUs, at once: each
-    writer computes from the other's committed stock, so no number is left stale."""
+def test_parallel_writers_and_publishers_leave_every_number_right(pg_engine: Engine) -> None:
+    """Reservations at the DC and receipts at the store, of the same SKUs, at once, while two
+    publishers (as two processes: a publisher each) drain the queue: each publisher computes
+    from the stock committed before its lock on the SKU, so once drained no number is stale."""
     world = World(pg_engine).build()
+    world.drain()
     errors: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+    factory = make_session_factory(pg_engine)
+
+    def a_publisher() -> PublicationService:
+        own = AvailabilityPublisher()  # as in a process of its own
+        return PublicationService(lambda: SqlUnitOfWork(factory, own), own, batch_size=3)
+
+    publishers = [a_publisher(), a_publisher()]
+    published: list[int] = []
+
+    def publisher(service: PublicationService) -> None:
+        try:
+            while writing.is_set():
+                published.append(service.drain().numbers)
+        except BaseException as error:
+            errors.append(error)
 
     def reserver(index: int) -> None:
         try:
@@ -161,9 +184,14 @@ def test_parallel_writers_leave_every_number_right(pg_engine: Engine) -> None:
 
     threads = [threading.Thread(target=reserver, args=(i,)) for i in range(3)]
     threads += [threading.Thread(target=receiver, args=(i,)) for i in range(3)]
-    for thread in threads:
+    draining = [threading.Thread(target=publisher, args=(p,)) for p in publishers]
+    for thread in threads + draining:
         thread.start()
     for thread in threads:
         thread.join()
+    writing.clear()
+    for thread in draining:
+        thread.join()
     assert errors == []
+    assert sum(published) > 0, "the two publishers published nothing while the writers ran"
     assert world.published() == world.live()

@@ -56,6 +56,7 @@ def push_until_accepted(services: Services, channel: str, deadline: float = 15.0
     end = time.monotonic() + deadline
     total = PushReport(channel)
     while True:
+        services.publication.drain()
         report = services.sync.push.push_changes(channel)
         total.accepted += report.accepted
         total.calls += report.calls

@@ -53,12 +53,14 @@ def test_a_sku_listed_by_csv_is_pushed_and_once_unlisted_is_pushed_no_more(
     receive(services.inventory, TEE, DC, 6)
     receive(services.inventory, PANTS, DC, 2)
 
+    services.publication.drain()
     services.sync.push.push_changes(CHANNEL)
     assert (emulator.quantity_of(tee), emulator.quantity_of(pants)) == (6, 2)
 
     services.listings.remove(CHANNEL, PANTS, "test")
     receive(services.inventory, TEE, DC, 1)
     receive(services.inventory, PANTS, DC, 5)
+    services.publication.drain()
     services.sync.push.push_changes(CHANNEL)
 
     assert (emulator.quantity_of(tee), emulator.quantity_of(pants)) == (7, 2)

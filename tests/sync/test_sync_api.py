@@ -140,6 +140,7 @@ def test_status_shows_each_channel_and_never_a_secret(
     tee = emulator.listing(TEE)
     list_on(services, CHANNEL, tee)
     receive(services.inventory, TEE, DC, 3)
+    services.publication.drain()
 
     # The receipt's number waits (pushing is off): it shows once the changes feed sees it
     # (after every older transaction in the cluster ended; another test process may hold one).
@@ -169,6 +170,7 @@ def test_a_refused_push_is_a_failure_a_person_retries_over_http(
     list_on(services, CHANNEL, ListingRef(PANTS, "gid://shopify/InventoryItem/999999"))
     receive(services.inventory, PANTS, DC, 2)
     connect(services, CHANNEL, connection_to(emulator.base_url), pull_orders=False)
+    services.publication.drain()
     report = services.sync.push.push_changes(CHANNEL)
     assert report.rejected == 1
 
@@ -185,6 +187,7 @@ def test_a_refused_push_is_a_failure_a_person_retries_over_http(
     # The listing fixed: the failure no longer stands, and the next pass pushes the number.
     list_on(services, CHANNEL, ListingRef(PANTS, tee.remote_id))
     assert api.get("/v1/sync/failures", params={"channel": CHANNEL}).json()["items"] == []
+    services.publication.drain()
     services.sync.push.push_changes(CHANNEL)
     assert emulator.quantity_of(tee) == 2
     resolved = api.get("/v1/sync/failures", params={"include_resolved": "true"}).json()

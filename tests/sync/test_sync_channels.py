@@ -106,7 +106,9 @@ def test_a_number_is_pushed_once_and_a_second_change_once_more(
     list_on(services, "chan", tee)
     receive(services.inventory, TEE, DC, 8)
 
+    services.publication.drain()
     first = services.sync.push.push_changes("chan")
+    services.publication.drain()
     idle = services.sync.push.push_changes("chan")
     receive(services.inventory, TEE, DC, 4)
     second = push_until_accepted(services, "chan")
@@ -156,13 +158,17 @@ def test_reconciliation_reports_drift_and_fixes_it(services: Services, emulator:
     tee = emulator.listing(TEE)
     list_on(services, "chan", tee)
     receive(services.inventory, TEE, DC, 6)
+    services.publication.drain()
     services.sync.push.push_changes("chan")
+    services.publication.drain()
     clean = services.sync.reconcile.reconcile("chan")
     assert (clean.checked, clean.drift) == (1, [])
 
     receive(services.inventory, TEE, DC, 1)  # changed in oms, not pushed yet
 
+    services.publication.drain()
     found = services.sync.reconcile.reconcile("chan")
+    services.publication.drain()
     fixed = services.sync.reconcile.reconcile("chan", fix=True)
 
     assert [(d.sku, d.remote, d.told, d.current) for d in found.drift] == [(TEE, 6, 6, 7)]

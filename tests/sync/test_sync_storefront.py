@@ -57,11 +57,13 @@ def test_a_change_reaches_the_channel_once_and_only_for_listed_skus(
     receive(services.inventory, TEE, DC, 10)
     receive(services.inventory, PANTS, DC, 4)
 
+    services.publication.drain()
     first = services.sync.push.push_changes(CHANNEL)
 
     assert emulator.quantity_of(tee) == number(services, TEE) == 10
     assert emulator.quantity_of(pants) == 0  # unlisted: never pushed
     assert (first.accepted, first.calls) == (1, 1)
+    services.publication.drain()
     again = services.sync.push.push_changes(CHANNEL)
     assert (again.accepted, again.calls) == (0, 0)  # told already: no call wasted
 
@@ -74,6 +76,7 @@ def test_many_changes_between_passes_are_one_push_of_the_latest_number(
     for _ in range(7):
         receive(services.inventory, TEE, DC, 3)
 
+    services.publication.drain()
     report = services.sync.push.push_changes(CHANNEL)
 
     assert (report.accepted, report.calls) == (1, 1)
@@ -86,8 +89,10 @@ def test_a_full_push_sends_every_listed_number_whatever_was_told(
     tee, pants = emulator.listing(TEE), emulator.listing(PANTS)
     list_on(services, CHANNEL, tee, pants)
     receive(services.inventory, TEE, DC, 5)
+    services.publication.drain()
     services.sync.push.push_changes(CHANNEL)
 
+    services.publication.drain()
     report = services.sync.push.push_full(CHANNEL)
 
     assert report.accepted == 2
@@ -179,11 +184,14 @@ def test_a_sku_listed_later_hears_its_number_without_waiting_for_a_change(
 ) -> None:
     tee = emulator.listing(TEE)
     receive(services.inventory, TEE, DC, 6)
+    services.publication.drain()
     assert services.sync.push.push_changes(CHANNEL).calls == 0  # not listed yet: nothing
 
     list_on(services, CHANNEL, tee)
+    services.publication.drain()
     report = services.sync.push.push_changes(CHANNEL)
 
     assert (report.accepted, report.calls) == (1, 1)
     assert emulator.quantity_of(tee) == 6
+    services.publication.drain()
     assert services.sync.push.push_changes(CHANNEL).calls == 0

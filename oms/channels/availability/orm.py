@@ -184,3 +184,15 @@ availability_state = Table(
     Column("token", String(40), nullable=False),
     Column("change_seq", BigInteger, nullable=False),
 )
+
+# SKUs whose numbers a committed change may have moved, waiting for the publisher
+# (oms.channels.availability.services.publisher). Writers only insert, one row per SKU they
+# touched (`sku_id` NULL: every SKU, after a change of rules for all); the publisher takes rows
+# with DELETE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL) and recomputes them.
+publication_queue = Table(
+    "publication_queue",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sku_id", Integer, nullable=True),
+    Column("queued_at", UtcDateTime, nullable=False),
+)

@@ -9,9 +9,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from oms.channels.availability.repository.published_store import SqlPublished
+from oms.channels.availability.repository.queue_store import SqlPublicationQueue
 
 
-class SqlChannelsBase(SqlPublished):
+class SqlChannelsBase(SqlPublished, SqlPublicationQueue):
     """One session (one transaction); its parts add the tables they own."""
 
     def __init__(self, session: Session) -> None:

@@ -74,15 +74,6 @@ class AvailabilityChanges:
     def __init__(self, uow: Callable[[], ChannelUnitOfWork]) -> None:
         self._uow = uow
 
-    def republish_all(self) -> int:
-        """Recompute every channel's number of every SKU and publish those that differ from
-        what was told (a repair, e.g. after restoring a backup); the numbers that changed."""
-        with self._uow() as uow:
-            uow.rules_changed(None)
-            published = uow.publish_changes()
-            uow.commit()
-            return published
-
     def changed_since(
         self, code: str, cursor: str, limit: int = DEFAULT_CHANGES_PAGE
     ) -> ChangesPage:

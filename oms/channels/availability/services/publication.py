@@ -1,20 +1,23 @@
-"""Keeping every channel's published number current, in the transaction that moves it.
+"""Computing and writing every channel's published numbers: the publisher's recomputation.
 
-A transaction that changes stock, the catalogue or a rule tells its unit of work which SKUs it
-touched. Before commit, `AvailabilityPublisher.publish` recomputes those SKUs and every bundle
-containing them for every channel, compares with what each channel was last told
-(`channel_availability`), and for each (channel, SKU) whose number really changed writes the
-new number and one `AvailabilityChanged {channel, sku, available, version}` outbox row: once
-per (channel, SKU) per transaction, whatever the number of movements.
+A transaction that changes stock, the catalogue or a rule records which SKUs it touched in the
+publication queue (`SqlUnitOfWork.publish_changes`); the publisher
+(`oms.channels.availability.services.publisher`) takes a batch of them and calls
+`AvailabilityPublisher.publish`, which recomputes those SKUs and every bundle containing them
+for every channel, compares with what each channel was last told (`channel_availability`),
+and for each (channel, SKU) whose number really changed writes the new number and one
+`AvailabilityChanged {channel, sku, available, version}` outbox row: once per (channel, SKU)
+per batch, whatever the number of movements.
 
-Concurrency (PostgreSQL): numbers are computed after the SKU rows are locked (stock writers
-lock them to number their events; publication then locks the bundles containing them; rule
-changes lock the SKUs they touch, or the whole catalogue). Any two transactions that could
-move the same number therefore run one after the other, and the second reads the first's
-committed stock and rules (READ COMMITTED: each statement sees the latest commits).
+Concurrency: `publish` locks what it recomputes (advisory locks per SKU on PostgreSQL, bundles
+included; every SKU for a recompute of all) and reads the stock, the rules and the numbers
+told after the locks. Two publishers of the same SKU therefore run one after the other, and
+the second reads everything committed before its lock (READ COMMITTED: each statement sees the
+latest commits): a queued change is visible only once its writer committed, so whichever
+publisher takes it reads that writer's stock. Writers never wait for a publisher.
 
-Rules are cached per process under a token that every rule or catalogue change replaces, read
-after the locks; a stale cache is reloaded, never used.
+Rules are cached per process under a token that every rule or catalogue change replaces in its
+own transaction, read after the locks; a stale cache is reloaded, never used.
 """
 
 from __future__ import annotations
@@ -22,15 +25,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from oms.channels.availability.domain.fastpath import compute_many
 from oms.channels.availability.domain.model import (
     ChannelPolicy,
     LocationStock,
     Pool,
-    compute_availability,
-    compute_bundle_availability,
     resolve_safety_stock,
     ring_fenced_units,
 )
@@ -38,12 +40,15 @@ from oms.channels.availability.domain.rules import VELOCITY_WINDOW, Channel
 from oms.channels.availability.ports import ChannelStore, PublishedNumber
 from oms.channels.availability.services.inputs import (
     ChannelRuleIndex,
+    catalogue_inputs,
     category_of,
+    rule_groups,
     text_attributes,
     with_velocity,
 )
 from oms.inventory.domain import SINGLE_UNIT, SkuKind
 from oms.inventory.ports import InventoryStore, SkuFacts
+from oms.inventory.services.bulk import CatalogueSnapshot
 from oms.shared.events import DomainEvent, EventName
 
 AVAILABILITY_CHANGED = EventName.AVAILABILITY_CHANGED
@@ -53,7 +58,7 @@ MAX_PAGE = 500
 
 @dataclass(slots=True)
 class PendingPublication:
-    """What one transaction touched, gathered until its commit."""
+    """What one transaction touched, gathered until it records it (`publish_changes`)."""
 
     sku_ids: set[int] = field(default_factory=set)
     sku_codes: set[str] = field(default_factory=set)
@@ -93,6 +98,12 @@ class AvailabilityPublisher:
         self._lock = threading.Lock()
         # A hint for the one-call reservation: whether a channel had to be told last time.
         self.expects_publication = False
+        # Rung by a writer of this process once its queued changes are committed: the
+        # in-process publisher wakes at once instead of at its next poll.
+        self.doorbell = threading.Event()
+        # One drain at a time in a process: a drain that returns has published what was
+        # queued before it started, also what the loop had taken (it waits for the loop).
+        self.draining = threading.Lock()
 
     # ------------------------------------------------------------------ publish
 
@@ -100,36 +111,38 @@ class AvailabilityPublisher:
         self,
         channels: ChannelStore,
         inventory: InventoryStore,
-        pending: PendingPublication,
+        sku_ids: Iterable[int] | None,
         now: datetime,
     ) -> int:
-        """Recompute what `pending` touched and write the changed numbers; the events written."""
-        if pending.rules_changed:
-            channels.set_publication_token(uuid.uuid4().hex)
-        if pending.everything:
-            inventory.lock_catalogue()
-        sku_ids = set(pending.sku_ids)
-        if pending.sku_codes:
-            by_code = inventory.sku_ids_by_code(pending.sku_codes)
-            sku_ids.update(by_code.values())
-            if not pending.everything:
-                inventory.lock_skus(by_code.values())
-        rules = self._current_rules(channels, inventory)
-        if pending.everything:
+        """Recompute these SKUs (None: every SKU) and the bundles containing them, under their
+        locks, and write the changed numbers with their events; the events written."""
+        if sku_ids is None:
+            channels.lock_for_publication(None)
+            rules = self._current_rules(channels, inventory)
             targets = set(inventory.all_sku_ids())
         else:
-            targets = set(sku_ids)
-            for sku_id in sku_ids:
-                targets |= rules.containing.get(sku_id, set())
-            bundles = targets - sku_ids
-            if bundles:
-                # Bundles last, in id order, after the SKUs the writer locked (module doc);
-                # then the rules again, in case they changed while we waited.
-                inventory.lock_skus(bundles)
-                rules = self._current_rules(channels, inventory)
+            touched = set(sku_ids)
+            # Which bundles to lock: from the cached rules, as they were (no read); the
+            # rules are read after the locks, and a bundle they add is locked then.
+            rules = self._rules or self._current_rules(channels, inventory)
+            targets = _with_bundles(rules, touched)
+            channels.lock_for_publication(targets)
+            # The rules after the locks: a catalogue change may have put these SKUs in a
+            # bundle meanwhile (its own queued change would recompute it too, but the number
+            # written now must not be computed from a stale catalogue).
+            rules = self._current_rules(channels, inventory)
+            more = _with_bundles(rules, touched) - targets
+            if more:
+                channels.lock_for_publication(more)
+                targets |= more
         self.expects_publication = bool(rules.active) or bool(rules.channels)
         if not rules.channels or not targets:
             return 0
+        missing = [i for i in targets if i not in rules.facts]
+        if missing:
+            rules.facts.update(inventory.sku_facts(missing))
+        # A queued id that is no SKU (written by hand): nothing to publish for it.
+        targets = {i for i in targets if i in rules.facts}
         return self._publish(channels, inventory, rules, targets, now)
 
     def _publish(
@@ -196,7 +209,12 @@ class AvailabilityPublisher:
         sku_ids: Sequence[int],
         now: datetime,
     ) -> dict[tuple[str, int], int]:
-        """channel code, SKU id -> the number it is told (inactive channels: absent, so 0)."""
+        """channel code, SKU id -> the number it is told (inactive channels: absent, so 0).
+
+        The fast path of the full recompute (`compute_many` over the SKUs grouped by their
+        policies, as `ChannelAvailabilityService.recompute_all` runs it), given a snapshot of
+        just these SKUs, their bundles' components, and the pools as they hold now.
+        """
         needed = set(sku_ids)
         for sku_id in sku_ids:
             needed.update(rules.requirements.get(sku_id, {}))
@@ -205,55 +223,42 @@ class AvailabilityPublisher:
             rules.facts.update(inventory.sku_facts(missing))
         if not rules.active:
             return {}
-        simple = [i for i in needed if rules.facts[i].kind is SkuKind.SIMPLE]
-        stock = inventory.available_by_sku(simple)
+        facts = rules.facts
+        simple = [i for i in needed if facts[i].kind is SkuKind.SIMPLE]
+        available: dict[str, dict[str, int]] = {}
+        for sku_id, at in inventory.available_by_sku(simple).items():
+            code = facts[sku_id].code
+            for location, units in at.items():
+                available.setdefault(location, {})[code] = units
+        bundles = [i for i in sku_ids if facts[i].kind is SkuKind.BUNDLE]
+        snapshot = CatalogueSnapshot(
+            skus=[facts[i].code for i in sku_ids],
+            attributes={facts[i].code: facts[i].attributes for i in needed if facts[i].attributes},
+            bundles={facts[i].code: facts[i].ship_together for i in bundles},
+            requirements={
+                facts[i].code: {facts[c].code: q for c, q in rules.requirements[i].items()}
+                for i in bundles
+            },
+            available=available,
+            active_locations=rules.active_locations,
+        )
+        drawn = _drawn(channels, rules, [facts[i].code for i in simple])
+        pools = {
+            facts[i].code: held
+            for i in simple
+            if (held := _pools_held(rules, drawn, facts[i].code))
+        }
+        inputs = replace(
+            catalogue_inputs(snapshot, rules.active, rules.default_safety, rules.overrides),
+            pools=pools,
+        )
         velocity = self._velocity(inventory, rules, sku_ids, now)
-
-        def stock_of(sku_id: int) -> list[LocationStock]:
-            return [LocationStock(loc, n) for loc, n in stock.get(sku_id, {}).items()]
-
-        def safety_of(code: str) -> dict[str, int]:
-            return resolve_safety_stock(code, rules.feeding, rules.default_safety, rules.overrides)
-
-        drawn = _drawn(channels, rules, [rules.facts[i].code for i in simple])
-
-        def pools_of(code: str) -> list[Pool]:
-            return _pools_held(rules, drawn, code)
-
+        id_of = {facts[i].code: i for i in sku_ids}
         numbers: dict[tuple[str, int], int] = {}
-        for sku_id in sku_ids:
-            facts = rules.facts[sku_id]
-            policies = self._policies(rules, facts, velocity)
-            if facts.kind is SkuKind.BUNDLE:
-                parts = {rules.facts[c].code: q for c, q in rules.requirements[sku_id].items()}
-                part_ids = {rules.facts[c].code: c for c in rules.requirements[sku_id]}
-                results = compute_bundle_availability(
-                    facts.code,
-                    text_attributes(facts.attributes),
-                    parts,
-                    {code: stock_of(part_ids[code]) for code in parts},
-                    {code: safety_of(code) for code in parts},
-                    facts.ship_together,
-                    policies,
-                    component_pools={code: pools_of(code) for code in parts},
-                    component_attributes={
-                        code: text_attributes(rules.facts[part_ids[code]].attributes)
-                        for code in parts
-                    },
-                    explain=False,
-                )
-            else:
-                results = compute_availability(
-                    facts.code,
-                    text_attributes(facts.attributes),
-                    stock_of(sku_id),
-                    safety_of(facts.code),
-                    policies,
-                    pools_of(facts.code),
-                    explain=False,
-                )
-            for code, result in results.items():
-                numbers[(code, sku_id)] = result.available
+        for policies, codes in rule_groups(snapshot, rules.active, velocity):
+            for channel, found in compute_many(codes, policies, inputs).items():
+                for code, units in found.items():
+                    numbers[(channel, id_of[code])] = units
         return numbers
 
     # ------------------------------------------------------------------ where stock is taken
@@ -409,6 +414,14 @@ def _pools_held(rules: _Rules, drawn: Mapping[tuple[int, str], int], sku: str) -
         for index in rules.active
         if sku in index.pools
     ]
+
+
+def _with_bundles(rules: _Rules, sku_ids: set[int]) -> set[int]:
+    """These SKUs and every bundle containing one of them."""
+    targets = set(sku_ids)
+    for sku_id in sku_ids:
+        targets |= rules.containing.get(sku_id, set())
+    return targets
 
 
 def _flatten(bundle_id: int, direct: Mapping[int, Mapping[int, int]]) -> dict[int, int]:
