@@ -61,13 +61,6 @@ class _Listener:
         else:
             self.pending.sku_ids.update(sku_ids)
 
-    @property
-    def expects_publication(self) -> bool:
-        return self.publisher.expects_publication
-
-    def expect_publication(self) -> None:
-        self.publisher.expects_publication = True
-
 
 class _ChannelDirectory:
     """The channels, as the orders context sees them (it may not import channels)."""

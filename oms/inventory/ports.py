@@ -44,13 +44,6 @@ class StockListener(Protocol):
     def stock_changed(self, sku_ids: Iterable[int]) -> None: ...
     def catalogue_changed(self, sku_ids: Iterable[int] | None) -> None: ...
 
-    @property
-    def expects_publication(self) -> bool:
-        """Whether a reservation should leave the publishing to the transaction (a hint)."""
-        ...
-
-    def expect_publication(self) -> None: ...
-
 
 class RingFence(Protocol):
     """Stock that a reservation may not take although it is available: units held for

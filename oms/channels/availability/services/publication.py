@@ -96,8 +96,6 @@ class AvailabilityPublisher:
         self._window = velocity_window
         self._rules: _Rules | None = None
         self._lock = threading.Lock()
-        # A hint for the one-call reservation: whether a channel had to be told last time.
-        self.expects_publication = False
         # Rung by a writer of this process once its queued changes are committed: the
         # in-process publisher wakes at once instead of at its next poll.
         self.doorbell = threading.Event()
@@ -135,7 +133,6 @@ class AvailabilityPublisher:
             if more:
                 channels.lock_for_publication(more)
                 targets |= more
-        self.expects_publication = bool(rules.active) or bool(rules.channels)
         if not rules.channels or not targets:
             return 0
         missing = [i for i in targets if i not in rules.facts]
