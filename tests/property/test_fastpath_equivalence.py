@@ -17,7 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.channels.availability.domain.fastpath import BundleRecipe, CatalogueInputs, compute_many
+from oms.channels.availability.domain.fastpath import (
+    BundleRecipe,
+    CatalogueInputs,
+    StockColumns,
+    compute_many,
+)
 from oms.channels.availability.domain.model import (
     ChannelPolicy,
     LocationStock,
@@ -83,9 +88,18 @@ class Catalogue:
     pools: dict[str, list[Pool]]
     bundles: dict[str, BundleRecipe]
 
-    def inputs(self) -> CatalogueInputs:
+    def inputs(self, *, aligned: bool = False) -> CatalogueInputs:
+        """`aligned`: stock as a whole-catalogue read gives it, a column entry for every SKU
+        (0 where there is no level); else only the SKUs with a level have an entry."""
+        if aligned:
+            stock = StockColumns.aligned(
+                self.skus,
+                {loc: [at.get(sku, 0) for sku in self.skus] for loc, at in self.stock.items()},
+            )
+        else:
+            stock = StockColumns.from_levels(self.stock)
         return CatalogueInputs(
-            self.stock, self.default_safety, self.safety, self.attributes, self.pools, self.bundles
+            stock, self.default_safety, self.safety, self.attributes, self.pools, self.bundles
         )
 
 
@@ -191,13 +205,28 @@ def test_without_pools_the_fast_path_gives_the_pipelines_numbers(catalogue: Cata
 
 
 @cases
-@given(catalogues(with_pools=True))
+@given(catalogues(with_pools=True), st.booleans())
 def test_with_pools_and_bundles_the_fast_path_gives_the_pipelines_numbers(
+    catalogue: Catalogue, aligned: bool
+) -> None:
+    inputs = catalogue.inputs(aligned=aligned)
+    assert compute_many(catalogue.skus, catalogue.channels, inputs) == pipeline(catalogue)
+
+
+@cases
+@given(catalogues(with_pools=False))
+def test_stock_aligned_with_the_catalogue_gives_the_pipelines_numbers(
     catalogue: Catalogue,
 ) -> None:
-    assert compute_many(catalogue.skus, catalogue.channels, catalogue.inputs()) == pipeline(
-        catalogue
-    )
+    """As `recompute_all` reads it: one column entry per SKU, bundles included (at 0)."""
+    inputs = catalogue.inputs(aligned=True)
+    assert compute_many(catalogue.skus, catalogue.channels, inputs) == pipeline(catalogue)
+
+
+def test_stock_columns_of_another_length_than_the_skus_are_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        StockColumns.aligned(["S0", "S1"], {"DC": [5]})
+    assert refused.value.field == "stock"
 
 
 @settings(max_examples=examples(100), deadline=None)
@@ -218,7 +247,7 @@ def test_skus_computed_together_get_the_numbers_they_get_alone(
 def test_a_pool_for_a_channel_not_computed_is_refused_like_the_pipeline() -> None:
     channels = [ChannelPolicy("amazon", frozenset({"DC"}))]
     pools: dict[str, Sequence[Pool]] = {"S0": [Pool("rakuten", 2)]}
-    inputs = CatalogueInputs({"DC": {"S0": 5}}, {}, {}, {}, pools, {})
+    inputs = CatalogueInputs(StockColumns.from_levels({"DC": {"S0": 5}}), {}, {}, {}, pools, {})
 
     with pytest.raises(InvalidInput) as fast:
         compute_many(["S0"], channels, inputs)
@@ -229,8 +258,10 @@ def test_a_pool_for_a_channel_not_computed_is_refused_like_the_pipeline() -> Non
 
 def test_a_negative_safety_stock_is_refused_like_the_pipeline() -> None:
     channels = [ChannelPolicy("amazon", frozenset({"DC"}))]
-    plain = CatalogueInputs({"DC": {"S0": 5}}, {"DC": -1}, {}, {}, {}, {})
-    own = CatalogueInputs({"DC": {"S0": 5}}, {}, {"S0": {"DC": -1}}, {}, {}, {})
+    plain = CatalogueInputs(StockColumns.from_levels({"DC": {"S0": 5}}), {"DC": -1}, {}, {}, {}, {})
+    own = CatalogueInputs(
+        StockColumns.from_levels({"DC": {"S0": 5}}), {}, {"S0": {"DC": -1}}, {}, {}, {}
+    )
 
     for inputs in (plain, own):
         with pytest.raises(InvalidInput):
@@ -241,7 +272,9 @@ def test_a_negative_safety_stock_is_refused_like_the_pipeline() -> None:
 
 def test_a_bundle_without_components_is_refused_like_the_pipeline() -> None:
     channels = [ChannelPolicy("amazon", frozenset({"DC"}))]
-    inputs = CatalogueInputs({}, {}, {}, {}, {}, {"B0": BundleRecipe({}, True)})
+    inputs = CatalogueInputs(
+        StockColumns.from_levels({}), {}, {}, {}, {}, {"B0": BundleRecipe({}, True)}
+    )
 
     with pytest.raises(InvalidInput) as fast:
         compute_many(["B0"], channels, inputs)

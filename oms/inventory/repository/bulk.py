@@ -1,9 +1,11 @@
-"""SQL of whole-catalogue reads: every SKU, bundle component and stock level in one query each.
+"""SQL of whole-catalogue reads: every SKU, bundle component and stock level, a query each.
 
 For recomputing every channel's numbers at once; the per-SKU reads stay in `catalogue` and
 `levels`. The statements are built with SQLAlchemy but their rows are fetched from the
 driver's cursor as plain tuples: for 500,000 stock levels, SQLAlchemy's row objects and type
-processing cost more than the query itself.
+processing cost more than the query itself. Stock comes as one row per location holding two
+arrays (SKU ids, available), not a row per level: the database builds them faster than the
+driver turns half a million rows into Python tuples.
 """
 
 from __future__ import annotations
@@ -11,37 +13,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.sql import Select
 
+from oms.inventory.domain import SkuKind
 from oms.inventory.orm import bundle_components, locations, skus, stock_levels
 from oms.inventory.repository._base import SqlBase
 
 
 class SqlBulkReads(SqlBase):
-    """Every SKU, bundle component and active stock level, as plain rows."""
+    """Every SKU, bundle component and active stock level, as plain rows and columns."""
 
-    def all_sku_rows(self) -> list[tuple[str, str, str, dict[str, Any], bool]]:
-        """(code, name, kind, attributes, ship_together) of every SKU."""
+    def sku_columns(self) -> tuple[list[int], list[str], list[str]]:
+        """Every SKU's id, code and attributes (as JSON text), as three aligned columns.
+
+        The attributes as text: SKUs share a few attribute sets, the caller parses each once.
+        """
+        rows = self._driver_rows(select(skus.c.id, skus.c.code, cast(skus.c.attributes, Text)))
+        if not rows:
+            return [], [], []
+        ids, codes, texts = zip(*rows, strict=True)
+        return list(ids), list(codes), list(texts)
+
+    def bundle_rows(self) -> list[tuple[str, bool]]:
+        """(code, ship_together) of every bundle."""
         rows = self._driver_rows(
-            select(
-                skus.c.code,
-                skus.c.name,
-                skus.c.kind,
-                # As text: SKUs share a few attribute sets, each is parsed once (see below).
-                cast(skus.c.attributes, Text),
-                skus.c.ship_together,
-            )
+            select(skus.c.code, skus.c.ship_together).where(skus.c.kind == SkuKind.BUNDLE.value)
         )
-        parsed: dict[str, dict[str, Any]] = {}
-        result: list[tuple[str, str, str, dict[str, Any], bool]] = []
-        for code, name, kind, text, ship_together in rows:
-            attributes = parsed.get(text)
-            if attributes is None:
-                attributes = parsed[text] = dict(json.loads(text) or {})
-            # A copy each: a caller may change one SKU's attributes without touching others.
-            result.append((code, name, kind, dict(attributes), bool(ship_together)))
-        return result
+        return [(code, bool(ship_together)) for code, ship_together in rows]
 
     def all_bundle_components(self) -> list[tuple[str, str, int]]:
         """(bundle, component, quantity) of every bundle's direct components."""
@@ -58,28 +57,55 @@ class SqlBulkReads(SqlBase):
         rows = self._driver_rows(select(locations.c.code).where(locations.c.active.is_(True)))
         return {r[0] for r in rows}
 
-    def all_active_available(self) -> list[tuple[str, str, int]]:
-        """(sku, location, on_hand - reserved - quarantined) of each level at an active location."""
-        sl = stock_levels.c
-        return self._driver_rows(
-            select(skus.c.code, locations.c.code, sl.on_hand - sl.reserved - sl.quarantined)
-            .select_from(stock_levels)
-            .join(skus, skus.c.id == sl.sku_id)
-            .join(locations, locations.c.id == sl.location_id)
-            .where(locations.c.active.is_(True))
+    def active_location_ids(self) -> dict[int, str]:
+        """Id -> code of every active location."""
+        rows = self._driver_rows(
+            select(locations.c.id, locations.c.code).where(locations.c.active.is_(True))
         )
+        return {location_id: code for location_id, code in rows}
 
-    def _driver_rows(self, statement: Select[Any]) -> list[Any]:
+    def available_by_location(self) -> dict[int, dict[int, int]]:
+        """Location id -> SKU id -> on_hand - reserved - quarantined, for every level at an
+        active location.
+
+        One row per location with two arrays built by the same aggregation, so they come in
+        the same order: the i-th SKU id goes with the i-th figure.
+        """
+        sl = stock_levels.c
+        available = sl.on_hand - sl.reserved - sl.quarantined
+        active = select(locations.c.id).where(locations.c.active.is_(True))
+        if self.dialect == "postgresql":
+            statement = select(sl.location_id, func.array_agg(sl.sku_id), func.array_agg(available))
+        else:
+            statement = select(
+                sl.location_id, func.json_group_array(sl.sku_id), func.json_group_array(available)
+            )
+        rows = self._driver_rows(
+            statement.where(sl.location_id.in_(active.scalar_subquery())).group_by(sl.location_id),
+            binary=self.dialect == "postgresql",
+        )
+        by_location: dict[int, dict[int, int]] = {}
+        for location_id, sku_ids, units in rows:
+            if isinstance(sku_ids, str):  # SQLite: JSON arrays as text
+                sku_ids, units = json.loads(sku_ids), json.loads(units)
+            if len(sku_ids) != len(units):
+                raise RuntimeError(f"stock at location {location_id}: ids and figures differ")
+            by_location[location_id] = dict(zip(sku_ids, units, strict=True))
+        return by_location
+
+    def _driver_rows(self, statement: Select[Any], *, binary: bool = False) -> list[Any]:
         """Every row of `statement` as the driver's plain tuples, in this session's transaction.
 
         Values come as the driver gives them (SQLite: booleans as 0/1, JSON as text): the
-        statement has no parameters, its literals are rendered into the SQL.
+        statement has no parameters, its literals are rendered into the SQL. `binary`
+        (PostgreSQL): results in binary form, which psycopg turns into arrays of ints faster.
         """
         connection = self.session.connection()
         sql = str(
             statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         )
-        cursor = connection.connection.cursor()
+        raw = connection.connection
+        cursor = raw.driver_connection.cursor(binary=True) if binary else raw.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql)
             return list(cursor.fetchall())

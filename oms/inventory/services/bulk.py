@@ -2,18 +2,20 @@
 
 One transaction and one query per kind of row, for recomputing every channel's numbers at
 once; a per-SKU read would cost a few round trips for each of 100,000 SKUs. The snapshot is
-plain codes and mappings, no `Sku` per row: building 100,000 of them would cost more than
-the reads.
+plain codes, columns and mappings, no `Sku` per row: building 100,000 of them would cost more
+than the reads. SKUs are grouped by their attributes (a catalogue has few distinct sets), so
+that what depends on attributes is worked out once per set, not once per SKU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
-from oms.inventory.domain import SkuKind
 from oms.inventory.services._base import ServiceCore
 
 
@@ -22,14 +24,16 @@ class CatalogueSnapshot:
     """Every SKU, and the available stock at active locations, read in one transaction."""
 
     skus: list[str]  # every SKU code, simple and bundle
-    # sku -> attributes, for the SKUs that have any
-    attributes: dict[str, dict[str, Any]]
+    # Each distinct attribute set once, with the SKUs that have it; every SKU is in one group.
+    # The mappings are shared by the SKUs of a group: read them, never change them.
+    attribute_groups: list[tuple[Mapping[str, Any], list[str]]]
     # bundle -> ship_together
     bundles: dict[str, bool]
     # bundle -> simple SKU -> units per bundle, through nested bundles
     requirements: dict[str, dict[str, int]]
-    # active location -> sku -> on_hand - reserved - quarantined (levels that exist only)
-    available: dict[str, dict[str, int]]
+    # active location -> on_hand - reserved - quarantined of each SKU, in the order of `skus`
+    # (0 where the SKU has no level there)
+    available: dict[str, list[int]]
     active_locations: set[str]
 
 
@@ -45,28 +49,42 @@ class BulkReadUseCases(ServiceCore):
     def catalogue_snapshot(self) -> CatalogueSnapshot:
         with self._uow() as uow:
             store = uow.inventory
-            sku_rows = store.all_sku_rows()
+            ids, codes, texts = store.sku_columns()
+            bundle_rows = store.bundle_rows()
             component_rows = store.all_bundle_components()
-            active = store.active_location_codes()
-            level_rows = store.all_active_available()
+            locations = store.active_location_ids()
+            levels = store.available_by_location()
         direct: dict[str, list[tuple[str, int]]] = {}
         for bundle, component, quantity in component_rows:
             direct.setdefault(bundle, []).append((component, quantity))
-        codes: list[str] = []
-        attributes: dict[str, dict[str, Any]] = {}
-        bundles: dict[str, bool] = {}
-        bundle_kind = SkuKind.BUNDLE.value
-        for code, _name, kind, sku_attributes, ship_together in sku_rows:
-            codes.append(code)
-            if sku_attributes:
-                attributes[code] = sku_attributes
-            if kind == bundle_kind:
-                bundles[code] = ship_together
+        bundles = dict(bundle_rows)
         requirements = {bundle: _flatten(bundle, direct) for bundle in bundles}
-        available: dict[str, dict[str, int]] = {location: {} for location in active}
-        for sku_code, location, units in level_rows:
-            available[location][sku_code] = units
-        return CatalogueSnapshot(codes, attributes, bundles, requirements, available, active)
+        available = {
+            code: list(map(levels.get(location_id, {}).get, ids, repeat(0)))
+            for location_id, code in locations.items()
+        }
+        return CatalogueSnapshot(
+            codes,
+            _attribute_groups(codes, texts),
+            bundles,
+            requirements,
+            available,
+            set(locations.values()),
+        )
+
+
+def _attribute_groups(
+    codes: Sequence[str], texts: Sequence[str]
+) -> list[tuple[Mapping[str, Any], list[str]]]:
+    """The SKUs grouped by their attributes' text, each text parsed once."""
+    members: dict[str, list[str]] = {}
+    for code, text in zip(codes, texts, strict=True):
+        found = members.get(text)
+        if found is None:
+            members[text] = [code]
+        else:
+            found.append(code)
+    return [(dict(json.loads(text) or {}), group) for text, group in members.items()]
 
 
 def _flatten(bundle: str, direct: dict[str, list[tuple[str, int]]]) -> dict[str, int]:

@@ -16,8 +16,10 @@ give SKU by SKU, without building their states and results. It is the pipeline o
   summed when shipped together, else min over components of floor(usable in all / quantity);
   then buffer, share and cap.
 
-Most SKUs have no pool and are no bundle: those are computed a column at a time (one list per
-location or channel, one entry per SKU); the others one at a time.
+Stock comes as columns (`StockColumns`: one list per location, one entry per SKU), the form a
+whole-catalogue read gives it in. Most SKUs have no pool and are no bundle: those are computed a
+column at a time (one list per location or channel, one entry per SKU, all three channels from
+the same sellable columns); the others one at a time.
 `tests/property/test_fastpath_equivalence.py` compares every path with the pipeline.
 
 Pure: the stdlib, `oms.shared` and `oms.channels.availability.domain.model` only.
@@ -43,6 +45,54 @@ class BundleRecipe:
 
 
 @dataclass(frozen=True, slots=True)
+class StockColumns:
+    """Physical available of many SKUs: one column per location, one entry per SKU.
+
+    `position[sku]` is the SKU's entry in every column. A SKU without a position, or a location
+    without a column, has 0 there: no level and a level at 0 are the same to the pipeline.
+    Every column ends with one extra 0, the entry of every SKU without a position.
+    """
+
+    position: Mapping[str, int]
+    columns: Mapping[str, Sequence[int]]
+
+    @classmethod
+    def aligned(cls, skus: Sequence[str], columns: Mapping[str, Sequence[int]]) -> StockColumns:
+        """`columns[location][i]` is the stock of `skus[i]` there."""
+        size = len(skus)
+        for location, column in columns.items():
+            if len(column) != size:
+                raise InvalidInput(
+                    f"stock at {location} has {len(column)} entries for {size} SKUs",
+                    field="stock",
+                )
+        return cls(
+            dict(zip(skus, range(size), strict=True)),
+            {location: [*column, 0] for location, column in columns.items()},
+        )
+
+    @classmethod
+    def from_levels(cls, levels: Mapping[str, Mapping[str, int]]) -> StockColumns:
+        """From location -> SKU -> units (a SKU missing at a location has 0 there)."""
+        skus = sorted({sku for at in levels.values() for sku in at})
+        return cls.aligned(
+            skus, {loc: [at.get(sku, 0) for sku in skus] for loc, at in levels.items()}
+        )
+
+    def missing(self) -> int:
+        """The entry of a SKU without a position: the last one, 0 in every column."""
+        return len(self.position)
+
+    def column(self, location: str) -> Sequence[int]:
+        found = self.columns.get(location)
+        return [0] * (len(self.position) + 1) if found is None else found
+
+    def at(self, sku: str, location: str) -> int:
+        found = self.columns.get(location)
+        return 0 if found is None else found[self.position.get(sku, len(self.position))]
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogueInputs:
     """Everything but the channels' policies that the numbers of many SKUs depend on.
 
@@ -50,7 +100,7 @@ class CatalogueInputs:
     own, no attributes, no pools.
     """
 
-    stock: Mapping[str, Mapping[str, int]]  # location -> SKU -> physical available
+    stock: StockColumns  # physical available per location and SKU
     default_safety: Mapping[str, int]  # location -> safety stock of every SKU there
     safety: Mapping[str, Mapping[str, int]]  # SKU -> location -> its own safety stock
     attributes: Mapping[str, Mapping[str, str]]  # SKU -> attribute values as text
@@ -92,8 +142,8 @@ class _Plan:
 
     channels: Sequence[ChannelPolicy]
     codes: set[str]
-    # Every location feeding a channel: its default safety stock and the stock there.
-    sources: list[tuple[str, int, Mapping[str, int]]]
+    # Every location feeding a channel: its default safety stock and its stock column.
+    sources: list[tuple[str, int, Sequence[int]]]
     excluding: bool  # whether any channel excludes SKUs by code or attribute
     feeding: list[list[str]]  # per channel, in order
     eligible: list[list[str]]  # per channel: its locations not excluded
@@ -116,7 +166,7 @@ class _Plan:
                     validate_non_negative(
                         inputs.default_safety.get(loc, 0), field_name=f"safety_stock[{loc}]"
                     ),
-                    inputs.stock.get(loc, {}),
+                    inputs.stock.column(loc),
                 )
                 for loc in locations
             ],
@@ -175,28 +225,31 @@ def _is_excluded(sku: str, channel: ChannelPolicy, attributes: Mapping[str, str]
 
 def _plain_columns(skus: Sequence[str], plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
     """Per channel, the number of each of `skus` (simple, no pool), in their order."""
+    stock = inputs.stock
+    positions = list(map(stock.position.get, skus, repeat(stock.missing())))
     sellable: dict[str, list[int]] = {}
-    for location, default, stock in plan.sources:
-        # max(0, max(0, p) - s) is max(0, p - s) because s >= 0.
-        sellable[location] = [
-            p - default if p > default else 0 for p in map(stock.get, skus, repeat(0))
-        ]
+    for location, default, column in plan.sources:
+        units = list(map(column.__getitem__, positions))
+        # max(0, max(0, p) - s) is max(0, p - s) because s >= 0; with s = 0 and no negative
+        # stock (the usual case: the database refuses it), that is p itself.
+        if default or (units and min(units) < 0):
+            units = [p - default if p > default else 0 for p in units]
+        sellable[location] = units
     own_safety = inputs.safety
     for i in [i for i, sku in enumerate(skus) if sku in own_safety]:
-        sku = skus[i]
-        own = own_safety[sku]
-        for location, _default, stock in plan.sources:
+        own = own_safety[skus[i]]
+        for location, _default, column in plan.sources:
             safety = own.get(location)
             if safety is not None:
                 validate_non_negative(safety, field_name=f"safety_stock[{location}]")
-                p = stock.get(sku, 0)
+                p = column[positions[i]]
                 sellable[location][i] = p - safety if p > safety else 0
 
     columns: list[list[int]] = []
     for k, channel in enumerate(plan.channels):
         shared = _summed([sellable[loc] for loc in plan.eligible[k]], len(skus))
         buffer = plan.buffers[k]
-        column = [s - buffer if s > buffer else 0 for s in shared]
+        column = [s - buffer if s > buffer else 0 for s in shared] if buffer else shared
         percent = channel.share_percent
         if percent is not None:
             column = [units * percent // 100 for units in column]
@@ -211,10 +264,13 @@ def _plain_columns(skus: Sequence[str], plan: _Plan, inputs: CatalogueInputs) ->
 
 
 def _summed(columns: list[list[int]], size: int) -> list[int]:
+    """The entry-wise sum; a new list, never one of `columns` (they are shared by channels)."""
     if not columns:
         return [0] * size
-    total = columns[0]
-    for column in columns[1:]:
+    if len(columns) == 1:
+        return list(columns[0])
+    total = list(map(add, columns[0], columns[1]))
+    for column in columns[2:]:
         total = list(map(add, total, column))
     return total
 
@@ -250,6 +306,7 @@ class _State:
 
 def _state(sku: str, plan: _Plan, inputs: CatalogueInputs) -> _State:
     own_safety = inputs.safety.get(sku, {})
+    at = inputs.stock.position.get(sku, inputs.stock.missing())
     remaining: dict[str, int] = {}
     for location, default, stock in plan.sources:
         safety = own_safety.get(location)
@@ -257,7 +314,7 @@ def _state(sku: str, plan: _Plan, inputs: CatalogueInputs) -> _State:
             safety = default
         else:
             validate_non_negative(safety, field_name=f"safety_stock[{location}]")
-        p = stock.get(sku, 0)
+        p = stock[at]
         remaining[location] = p - safety if p > safety else 0
     if plan.excluding:
         attributes = inputs.attributes.get(sku, {})

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from oms.channels.availability.domain.fastpath import BundleRecipe, CatalogueInputs
+from oms.channels.availability.domain.fastpath import BundleRecipe, CatalogueInputs, StockColumns
 from oms.channels.availability.domain.model import (
     ChannelAvailability,
     ChannelPolicy,
@@ -253,19 +253,17 @@ def catalogue_inputs(
     for rules in active_rules:
         for name, values in rules.excluded_attributes.items():
             excluded.setdefault(name, set()).update(values)
-    attributes: dict[str, dict[str, str]] = {}
-    for name, texts in excluded.items():
-        for sku, of_sku in catalogue.attributes.items():
-            value = of_sku.get(name)
+    attributes: dict[str, Mapping[str, str]] = {}
+    if excluded:
+        for values, skus in catalogue.attribute_groups:
             # As `sku_attributes` has them: nested values and booleans are skipped.
-            if (
-                isinstance(value, str | int | float)
-                and not isinstance(value, bool)
-                and str(value) in texts
-            ):
-                attributes.setdefault(sku, {})[name] = str(value)
+            text = text_attributes({name: values[name] for name in excluded if name in values})
+            named = {name: value for name, value in text.items() if value in excluded[name]}
+            if named:
+                # One mapping for the whole group: `compute_many` only reads it.
+                attributes.update(dict.fromkeys(skus, named))
     return CatalogueInputs(
-        stock=catalogue.available,
+        stock=StockColumns.aligned(catalogue.skus, catalogue.available),
         default_safety=default_safety,
         safety=safety,
         attributes=attributes,
@@ -282,11 +280,13 @@ def rule_groups(
     active_rules: Sequence[ChannelRuleIndex],
     velocity: Mapping[tuple[str, str], float],
 ) -> list[tuple[list[ChannelPolicy], list[str]]]:
-    """Every SKU once, grouped by its policies (one per active channel, in rule order).
+    """Every SKU once, grouped by its policies (one per active channel, in rule order), the
+    largest group first.
 
-    A policy depends on the SKU only through per-SKU buffers, shares and caps: every other SKU
-    of a category shares the category's policies, built once. A SKU with rules of its own
-    joins the group whose policies equal its own.
+    A policy depends on the SKU only through per-SKU buffers, shares and caps and its sales
+    velocity: every other SKU with the same category and single-unit mark has the same
+    policies, built once for all of them. A SKU with rules of its own gets its own policies and
+    joins the group whose policies equal them.
     """
     active_locations = catalogue.active_locations
     own_rules: set[str] = {sku for (_, sku), v in velocity.items() if v}  # sold lately
@@ -304,23 +304,31 @@ def rule_groups(
         bucket.append((policies, []))
         return bucket[-1][1]
 
-    by_category: dict[str | None, list[str]] = {}
-    attributes = catalogue.attributes
-    for code in catalogue.skus:
-        values = attributes.get(code)
-        category = None if values is None else values.get("category")
-        if not isinstance(category, str):  # as `sku_category` has it
-            category = None
-        single = values is not None and values.get(SINGLE_UNIT) is True
-        if code in own_rules or single:
-            policies = [
-                r.policy(code, category, active_locations, single_unit=single) for r in active_rules
-            ]
-            group_of(with_velocity(policies, code, velocity)).append(code)
+    shared: dict[tuple[str | None, bool], list[str]] = {}
+    for values, skus in catalogue.attribute_groups:
+        category = category_of(values)
+        single = values.get(SINGLE_UNIT) is True
+        if own_rules:
+            plain = [code for code in skus if code not in own_rules]
+            for code in skus if len(plain) < len(skus) else ():
+                if code in own_rules:
+                    policies = [
+                        r.policy(code, category, active_locations, single_unit=single)
+                        for r in active_rules
+                    ]
+                    group_of(with_velocity(policies, code, velocity)).append(code)
+        else:
+            plain = skus
+        if not plain:
             continue
-        skus = by_category.get(category)
-        if skus is None:
-            policies = [r.policy(code, category, active_locations) for r in active_rules]
-            skus = by_category[category] = group_of(policies)
-        skus.append(code)
-    return [group for bucket in groups.values() for group in bucket]
+        members = shared.get((category, single))
+        if members is None:
+            # Any SKU without rules of its own stands for all of them.
+            policies = [
+                r.policy(plain[0], category, active_locations, single_unit=single)
+                for r in active_rules
+            ]
+            members = shared[(category, single)] = group_of(policies)
+        members += plain
+    found = [group for bucket in groups.values() for group in bucket]
+    return sorted(found, key=lambda group: len(group[1]), reverse=True)
