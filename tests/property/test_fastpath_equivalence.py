@@ -11,7 +11,7 @@ and without pools, so that both the column path (no pool) and the one-at-a-time 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +21,7 @@ from oms.channels.availability.domain.fastpath import (
     BundleRecipe,
     CatalogueInputs,
     StockColumns,
+    compute_groups,
     compute_many,
 )
 from oms.channels.availability.domain.model import (
@@ -242,6 +243,36 @@ def test_skus_computed_together_get_the_numbers_they_get_alone(
         alone = compute_many(part, catalogue.channels, inputs)
         for code, numbers in alone.items():
             assert numbers == {sku: together[code][sku] for sku in part}
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    catalogues(with_pools=True),
+    st.integers(0, 3),
+    st.lists(
+        st.tuples(
+            st.integers(0, 8), st.none() | st.integers(0, 100), st.none() | st.integers(0, 40)
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_groups_computed_at_once_get_the_numbers_each_group_gets_alone(
+    catalogue: Catalogue, split: int, steps: list[tuple[int, int | None, int | None]]
+) -> None:
+    """`compute_groups` works out what the channels see once for groups whose buffers, shares
+    and caps differ (as SKUs with rules of their own do): each group keeps its own numbers."""
+    inputs = catalogue.inputs(aligned=True)
+    other = [
+        replace(channel, buffer_units=buffer, share_percent=share, cap=cap)
+        for channel, (buffer, share, cap) in zip(catalogue.channels, steps, strict=False)
+    ]
+    first, second = catalogue.skus[:split], catalogue.skus[split:]
+    together = compute_groups([(catalogue.channels, first), (other, second)], inputs)
+    alone = compute_many(first, catalogue.channels, inputs)
+    for code, numbers in compute_many(second, other, inputs).items():
+        alone[code].update(numbers)
+    assert together == alone
 
 
 def test_a_pool_for_a_channel_not_computed_is_refused_like_the_pipeline() -> None:

@@ -62,7 +62,7 @@ class SqlBulkReads(SqlBase):
         rows = self._driver_rows(
             select(locations.c.id, locations.c.code).where(locations.c.active.is_(True))
         )
-        return {location_id: code for location_id, code in rows}
+        return dict(rows)
 
     def available_by_location(self) -> dict[int, dict[int, int]]:
         """Location id -> SKU id -> on_hand - reserved - quarantined, for every level at an

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add
+from typing import Any
 
 from oms.channels.availability.domain.model import ChannelPolicy, Pool, validate_non_negative
 from oms.shared.errors import InvalidInput
@@ -117,23 +118,63 @@ def compute_many(
     own, else the location's default) at the channels' locations, its attributes and pools; a
     bundle's are `compute_bundle_availability`'s given its components' alike.
     """
-    plan = _Plan.of(channels, inputs)
-    plain: list[str] = []
-    others: dict[str, list[int]] = {}
-    for sku in skus:
-        if sku in inputs.bundles:
-            others[sku] = _bundle_numbers(sku, plan, inputs)
-        elif inputs.pools.get(sku):
-            others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
-        else:
-            plain.append(sku)
-    columns = _plain_columns(plain, plan, inputs)
+    return compute_groups([(channels, skus)], inputs)
+
+
+def compute_groups(
+    groups: Sequence[tuple[Sequence[ChannelPolicy], Sequence[str]]], inputs: CatalogueInputs
+) -> dict[str, dict[str, int]]:
+    """Channel -> SKU -> available for every SKU of every group (SKUs sharing `channels`'
+    policies), as `compute_many` gives them group by group.
+
+    What a channel sees of a SKU (steps 1-4: its locations, safety stock, exclusions) does not
+    depend on the SKU's policy, only buffers, shares and caps (steps 5-7) do: for the SKUs
+    without pool, the first is worked out once for the whole catalogue (a column per channel,
+    all channels from the same sellable columns), the second group by group. Any SKU's safety
+    stock must be valid, asked or not.
+    """
     numbers: dict[str, dict[str, int]] = {}
-    for k, channel in enumerate(channels):
-        found = dict(zip(plain, columns[k], strict=True)) if plain else {}
-        found.update((sku, row[k]) for sku, row in others.items())
-        numbers[channel.code] = found
+    shared_by_sight: dict[tuple[Any, ...], list[list[int]]] = {}
+    for channels, skus in groups:
+        plan = _Plan.of(channels, inputs)
+        plain: list[str] = []
+        others: dict[str, list[int]] = {}
+        for sku in skus:
+            if sku in inputs.bundles:
+                others[sku] = _bundle_numbers(sku, plan, inputs)
+            elif inputs.pools.get(sku):
+                others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
+            else:
+                plain.append(sku)
+        columns: list[list[int]] = [[] for _ in channels]
+        if plain:
+            sight = _sight(channels)
+            shared = shared_by_sight.get(sight)
+            if shared is None:
+                shared = shared_by_sight[sight] = _shared_columns(plan, inputs)
+            columns = _plain_columns(plain, plan, shared, inputs)
+        for k, channel in enumerate(channels):
+            found = numbers.get(channel.code)
+            if found is None:
+                found = numbers[channel.code] = dict(zip(plain, columns[k], strict=True))
+            else:
+                found.update(zip(plain, columns[k], strict=True))
+            found.update((sku, row[k]) for sku, row in others.items())
     return numbers
+
+
+def _sight(channels: Sequence[ChannelPolicy]) -> tuple[Any, ...]:
+    """What steps 1-4 take from the channels' policies: equal for every SKU of a channel."""
+    return tuple(
+        (
+            c.code,
+            c.feeding_locations,
+            c.excluded_locations,
+            c.excluded_skus,
+            tuple(sorted(c.excluded_attributes.items())),
+        )
+        for c in channels
+    )
 
 
 @dataclass(slots=True)
@@ -223,33 +264,57 @@ def _is_excluded(sku: str, channel: ChannelPolicy, attributes: Mapping[str, str]
 # --------------------------------------------------------------------------- columns
 
 
-def _plain_columns(skus: Sequence[str], plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
-    """Per channel, the number of each of `skus` (simple, no pool), in their order."""
+def _shared_columns(plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
+    """Per channel, the shared remainder of every SKU of the catalogue (steps 1-4, no pool):
+    one entry per stock position and the last for SKUs without one (always 0)."""
     stock = inputs.stock
-    positions = list(map(stock.position.get, skus, repeat(stock.missing())))
-    sellable: dict[str, list[int]] = {}
+    sellable: dict[str, Sequence[int]] = {}
     for location, default, column in plan.sources:
-        units = list(map(column.__getitem__, positions))
         # max(0, max(0, p) - s) is max(0, p - s) because s >= 0; with s = 0 and no negative
         # stock (the usual case: the database refuses it), that is p itself.
-        if default or (units and min(units) < 0):
-            units = [p - default if p > default else 0 for p in units]
-        sellable[location] = units
-    own_safety = inputs.safety
-    for i in [i for i, sku in enumerate(skus) if sku in own_safety]:
-        own = own_safety[skus[i]]
+        if default or min(column) < 0:
+            column = [p - default if p > default else 0 for p in column]
+        sellable[location] = column
+    own: dict[str, list[int]] = {}  # the columns copied for SKUs' own safety stock
+    for sku, safety_of in inputs.safety.items():
+        at = stock.position.get(sku)
         for location, _default, column in plan.sources:
-            safety = own.get(location)
-            if safety is not None:
-                validate_non_negative(safety, field_name=f"safety_stock[{location}]")
-                p = column[positions[i]]
-                sellable[location][i] = p - safety if p > safety else 0
+            safety = safety_of.get(location)
+            if safety is None:
+                continue
+            validate_non_negative(safety, field_name=f"safety_stock[{location}]")
+            if at is None:  # no stock anywhere: 0 whatever is kept back
+                continue
+            changed = own.get(location)
+            if changed is None:
+                changed = own[location] = list(sellable[location])
+                sellable[location] = changed
+            p = column[at]
+            changed[at] = p - safety if p > safety else 0
 
+    size = len(stock.position) + 1
     columns: list[list[int]] = []
     for k, channel in enumerate(plan.channels):
-        shared = _summed([sellable[loc] for loc in plan.eligible[k]], len(skus))
+        shared = _summed([sellable[loc] for loc in plan.eligible[k]], size)
+        for i in _excluded(channel, inputs):
+            shared[i] = 0
+        columns.append(shared)
+    return columns
+
+
+def _plain_columns(
+    skus: Sequence[str], plan: _Plan, shared: list[list[int]], inputs: CatalogueInputs
+) -> list[list[int]]:
+    """Per channel, the number of each of `skus` (simple, no pool), in their order: steps 5-7
+    on their shared remainders."""
+    stock = inputs.stock
+    positions = list(map(stock.position.get, skus, repeat(stock.missing())))
+    columns: list[list[int]] = []
+    for k, channel in enumerate(plan.channels):
+        column = list(map(shared[k].__getitem__, positions))
         buffer = plan.buffers[k]
-        column = [s - buffer if s > buffer else 0 for s in shared] if buffer else shared
+        if buffer:
+            column = [s - buffer if s > buffer else 0 for s in column]
         percent = channel.share_percent
         if percent is not None:
             column = [units * percent // 100 for units in column]
@@ -257,8 +322,6 @@ def _plain_columns(skus: Sequence[str], plan: _Plan, inputs: CatalogueInputs) ->
         if cap is not None:
             column = [units if units < cap else cap for units in column]
         # Buffer, share and cap are never negative, nor is any entry here: no floor needed.
-        for i in _excluded(skus, channel, inputs.attributes):
-            column[i] = 0
         columns.append(column)
     return columns
 
@@ -275,21 +338,17 @@ def _summed(columns: list[list[int]], size: int) -> list[int]:
     return total
 
 
-def _excluded(
-    skus: Sequence[str], channel: ChannelPolicy, attributes: Mapping[str, Mapping[str, str]]
-) -> list[int]:
-    """Positions of the SKUs excluded from `channel` by code or attribute value."""
-    excluded_skus = channel.excluded_skus
-    positions = [i for i, sku in enumerate(skus) if sku in excluded_skus] if excluded_skus else []
-    of_sku = attributes.get
-    for name, values in channel.excluded_attributes.items():
-        if values:
-            positions += [
-                i
-                for i, found in enumerate(map(of_sku, skus))
-                if found is not None and (value := found.get(name)) is not None and value in values
-            ]
-    return positions
+def _excluded(channel: ChannelPolicy, inputs: CatalogueInputs) -> list[int]:
+    """Stock positions of the SKUs excluded from `channel` by code or attribute value."""
+    position = inputs.stock.position
+    found = [position[sku] for sku in channel.excluded_skus if sku in position]
+    if channel.excluded_attributes:
+        found += [
+            position[sku]
+            for sku, attributes in inputs.attributes.items()
+            if sku in position and _is_excluded(sku, channel, attributes)
+        ]
+    return found
 
 
 # --------------------------------------------------------------------------- one at a time

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from oms.channels.availability.domain.fastpath import compute_many
+from oms.channels.availability.domain.fastpath import compute_groups
 from oms.channels.availability.domain.model import (
     ChannelAvailability,
     LocationStock,
@@ -129,8 +129,10 @@ class ChannelAvailabilityService:
 
         The same numbers as `channel_availability`, SKU by SKU, but read in bulk: the rules in
         one transaction, then every SKU, bundle component and stock level in another (one query
-        each). SKUs whose channels' policies are the same are computed together by
-        `compute_many`. An inactive channel publishes 0 for every SKU.
+        each, stock as a column per location). SKUs whose channels' policies are the same form
+        a group; `compute_groups` works out what each channel sees once for the catalogue and
+        applies each group's buffers, shares and caps to it. An inactive channel publishes 0
+        for every SKU.
         """
         with collector_paused():
             channels, active_rules, default_safety, overrides = self._all_rules()
@@ -139,12 +141,8 @@ class ChannelAvailabilityService:
             if active_rules:
                 inputs = catalogue_inputs(catalogue, active_rules, default_safety, overrides)
                 velocity = self._velocity([r.channel for r in active_rules])
-                for policies, skus in rule_groups(catalogue, active_rules, velocity):
-                    for code, numbers in compute_many(skus, policies, inputs).items():
-                        if published[code]:
-                            published[code].update(numbers)
-                        else:
-                            published[code] = numbers
+                groups = rule_groups(catalogue, active_rules, velocity)
+                published.update(compute_groups(groups, inputs))
             active = {rules.channel.code for rules in active_rules}
             for channel in channels:
                 if channel.code not in active:
