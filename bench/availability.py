@@ -3,8 +3,9 @@
 Seeds 100,000 simple SKUs with stock at 5 locations, 2,000 bundles of 2 components (half of
 them shipped together), 3 channels with every kind of rule, by bulk SQL after `alembic upgrade
 head`, on PostgreSQL and on SQLite (a file under var/bench/). Then times
-`ChannelAvailabilityService.recompute_all()`, best of 3, and the bulk reads alone, and checks
-a sample of its numbers against the per-SKU read path.
+`ChannelAvailabilityService.recompute_all()`, best of 3 (wall clock and the client's CPU), and
+the bulk reads alone, and checks a sample of its numbers against the per-SKU read path. The
+target (issue 11) is under a second on PostgreSQL; SQLite is held to the same second.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ CHANNELS = {
 }
 CATEGORIES = 20
 RUNS = 3
-TARGET_PG_SECONDS = 2.0
+TARGET_SECONDS = 1.0
 # SKUs checked against the per-SKU read path: every category and every kind of rule the seed
 # makes (own safety stock i % 10 == 0, pool i % 20 == 0, amazon exclusion i % 1000 == 0, own
 # buffer i % 100 == 1, own cap i % 100 == 2, plain otherwise), bundles shipped together or not.
@@ -213,14 +214,18 @@ def _seed_rules(conn: Connection, now: Any) -> None:
 # ----------------------------------------------------------------------------- measurement
 
 
-def _best_of(runs: int, operation: Callable[[], Any]) -> tuple[float, list[float], Any]:
+def _best_of(runs: int, operation: Callable[[], Any]) -> tuple[float, list[float], Any, float]:
+    """Best wall time, every wall time, the last result, and the client CPU of the best run."""
     times: list[float] = []
+    cpu: list[float] = []
     result: Any = None
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = operation()
         times.append(time.perf_counter() - started)
-    return min(times), times, result
+        cpu.append(time.process_time() - cpu_started)
+    best = min(range(runs), key=times.__getitem__)
+    return times[best], times, result, cpu[best]
 
 
 def _profile(operation: Callable[[], Any], top: int = 15) -> str:
@@ -246,8 +251,8 @@ def _measure(name: str, url: str, profile: bool) -> dict[str, Any]:
         inventory = InventoryService(lambda: SqlUnitOfWork(factory))
         service = ChannelAvailabilityService(lambda: SqlUnitOfWork(factory), inventory)
 
-        reads, _, _ = _best_of(RUNS, inventory.catalogue_snapshot)
-        best, times, published = _best_of(RUNS, service.recompute_all)
+        reads, _, _, reads_cpu = _best_of(RUNS, inventory.catalogue_snapshot)
+        best, times, published, best_cpu = _best_of(RUNS, service.recompute_all)
         mismatches = _check_sample(service, published)
         pairs = sum(len(numbers) for numbers in published.values())
         document: dict[str, Any] = {
@@ -255,14 +260,17 @@ def _measure(name: str, url: str, profile: bool) -> dict[str, Any]:
             "rows": counts,
             "seed_seconds": round(seed_seconds, 2),
             "catalogue_read_seconds": round(reads, 3),
+            "catalogue_read_cpu_seconds": round(reads_cpu, 3),
             "recompute_seconds": [round(t, 3) for t in times],
             "recompute_best_seconds": round(best, 3),
+            "recompute_best_cpu_seconds": round(best_cpu, 3),
             "sku_channel_numbers": pairs,
             "microseconds_per_sku_channel": round(best / pairs * 1e6, 2),
             "sample_mismatches": mismatches,
         }
         if profile:
             document["profile"] = _profile(service.recompute_all)
+            document["profile_reads"] = _profile(inventory.catalogue_snapshot)
         return document
     finally:
         engine.dispose()
@@ -295,38 +303,12 @@ def run(config: BenchConfig) -> BenchReport:
         print(f"  {name}: seeding and recomputing ...", flush=True)
         results.append(_measure(name, url, config.profile))
 
-    rows = []
-    failures: list[str] = []
-    for r in results:
-        target = "< 2 s" if r["database"] == "postgresql" else "-"
-        met = r["recompute_best_seconds"] < TARGET_PG_SECONDS
-        rows.append(
-            [
-                r["database"],
-                r["rows"]["skus"],
-                r["rows"]["stock_levels"],
-                r["seed_seconds"],
-                r["catalogue_read_seconds"],
-                r["recompute_best_seconds"],
-                r["microseconds_per_sku_channel"],
-                target,
-                ("yes" if met else "NO") if r["database"] == "postgresql" else "-",
-            ]
-        )
-        failures += [f"{r['database']}: {m}" for m in r["sample_mismatches"]]
     engine = make_engine(config.database_url)
     try:
         version = server_version(engine)
     finally:
         engine.dispose()
-    notes = [
-        f"{SKU_COUNT:,} simple SKUs + {BUNDLE_COUNT:,} bundles, {len(LOCATIONS)} locations,"
-        f" {len(CHANNELS)} channels; recompute = ChannelAvailabilityService.recompute_all(),"
-        f" best of {RUNS}; reads = InventoryService.catalogue_snapshot() alone.",
-        f"PostgreSQL {version}. Sample of {len(SAMPLE) + SAMPLE_BUNDLES} SKUs checked against"
-        " the per-SKU read path.",
-    ]
-    return BenchReport(
+    report = BenchReport(
         name="availability",
         columns=[
             "database",
@@ -335,12 +317,47 @@ def run(config: BenchConfig) -> BenchReport:
             "seed s",
             "reads s",
             "recompute s",
+            "cpu s",
             "us/(sku,channel)",
             "target",
             "met",
         ],
-        rows=rows,
-        document={"results": results, "target_postgresql_seconds": TARGET_PG_SECONDS},
-        notes=notes,
-        failures=failures,
+        rows=[],
+        document={"results": results, "target_seconds": TARGET_SECONDS},
+        notes=[
+            f"{SKU_COUNT:,} simple SKUs + {BUNDLE_COUNT:,} bundles, {len(LOCATIONS)} locations,"
+            f" {len(CHANNELS)} channels; recompute = ChannelAvailabilityService.recompute_all(),"
+            f" best of {RUNS} (cpu = the client's CPU in that run); reads ="
+            " InventoryService.catalogue_snapshot() alone.",
+            f"PostgreSQL {version}. Sample of {len(SAMPLE) + SAMPLE_BUNDLES} SKUs checked"
+            " against the per-SKU read path.",
+        ],
     )
+    for r in results:
+        met = report.target(
+            f"full_recompute_{r['database']}",
+            figure=r["recompute_best_seconds"],
+            baseline=None,
+            target=TARGET_SECONDS,
+            at_least=False,
+            unit="s",
+            what=f"full recompute on {r['database']}: {SKU_COUNT:,} SKUs + {BUNDLE_COUNT:,}"
+            f" bundles x {len(LOCATIONS)} locations x {len(CHANNELS)} channels, best of {RUNS}"
+            f" (client CPU {r['recompute_best_cpu_seconds']:g} s)",
+        )
+        report.rows.append(
+            [
+                r["database"],
+                r["rows"]["skus"],
+                r["rows"]["stock_levels"],
+                r["seed_seconds"],
+                r["catalogue_read_seconds"],
+                r["recompute_best_seconds"],
+                r["recompute_best_cpu_seconds"],
+                r["microseconds_per_sku_channel"],
+                f"< {TARGET_SECONDS:g} s",
+                "yes" if met else "NO",
+            ]
+        )
+        report.failures += [f"{r['database']}: {m}" for m in r["sample_mismatches"]]
+    return report
