@@ -16,7 +16,8 @@ from oms.channels.availability.domain.rules import Exclusion
 from oms.channels.availability.services.channels import ChannelService, CreateChannel
 from oms.channels.availability.services.read_path import ChannelAvailabilityService
 from oms.db import make_session_factory
-from oms.inventory.services import InventoryService
+from oms.inventory.domain import SINGLE_UNIT, ReservationLine
+from oms.inventory.services import InventoryService, ReserveStock
 from oms.uow import SqlUnitOfWork
 from tests.builders import SteppingClock, a_bundle, a_location, a_service, a_sku, receive, reserve
 
@@ -135,3 +136,75 @@ def test_recomputing_groups_of_skus_gives_the_numbers_read_sku_by_sku(
     assert everything["amazon"]["MUG-3"] > 0
     assert all(n == 0 for n in everything["closed-only"].values())
     assert all(everything["amazon"][code] == 0 for code in ("NO-STOCK",))
+
+
+def test_single_units_fast_sellers_and_excluded_pools_give_the_numbers_read_sku_by_sku(
+    stock: InventoryService, channels: ChannelService, service: ChannelAvailabilityService
+) -> None:
+    """Single units share their category's group only with other single units; a SKU sold
+    lately (auto buffer) and SKUs with pools their channel cannot see are computed alone."""
+    a_location(stock, DC)
+    a_location(stock, STORE, kind="store", prefecture="13", postal_code="150-0002")
+    tops = {"category": "tops"}
+    single = {"category": "tops", SINGLE_UNIT: True}
+    attributes = {
+        "USED-1": single,
+        "USED-2": single,
+        "USED-3": single,  # with a buffer of its own: applies to a single unit too
+        "TEE-1": tops,
+        "TEE-2": tops,
+        "FAST-1": tops,  # sold on storefront lately: its auto buffer is its own
+        "POOL-X": {"category": "outlet"},  # pooled for rakuten, which excludes outlet
+        "POOL-Y": tops,  # pooled for amazon, which excludes it by code
+    }
+    for code, values in attributes.items():
+        a_sku(stock, code, attributes=values)
+    for code in ("USED-1", "USED-2", "USED-3"):
+        receive(stock, code, DC, 1)
+    for i, code in enumerate(["TEE-1", "TEE-2", "FAST-1", "POOL-X", "POOL-Y"]):
+        receive(stock, code, DC, 40 + i)
+        receive(stock, code, STORE, 6 + i)
+    a_bundle(stock, "PAIR", [("USED-1", 1), ("TEE-1", 1)])
+
+    channels.create_channel(CreateChannel("amazon", "amazon", "amazon", locations=[DC, STORE]))
+    channels.create_channel(CreateChannel("rakuten", "rakuten", "rakuten", locations=[DC]))
+    channels.create_channel(
+        CreateChannel(
+            "web",
+            "web",
+            "storefront",
+            locations=[DC, STORE],
+            auto_buffer=True,
+            push_latency_seconds=3600,
+        )
+    )
+    stock.reserve(
+        ReserveStock([ReservationLine("FAST-1", DC, 9)], idempotency_key="fast", channel="web")
+    )
+    channels.set_buffer("amazon", "default", None, 2, ADMIN)
+    channels.set_buffer("amazon", "category", "tops", 3, ADMIN)
+    channels.set_buffer("amazon", "sku", "USED-3", 1, ADMIN)
+    channels.set_share("amazon", None, 80, ADMIN)
+    channels.set_cap("amazon", None, 30, ADMIN)
+    channels.add_exclusion(
+        "rakuten", Exclusion.of("attribute", attribute="category", value="outlet"), ADMIN
+    )
+    channels.add_exclusion("amazon", Exclusion.of("sku", sku="POOL-Y"), ADMIN)
+    channels.set_pool("rakuten", "POOL-X", 5, ADMIN)
+    channels.set_pool("amazon", "POOL-Y", 4, ADMIN)
+    channels.set_pool("web", "POOL-Y", 3, ADMIN)
+    skus = [*attributes, "PAIR"]
+    codes = ["amazon", "rakuten", "web"]
+
+    everything = service.recompute_all()
+
+    assert everything == per_sku(service, codes, skus)
+    # The dataset exercises what it claims to: a single unit escapes the default and
+    # category buffers and the default share, not a buffer of its own.
+    assert everything["amazon"]["USED-1"] == 1
+    assert everything["amazon"]["USED-3"] == 0
+    assert everything["web"]["FAST-1"] < everything["web"]["TEE-2"]
+    # An excluded SKU's pool takes nothing for its channel; the others' pools still take.
+    assert everything["rakuten"]["POOL-X"] == 0
+    assert everything["amazon"]["POOL-Y"] == 0
+    assert everything["web"]["POOL-Y"] > 0

@@ -135,17 +135,20 @@ def compute_groups(
     """
     numbers: dict[str, dict[str, int]] = {}
     shared_by_sight: dict[tuple[Any, ...], list[list[int]]] = {}
+    # Bundles and SKUs with a pool are computed one at a time, the others a column at a time.
+    special = set(inputs.bundles).union(sku for sku, pools in inputs.pools.items() if pools)
     for channels, skus in groups:
         plan = _Plan.of(channels, inputs)
-        plain: list[str] = []
+        one_by_one = special.intersection(skus) if special else set()
+        plain: Sequence[str] = (
+            [sku for sku in skus if sku not in one_by_one] if one_by_one else skus
+        )
         others: dict[str, list[int]] = {}
-        for sku in skus:
+        for sku in one_by_one:
             if sku in inputs.bundles:
                 others[sku] = _bundle_numbers(sku, plan, inputs)
-            elif inputs.pools.get(sku):
-                others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
             else:
-                plain.append(sku)
+                others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
         columns: list[list[int]] = [[] for _ in channels]
         if plain:
             sight = _sight(channels)
@@ -326,7 +329,7 @@ def _plain_columns(
     return columns
 
 
-def _summed(columns: list[list[int]], size: int) -> list[int]:
+def _summed(columns: Sequence[Sequence[int]], size: int) -> list[int]:
     """The entry-wise sum; a new list, never one of `columns` (they are shared by channels)."""
     if not columns:
         return [0] * size

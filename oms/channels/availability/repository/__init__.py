@@ -181,8 +181,8 @@ class SqlChannels(SqlPools):
         """Every (SKU, location) safety stock, in one query: for recomputing every SKU."""
         rows = self.session.execute(
             select(safety_stock.c.sku, safety_stock.c.location, safety_stock.c.quantity)
-        )
-        return {(r[0], r[1]): r[2] for r in rows}
+        ).all()  # fetched at once: row by row costs more than the query for 100,000 SKUs
+        return {(sku, location): quantity for sku, location, quantity in rows}
 
     def safety_stock_at(
         self, skus: Sequence[str], locations: Sequence[str]

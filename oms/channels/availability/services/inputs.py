@@ -255,9 +255,9 @@ def catalogue_inputs(
             excluded.setdefault(name, set()).update(values)
     attributes: dict[str, Mapping[str, str]] = {}
     if excluded:
-        for values, skus in catalogue.attribute_groups:
+        for of_group, skus in catalogue.attribute_groups:
             # As `sku_attributes` has them: nested values and booleans are skipped.
-            text = text_attributes({name: values[name] for name in excluded if name in values})
+            text = text_attributes({n: of_group[n] for n in excluded if n in of_group})
             named = {name: value for name, value in text.items() if value in excluded[name]}
             if named:
                 # One mapping for the whole group: `compute_many` only reads it.
@@ -304,21 +304,35 @@ def rule_groups(
         bucket.append((policies, []))
         return bucket[-1][1]
 
+    def own_key(code: str) -> tuple[Any, ...]:
+        """Everything of a SKU's own that its policies take: equal keys, equal policies."""
+        return tuple(
+            (
+                r.buffer_per_sku.get(code),
+                r.share_per_sku.get(code),
+                r.cap_per_sku.get(code),
+                velocity.get((r.channel.code, code)),
+            )
+            for r in active_rules
+        )
+
     shared: dict[tuple[str | None, bool], list[str]] = {}
+    own: dict[tuple[Any, ...], list[str]] = {}
     for values, skus in catalogue.attribute_groups:
         category = category_of(values)
         single = values.get(SINGLE_UNIT) is True
-        if own_rules:
-            plain = [code for code in skus if code not in own_rules]
-            for code in skus if len(plain) < len(skus) else ():
-                if code in own_rules:
-                    policies = [
-                        r.policy(code, category, active_locations, single_unit=single)
-                        for r in active_rules
-                    ]
-                    group_of(with_velocity(policies, code, velocity)).append(code)
-        else:
-            plain = skus
+        mine = own_rules.intersection(skus) if own_rules else set()
+        plain = [code for code in skus if code not in mine] if mine else skus
+        for code in mine:
+            key = (category, single, own_key(code))
+            members = own.get(key)
+            if members is None:
+                policies = [
+                    r.policy(code, category, active_locations, single_unit=single)
+                    for r in active_rules
+                ]
+                members = own[key] = group_of(with_velocity(policies, code, velocity))
+            members.append(code)
         if not plain:
             continue
         members = shared.get((category, single))
