@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from oms.inventory.domain import SkuKind
 from oms.inventory.orm import bundle_components, locations, skus, stock_levels
@@ -24,16 +24,29 @@ from oms.inventory.repository._base import SqlBase
 class SqlBulkReads(SqlBase):
     """Every SKU, bundle component and active stock level, as plain rows and columns."""
 
-    def sku_columns(self) -> tuple[list[int], list[str], list[str]]:
-        """Every SKU's id, code and attributes (as JSON text), as three aligned columns.
+    def skus_by_attributes(self) -> list[tuple[str, list[int], list[str]]]:
+        """Every SKU, grouped by its attributes: (attributes as JSON text, ids, codes) per
+        distinct text, the i-th id going with the i-th code.
 
-        The attributes as text: SKUs share a few attribute sets, the caller parses each once.
+        A catalogue has few distinct attribute sets: grouped by the database, each comes once
+        and the SKUs as two arrays, not a row each (for 100,000 SKUs, a sixth of the time).
         """
-        rows = self._driver_rows(select(skus.c.id, skus.c.code, cast(skus.c.attributes, Text)))
-        if not rows:
-            return [], [], []
-        ids, codes, texts = zip(*rows, strict=True)
-        return list(ids), list(codes), list(texts)
+        text = cast(skus.c.attributes, Text)
+        ids: ColumnElement[Any]
+        codes: ColumnElement[Any]
+        if self.dialect == "postgresql":
+            ids, codes = func.array_agg(skus.c.id), func.array_agg(skus.c.code)
+        else:
+            ids, codes = func.json_group_array(skus.c.id), func.json_group_array(skus.c.code)
+        rows = self._driver_rows(select(text, ids, codes).group_by(text))
+        groups: list[tuple[str, list[int], list[str]]] = []
+        for attributes, group_ids, group_codes in rows:
+            if isinstance(group_ids, str):  # SQLite: JSON arrays as text
+                group_ids, group_codes = json.loads(group_ids), json.loads(group_codes)
+            if len(group_ids) != len(group_codes):
+                raise RuntimeError("SKU ids and codes grouped apart")
+            groups.append((attributes, list(group_ids), list(group_codes)))
+        return groups
 
     def bundle_rows(self) -> list[tuple[str, bool]]:
         """(code, ship_together) of every bundle."""
@@ -68,8 +81,8 @@ class SqlBulkReads(SqlBase):
         """Location id -> SKU id -> on_hand - reserved - quarantined, for every level at an
         active location.
 
-        One row per location with two arrays built by the same aggregation, so they come in
-        the same order: the i-th SKU id goes with the i-th figure.
+        One row per location with two arrays built by the same aggregation, which feeds both
+        the same rows in the same order: the i-th SKU id goes with the i-th figure.
         """
         sl = stock_levels.c
         available = sl.on_hand - sl.reserved - sl.quarantined
@@ -93,7 +106,9 @@ class SqlBulkReads(SqlBase):
             by_location[location_id] = dict(zip(sku_ids, units, strict=True))
         return by_location
 
-    def _driver_rows(self, statement: Select[Any], *, binary: bool = False) -> list[Any]:
+    def _driver_rows(
+        self, statement: Select[*tuple[Any, ...]], *, binary: bool = False
+    ) -> list[Any]:
         """Every row of `statement` as the driver's plain tuples, in this session's transaction.
 
         Values come as the driver gives them (SQLite: booleans as 0/1, JSON as text): the
@@ -105,7 +120,9 @@ class SqlBulkReads(SqlBase):
             statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         )
         raw = connection.connection
-        cursor = raw.driver_connection.cursor(binary=True) if binary else raw.cursor()  # type: ignore[union-attr]
+        # Binary: asked of psycopg's own connection (the pool's proxy has no such option).
+        driver: Any = raw.driver_connection
+        cursor = driver.cursor(binary=True) if binary else raw.cursor()
         try:
             cursor.execute(sql)
             return list(cursor.fetchall())

@@ -3,8 +3,8 @@
 One transaction and one query per kind of row, for recomputing every channel's numbers at
 once; a per-SKU read would cost a few round trips for each of 100,000 SKUs. The snapshot is
 plain codes, columns and mappings, no `Sku` per row: building 100,000 of them would cost more
-than the reads. SKUs are grouped by their attributes (a catalogue has few distinct sets), so
-that what depends on attributes is worked out once per set, not once per SKU.
+than the reads. SKUs come grouped by their attributes (a catalogue has few distinct sets), so
+that each set is parsed once and what depends on attributes is worked out once per set.
 """
 
 from __future__ import annotations
@@ -49,11 +49,18 @@ class BulkReadUseCases(ServiceCore):
     def catalogue_snapshot(self) -> CatalogueSnapshot:
         with self._uow() as uow:
             store = uow.inventory
-            ids, codes, texts = store.sku_columns()
+            groups = store.skus_by_attributes()
             bundle_rows = store.bundle_rows()
             component_rows = store.all_bundle_components()
             locations = store.active_location_ids()
             levels = store.available_by_location()
+        ids: list[int] = []
+        codes: list[str] = []
+        attribute_groups: list[tuple[Mapping[str, Any], list[str]]] = []
+        for text, group_ids, group_codes in groups:
+            ids += group_ids
+            codes += group_codes
+            attribute_groups.append((dict(json.loads(text) or {}), group_codes))
         direct: dict[str, list[tuple[str, int]]] = {}
         for bundle, component, quantity in component_rows:
             direct.setdefault(bundle, []).append((component, quantity))
@@ -65,26 +72,12 @@ class BulkReadUseCases(ServiceCore):
         }
         return CatalogueSnapshot(
             codes,
-            _attribute_groups(codes, texts),
+            attribute_groups,
             bundles,
             requirements,
             available,
             set(locations.values()),
         )
-
-
-def _attribute_groups(
-    codes: Sequence[str], texts: Sequence[str]
-) -> list[tuple[Mapping[str, Any], list[str]]]:
-    """The SKUs grouped by their attributes' text, each text parsed once."""
-    members: dict[str, list[str]] = {}
-    for code, text in zip(codes, texts, strict=True):
-        found = members.get(text)
-        if found is None:
-            members[text] = [code]
-        else:
-            found.append(code)
-    return [(dict(json.loads(text) or {}), group) for text, group in members.items()]
 
 
 def _flatten(bundle: str, direct: dict[str, list[tuple[str, int]]]) -> dict[str, int]:
