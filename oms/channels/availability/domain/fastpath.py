@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import add
+from operator import add, sub
 from typing import Any
 
 from oms.channels.availability.domain.model import ChannelPolicy, Pool, validate_non_negative
@@ -134,28 +134,31 @@ def compute_groups(
     stock must be valid, asked or not.
     """
     numbers: dict[str, dict[str, int]] = {}
-    shared_by_sight: dict[tuple[Any, ...], list[list[int]]] = {}
-    # Bundles and SKUs with a pool are computed one at a time, the others a column at a time.
+    seen_by_sight: dict[tuple[Any, ...], _Seen] = {}
+    # Bundles and SKUs with a pool go apart from the others, computed a column at a time.
     special = set(inputs.bundles).union(sku for sku, pools in inputs.pools.items() if pools)
+    position = inputs.stock.position
     for channels, skus in groups:
         plan = _Plan.of(channels, inputs)
+        sight = _sight(channels)
+        seen = seen_by_sight.get(sight)
+        if seen is None:
+            seen = seen_by_sight[sight] = _seen(plan, inputs)
         one_by_one = special.intersection(skus) if special else set()
         plain: Sequence[str] = (
             [sku for sku in skus if sku not in one_by_one] if one_by_one else skus
         )
-        others: dict[str, list[int]] = {}
+        others: dict[str, Sequence[int]] = {}
+        pooled: list[str] = []
         for sku in one_by_one:
             if sku in inputs.bundles:
                 others[sku] = _bundle_numbers(sku, plan, inputs)
+            elif sku in position and not any(position[sku] in out for out in seen.excluded):
+                pooled.append(sku)  # the usual pooled SKU: every channel sees it
             else:
                 others[sku] = _simple_numbers(_state(sku, plan, inputs), plan)
-        columns: list[list[int]] = [[] for _ in channels]
-        if plain:
-            sight = _sight(channels)
-            shared = shared_by_sight.get(sight)
-            if shared is None:
-                shared = shared_by_sight[sight] = _shared_columns(plan, inputs)
-            columns = _plain_columns(plain, plan, shared, inputs)
+        others.update(_pooled_numbers(pooled, plan, seen, inputs))
+        columns = _plain_columns(plain, plan, seen.shared, inputs)
         for k, channel in enumerate(channels):
             found = numbers.get(channel.code)
             if found is None:
@@ -267,9 +270,17 @@ def _is_excluded(sku: str, channel: ChannelPolicy, attributes: Mapping[str, str]
 # --------------------------------------------------------------------------- columns
 
 
-def _shared_columns(plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
-    """Per channel, the shared remainder of every SKU of the catalogue (steps 1-4, no pool):
-    one entry per stock position and the last for SKUs without one (always 0)."""
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Steps 1-4 for every SKU of the catalogue, for channels that see alike: one entry per
+    stock position and the last for SKUs without one (always 0)."""
+
+    sellable: dict[str, Sequence[int]]  # location -> after safety stock
+    shared: list[list[int]]  # per channel: its eligible locations summed, 0 where excluded
+    excluded: list[set[int]]  # per channel: positions of the SKUs it excludes
+
+
+def _seen(plan: _Plan, inputs: CatalogueInputs) -> _Seen:
     stock = inputs.stock
     sellable: dict[str, Sequence[int]] = {}
     for location, default, column in plan.sources:
@@ -296,13 +307,77 @@ def _shared_columns(plan: _Plan, inputs: CatalogueInputs) -> list[list[int]]:
             changed[at] = p - safety if p > safety else 0
 
     size = len(stock.position) + 1
+    shared: list[list[int]] = []
+    excluded: list[set[int]] = []
+    for k, channel in enumerate(plan.channels):
+        column = _summed([sellable[loc] for loc in plan.eligible[k]], size)
+        out = _excluded(channel, inputs)
+        for i in out:
+            column[i] = 0
+        shared.append(column)
+        excluded.append(set(out))
+    return _Seen(sellable, shared, excluded)
+
+
+def _pooled_numbers(
+    skus: Sequence[str], plan: _Plan, seen: _Seen, inputs: CatalogueInputs
+) -> dict[str, Sequence[int]]:
+    """Per SKU, its number for each channel: SKUs with stock positions, pools, and no channel
+    excluding them, so that every pool takes from its locations in the same order (`_state`
+    for one SKU), a column at a time."""
+    if not skus:
+        return {}
+    size = len(skus)
+    need: dict[str, list[int]] = {}
+    for j, sku in enumerate(skus):
+        asked: set[str] = set()
+        for pool in inputs.pools[sku]:
+            if pool.channel not in plan.codes:
+                # Computing without the pool's channel would let others see its units.
+                raise InvalidInput(
+                    f"pool for unknown channel {pool.channel!r}", field="pools.channel"
+                )
+            if pool.channel in asked:
+                raise InvalidInput(
+                    f"{sku} has two pools for channel {pool.channel}", field="pools.channel"
+                )
+            asked.add(pool.channel)
+            column = need.get(pool.channel)
+            if column is None:
+                column = need[pool.channel] = [0] * size
+            column[j] = pool.quantity
+    positions = [inputs.stock.position[sku] for sku in skus]
+    remaining = {
+        location: list(map(seen.sellable[location].__getitem__, positions))
+        for location, _default, _column in plan.sources
+    }
+    orders = plan.pool_orders((False,) * len(plan.channels))
+    taken: dict[str, list[int]] = {}
+    for code in sorted(need):
+        wanted = need[code]
+        got = [0] * size
+        for location in orders[code]:
+            left = remaining[location]
+            take = list(map(min, wanted, left))
+            remaining[location] = list(map(sub, left, take))
+            wanted = list(map(sub, wanted, take))
+            got = list(map(add, got, take))
+        taken[code] = got
     columns: list[list[int]] = []
     for k, channel in enumerate(plan.channels):
-        shared = _summed([sellable[loc] for loc in plan.eligible[k]], size)
-        for i in _excluded(channel, inputs):
-            shared[i] = 0
-        columns.append(shared)
-    return columns
+        shared = _summed([remaining[loc] for loc in plan.eligible[k]], size)
+        buffer = plan.buffers[k]
+        part = [s - buffer if s > buffer else 0 for s in shared] if buffer else shared
+        percent = channel.share_percent
+        if percent is not None:
+            part = [units * percent // 100 for units in part]
+        own = taken.get(channel.code)
+        total = part if own is None else list(map(add, own, part))
+        cap = channel.cap
+        if cap is not None:
+            total = [units if units < cap else cap for units in total]
+        columns.append(total)  # pools, shares and caps are never negative: no floor needed
+    return dict(zip(skus, zip(*columns, strict=True), strict=True))
 
 
 def _plain_columns(
