@@ -12,7 +12,7 @@ results in `results`.
 from __future__ import annotations
 
 from oms.inventory.services._base import MAX_PAGE, STOCK_CHANGED, retry_when_busy
-from oms.inventory.services.bulk import BulkReadUseCases, CatalogueSnapshot
+from oms.inventory.services.bulk import BulkReadUseCases, CatalogueColumns, CatalogueSnapshot
 from oms.inventory.services.catalogue import CatalogueUseCases
 from oms.inventory.services.commands import (
     CreateLocation,
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_REFERENCE",
     "STOCK_CHANGED",
+    "CatalogueColumns",
     "CatalogueSnapshot",
     "CreateLocation",
     "CreateSku",

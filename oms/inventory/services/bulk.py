@@ -21,7 +21,25 @@ from oms.inventory.services._base import ServiceCore
 
 @dataclass(frozen=True, slots=True)
 class CatalogueSnapshot:
-    """Every SKU, and the available stock at active locations, read in one transaction."""
+    """Some SKUs, and their available stock at active locations, as mappings: what channel
+    publication reads for the SKUs a batch of stock changes touched."""
+
+    skus: list[str]  # the SKUs to compute, simple and bundle
+    # sku -> attributes, for the SKUs that have any (bundle components included)
+    attributes: dict[str, dict[str, Any]]
+    # bundle -> ship_together
+    bundles: dict[str, bool]
+    # bundle -> simple SKU -> units per bundle, through nested bundles
+    requirements: dict[str, dict[str, int]]
+    # active location -> sku -> on_hand - reserved - quarantined (levels that exist only)
+    available: dict[str, dict[str, int]]
+    active_locations: set[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueColumns:
+    """Every SKU, and the available stock at active locations, read in one transaction, as
+    columns: what a full recompute reads."""
 
     skus: list[str]  # every SKU code, simple and bundle
     # Each distinct attribute set once, with the SKUs that have it; every SKU is in one group.
@@ -46,7 +64,7 @@ class BulkReadUseCases(ServiceCore):
         with self._uow() as uow:
             return uow.inventory.sold_since_by_code(channels, since)
 
-    def catalogue_snapshot(self) -> CatalogueSnapshot:
+    def catalogue_snapshot(self) -> CatalogueColumns:
         with self._uow() as uow:
             store = uow.inventory
             groups = store.skus_by_attributes()
@@ -70,7 +88,7 @@ class BulkReadUseCases(ServiceCore):
             code: list(map(levels.get(location_id, {}).get, ids, repeat(0)))
             for location_id, code in locations.items()
         }
-        return CatalogueSnapshot(
+        return CatalogueColumns(
             codes,
             attribute_groups,
             bundles,

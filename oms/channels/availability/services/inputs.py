@@ -28,7 +28,7 @@ from oms.channels.availability.domain.rules import (
 )
 from oms.channels.availability.ports import ChannelStore
 from oms.inventory.domain import SINGLE_UNIT, Sku
-from oms.inventory.services import CatalogueSnapshot
+from oms.inventory.services import CatalogueColumns, CatalogueSnapshot
 
 # A policy's velocity until `with_velocity` sets the SKU's own (units reserved for the
 # channel over VELOCITY_WINDOW, per minute).
@@ -233,8 +233,20 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+def _attribute_groups(
+    catalogue: CatalogueColumns | CatalogueSnapshot, *, every_sku: bool
+) -> list[tuple[Mapping[str, Any], list[str]]]:
+    """SKUs grouped by attributes. A `CatalogueSnapshot` (a few SKUs) has one group a SKU: of
+    `skus` only, or (`every_sku`) of every SKU with attributes, bundle components included."""
+    if isinstance(catalogue, CatalogueColumns):
+        return catalogue.attribute_groups
+    if every_sku:
+        return [(values, [code]) for code, values in catalogue.attributes.items()]
+    return [(catalogue.attributes.get(code, {}), [code]) for code in catalogue.skus]
+
+
 def catalogue_inputs(
-    catalogue: CatalogueSnapshot,
+    catalogue: CatalogueColumns | CatalogueSnapshot,
     active_rules: Sequence[ChannelRuleIndex],
     default_safety: dict[str, int],
     overrides: Mapping[tuple[str, str], int],
@@ -255,7 +267,7 @@ def catalogue_inputs(
             excluded.setdefault(name, set()).update(values)
     attributes: dict[str, Mapping[str, str]] = {}
     if excluded:
-        for of_group, skus in catalogue.attribute_groups:
+        for of_group, skus in _attribute_groups(catalogue, every_sku=True):
             # As `sku_attributes` has them: nested values and booleans are skipped.
             text = text_attributes({n: of_group[n] for n in excluded if n in of_group})
             named = {name: value for name, value in text.items() if value in excluded[name]}
@@ -263,7 +275,11 @@ def catalogue_inputs(
                 # One mapping for the whole group: `compute_many` only reads it.
                 attributes.update(dict.fromkeys(skus, named))
     return CatalogueInputs(
-        stock=StockColumns.aligned(catalogue.skus, catalogue.available),
+        stock=(
+            StockColumns.aligned(catalogue.skus, catalogue.available)
+            if isinstance(catalogue, CatalogueColumns)
+            else StockColumns.from_levels(catalogue.available)
+        ),
         default_safety=default_safety,
         safety=safety,
         attributes=attributes,
@@ -276,7 +292,7 @@ def catalogue_inputs(
 
 
 def rule_groups(
-    catalogue: CatalogueSnapshot,
+    catalogue: CatalogueColumns | CatalogueSnapshot,
     active_rules: Sequence[ChannelRuleIndex],
     velocity: Mapping[tuple[str, str], float],
 ) -> list[tuple[list[ChannelPolicy], list[str]]]:
@@ -318,7 +334,7 @@ def rule_groups(
 
     shared: dict[tuple[str | None, bool], list[str]] = {}
     own: dict[tuple[Any, ...], list[str]] = {}
-    for values, skus in catalogue.attribute_groups:
+    for values, skus in _attribute_groups(catalogue, every_sku=False):
         category = category_of(values)
         single = values.get(SINGLE_UNIT) is True
         mine = own_rules.intersection(skus) if own_rules else set()
