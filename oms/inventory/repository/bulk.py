@@ -11,6 +11,7 @@ driver turns half a million rows into Python tuples.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
@@ -77,16 +78,19 @@ class SqlBulkReads(SqlBase):
         )
         return dict(rows)
 
-    def available_by_location(self) -> dict[int, dict[int, int]]:
-        """Location id -> SKU id -> on_hand - reserved - quarantined, for every level at an
-        active location.
+    def available_by_location(self, location_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+        """Location id -> SKU id -> on_hand - reserved - quarantined, for every level at these
+        locations (their ids written into the statement: a join with `locations` would cost
+        PostgreSQL more than the aggregation).
 
         One row per location with two arrays built by the same aggregation, which feeds both
         the same rows in the same order: the i-th SKU id goes with the i-th figure.
         """
         sl = stock_levels.c
         available = sl.on_hand - sl.reserved - sl.quarantined
-        active = select(locations.c.id).where(locations.c.active.is_(True))
+        wanted = sorted(set(location_ids))
+        if not wanted:
+            return {}
         if self.dialect == "postgresql":
             statement = select(sl.location_id, func.array_agg(sl.sku_id), func.array_agg(available))
         else:
@@ -94,7 +98,7 @@ class SqlBulkReads(SqlBase):
                 sl.location_id, func.json_group_array(sl.sku_id), func.json_group_array(available)
             )
         rows = self._driver_rows(
-            statement.where(sl.location_id.in_(active.scalar_subquery())).group_by(sl.location_id),
+            statement.where(sl.location_id.in_(wanted)).group_by(sl.location_id),
             binary=self.dialect == "postgresql",
         )
         by_location: dict[int, dict[int, int]] = {}

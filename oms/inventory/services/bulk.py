@@ -71,7 +71,7 @@ class BulkReadUseCases(ServiceCore):
             bundle_rows = store.bundle_rows()
             component_rows = store.all_bundle_components()
             locations = store.active_location_ids()
-            levels = store.available_by_location()
+            levels = store.available_by_location(locations)
         ids: list[int] = []
         codes: list[str] = []
         attribute_groups: list[tuple[Mapping[str, Any], list[str]]] = []
