@@ -101,7 +101,8 @@ class ResaleShop:
         return found.availability.available
 
     def published(self, channel: str, sku: str) -> int:
-        """What was published to the channel (in the transaction of the last change)."""
+        """What was published to the channel, once the publisher drained what is queued."""
+        self.services.publication.drain()
         with self.services.uow() as uow:
             sku_id = uow.inventory.sku_ids_by_code([sku])[sku]
             found = uow.channels.channel_by_code(channel)
