@@ -136,3 +136,16 @@ def test_a_reservation_naming_a_channel_that_does_not_exist_is_a_422_and_changes
 
     assert_problem(response, 422, "channel")
     assert ok(client.get("/v1/stock", params={"sku": "TEE"})) == before
+
+
+def test_lines_of_one_sku_adding_up_past_what_a_line_holds_are_a_422_naming_the_line(
+    client: Client,
+) -> None:
+    # Each line is within bounds; merged they would pass the 32-bit columns (PostgreSQL
+    # answered an unnamed "out of range", SQLite a 409): the same refusal on both.
+    sku, location = stocked(client, 5)
+    body = lines((sku, location, 600_000_000), (sku, location, 600_000_000))
+    assert_problem(client.post("/v1/reservations", json=body), 422, "lines[1].quantity")
+    assert level(client)["reserved"] == 0
+    assert len(ledger(client)) == 1
+

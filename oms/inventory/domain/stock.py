@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from oms.inventory.domain.catalogue import validate_quantity
+from oms.inventory.domain.catalogue import MAX_MOVEMENT_QUANTITY, validate_quantity
 from oms.shared.errors import Conflict, GaveWay, InvalidInput
 
 
@@ -297,9 +297,18 @@ def merge_reservation_lines(lines: Iterable[ReservationLine]) -> list[Reservatio
     """Same (SKU, location) twice is one line; sorted so every writer locks in one order."""
     totals: dict[tuple[str, str], int] = {}
     for i, line in enumerate(lines):
-        validate_quantity(line.quantity, field_name=f"lines[{i}].quantity")
+        field = f"lines[{i}].quantity"
+        validate_quantity(line.quantity, field_name=field)
         key = (line.sku, line.location)
         totals[key] = totals.get(key, 0) + line.quantity
+        if totals[key] > MAX_MOVEMENT_QUANTITY:
+            # The merged line is what is written (a reservation line, a ledger row): bounded
+            # like one line, so it never passes what a column holds on either database.
+            raise InvalidInput(
+                f"{field}: the lines for {line.sku} at {line.location} add up to "
+                f"{totals[key]:,}, more than the {MAX_MOVEMENT_QUANTITY:,} one line may hold",
+                field=field,
+            )
     if not totals:
         raise InvalidInput("a reservation needs at least one line", field="lines")
     return [ReservationLine(sku, loc, qty) for (sku, loc), qty in sorted(totals.items())]
