@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from oms.db import make_engine, make_session_factory
-from oms.inventory.domain import InsufficientStock, ReservationLine
+from oms.inventory.domain import MAX_MOVEMENT_QUANTITY, InsufficientStock, ReservationLine
 from oms.inventory.orm import reservations, skus
 from oms.inventory.repository import SqlInventory
 from oms.inventory.services import (
@@ -121,6 +121,30 @@ def test_32_clients_racing_for_1_to_3_units_never_oversell(
     # Available only shrinks, so every refused client asked for more than is left at the end.
     assert all(qty > 10 - reserved for qty in refused)
     assert reservation_count(wide_engine) == len(granted)
+    assert inventory.verify().clean
+
+
+def test_callers_asking_together_for_more_than_a_row_holds_refuse_only_themselves(
+    wide_engine: Engine, make_inventory: Callable[[Engine], InventoryService]
+) -> None:
+    # Each big ask is within bounds alone; taken in one batch, their sum passes the row's
+    # 32-bit columns. That was an "out of range" error for every caller of the batch.
+    inventory = make_inventory(wide_engine)
+    a_stocked_sku(inventory, 1000, TEE)
+    big = [client % 4 == 0 for client in range(32)]
+
+    outcomes = race(
+        32,
+        lambda client: inventory.reserve(
+            ReserveStock([ReservationLine(TEE, DC, MAX_MOVEMENT_QUANTITY if big[client] else 1)])
+        ),
+    )
+
+    refused = [o for o, b in zip(outcomes, big, strict=True) if b]
+    granted = [o for o, b in zip(outcomes, big, strict=True) if not b]
+    assert all(isinstance(o, InsufficientStock) for o in refused), refused
+    assert not any(isinstance(o, Exception) for o in granted), granted
+    assert level_of(inventory, TEE, DC).reserved == len(granted) == 24
     assert inventory.verify().clean
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from oms.idempotency import fingerprint
 from oms.inventory.domain import (
+    MAX_MOVEMENT_QUANTITY,
     InsufficientStock,
     MovementRequest,
     MovementType,
@@ -217,6 +218,12 @@ class ReservationUseCases(ServiceCore):
         # before commit. Several: locked first, in order, in one statement, and changed in one
         # round trip; a deadlock between two such writers is impossible.
         locked: dict[tuple[int, int], tuple[int, int, int, int, int]] | None = None
+        if len(pairs) == 1 and len(todo) > 1:
+            # Callers' units together past what one line may hold could pass what the row's
+            # 32-bit columns hold (an error for the whole batch on PostgreSQL): weigh them
+            # against the locked row instead, each its own answer.
+            total = sum(ln.quantity for i in todo for ln in asks[i].lines)
+            admit_first = admit_first or total > MAX_MOVEMENT_QUANTITY
         if (admit_first or len(pairs) > 1) and todo:
             locked = store.lock_levels(pairs)
             available = {
