@@ -149,3 +149,13 @@ def test_lines_of_one_sku_adding_up_past_what_a_line_holds_are_a_422_naming_the_
     assert level(client)["reserved"] == 0
     assert len(ledger(client)) == 1
 
+
+def test_a_blank_idempotency_key_on_a_reservation_is_a_422_naming_it(client: Client) -> None:
+    # A blank key is a client's bug (an unset variable): refused, not taken as "no key",
+    # so that its retries cannot reserve twice.
+    sku, location = stocked(client, 5)
+    response = client.post(
+        "/v1/reservations", json=lines((sku, location, 1)), headers={"Idempotency-Key": ""}
+    )
+    assert_problem(response, 422, "Idempotency-Key")
+    assert level(client)["reserved"] == 0

@@ -82,7 +82,9 @@ class ReservationUseCases(ServiceCore):
         lines = merge_reservation_lines(cmd.lines)
         # Like transfers: no key means a fresh one; a blank key is refused, not shared by all.
         key = (
-            self._check_key(cmd.idempotency_key) if cmd.idempotency_key else f"auto:{uuid.uuid4()}"
+            self._check_key(cmd.idempotency_key)
+            if cmd.idempotency_key is not None
+            else f"auto:{uuid.uuid4()}"
         )
         reference = _check_text(cmd.reference, "reference", MAX_REFERENCE)
         actor = _check_text(cmd.actor, "actor", 100)
