@@ -159,3 +159,20 @@ def test_a_blank_idempotency_key_on_a_reservation_is_a_422_naming_it(client: Cli
     )
     assert_problem(response, 422, "Idempotency-Key")
     assert level(client)["reserved"] == 0
+
+
+def test_a_reservation_short_at_a_row_holding_billions_is_a_409_naming_it(client: Client) -> None:
+    # reserved + the request passes 2^31 though the row never would: PostgreSQL computed the
+    # check in 32 bits and answered "out of range" (for every caller of a batch), SQLite a 409.
+    sku, location = stocked(client, 1_000_000_000)
+    receive(client, sku, location, 1_000_000_000)
+    ok(client.post("/v1/reservations", json=lines((sku, location, 1_000_000_000))), 201)
+    ok(client.post("/v1/reservations", json=lines((sku, location, 900_000_000))), 201)
+
+    response = client.post("/v1/reservations", json=lines((sku, location, 400_000_000)))
+
+    problem = assert_problem(response, 409, "lines")
+    assert problem["short_lines"] == [
+        {"sku": sku, "location": location, "requested": 400_000_000, "available": 100_000_000}
+    ]
+    assert level(client)["reserved"] == 1_900_000_000

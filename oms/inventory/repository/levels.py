@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, tuple_, update
+from sqlalchemy import BigInteger, Integer, bindparam, select, tuple_, update
 
 from oms.inventory.domain import StockDelta, StockLevel
 from oms.inventory.orm import locations, skus, stock_levels
@@ -146,10 +146,13 @@ def _apply_delta_statement(*, returning: bool) -> Any:
     >= 0, the same rules as the table's CHECK constraints, checked here so that a refusal is
     no row back rather than an error."""
     sl = stock_levels.c
-    on_hand = sl.on_hand + bindparam("d_on_hand", type_=Integer)
-    reserved = sl.reserved + bindparam("d_reserved", type_=Integer)
-    quarantined = sl.quarantined + bindparam("d_quarantined", type_=Integer)
-    in_transit = sl.in_transit + bindparam("d_in_transit", type_=Integer)
+    # The deltas are 64-bit so the checks never overflow: a change past what a 32-bit bucket
+    # can reach (reserved + a request beyond 2^31) is a refusal, no row back, as on SQLite;
+    # only a result the row would really store past 2^31 (a receipt) is an out-of-range error.
+    on_hand = sl.on_hand + bindparam("d_on_hand", type_=BigInteger)
+    reserved = sl.reserved + bindparam("d_reserved", type_=BigInteger)
+    quarantined = sl.quarantined + bindparam("d_quarantined", type_=BigInteger)
+    in_transit = sl.in_transit + bindparam("d_in_transit", type_=BigInteger)
     statement = (
         update(stock_levels)
         .where(
