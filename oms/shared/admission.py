@@ -15,6 +15,7 @@ collapse.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Admission(Generic[A, R]):
         *,
         max_batch: int = 64,
         max_wait: float = 10.0,
+        gather: float = 0.0005,
     ) -> None:
         self._run = run
         self._max_batch = max_batch
@@ -63,6 +65,8 @@ class Admission(Generic[A, R]):
         self._lock = threading.Lock()
         self._queue: deque[_Slot[A, R]] = deque()
         self._busy = False
+        self._gather = gather
+        self._last = 0
 
     def submit(self, ask: A, key: Hashable = None) -> R:
         slot: _Slot[A, R] = _Slot(ask, key if key is not None else object())
@@ -109,7 +113,15 @@ class Admission(Generic[A, R]):
         return batch
 
     def _lead(self) -> None:
+        # Let the threads that are ready to ask run first (they need the GIL to queue): a
+        # leader that took only itself while others were one step from asking would make the
+        # batches of one that it exists to avoid. When the last batch was larger than what is
+        # queued now, its callers are likely on their way back: wait for them a moment.
+        with self._lock:
+            gather = len(self._queue) < self._last
+        time.sleep(self._gather if gather else 0)
         batch = self._take()
+        self._last = len(batch)
         try:
             outcomes: Sequence[R | BaseException] = self._run([s.ask for s in batch])
             if len(outcomes) != len(batch):
