@@ -260,16 +260,25 @@ def measure(
         )
         for i in range(workers)
     ]
+    collected: list[ClientResult] = _gather(processes, barrier, results, warmup + seconds)
+    return _summed(collected, workers, seconds, load_average, workers, "client")
+
+
+def _gather(
+    processes: list[Any], barrier: Barrier, results: mp.Queue[Any], run_seconds: float
+) -> list[Any]:
+    """Start the processes, release them together, and collect one result from each (or what
+    came before the deadline); none is left running."""
     for process in processes:
         process.start()
-    collected: list[ClientResult] = []
+    collected: list[Any] = []
     try:
         try:
             barrier.wait(STARTUP_TIMEOUT)
         except Exception:  # BrokenBarrierError or timeout: a client failed to start
             barrier.abort()
-        deadline = time.monotonic() + warmup + seconds + STARTUP_TIMEOUT
-        while len(collected) < workers:
+        deadline = time.monotonic() + run_seconds + STARTUP_TIMEOUT
+        while len(collected) < len(processes):
             try:
                 collected.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
             except queue.Empty:
@@ -281,10 +290,22 @@ def measure(
             if process.is_alive():
                 process.terminate()
                 process.join()
+    return collected
+
+
+def _summed(
+    collected: list[ClientResult],
+    workers: int,
+    seconds: float,
+    load_average: float,
+    expected: int,
+    what: str,
+) -> Measurement:
+    """The processes' results as one measurement; a failed or missing one fails it."""
     errors = [r.error for r in collected if r.error]
-    if errors or len(collected) < workers:
-        detail = errors[0] if errors else f"only {len(collected)} of {workers} clients reported"
-        raise RuntimeError(f"a benchmark client failed:\n{detail}")
+    if errors or len(collected) < expected:
+        detail = errors[0] if errors else f"only {len(collected)} of {expected} reported"
+        raise RuntimeError(f"a benchmark {what} failed:\n{detail}")
     servers = [r.server_cpu for r in collected]
     return Measurement(
         workers=workers,
@@ -449,40 +470,8 @@ def measure_callers(
         )
         for i in range(processes)
     ]
-    for p in procs:
-        p.start()
-    collected: list[tuple[ClientResult, list[float]]] = []
-    try:
-        try:
-            barrier.wait(STARTUP_TIMEOUT)
-        except Exception:
-            barrier.abort()
-        deadline = time.monotonic() + warmup + seconds + STARTUP_TIMEOUT
-        while len(collected) < processes:
-            try:
-                collected.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-        for p in procs:
-            p.join(timeout=10)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
-    errors = [r.error for r, _ in collected if r.error]
-    if errors or len(collected) < processes:
-        detail = errors[0] if errors else f"only {len(collected)} of {processes} processes reported"
-        raise RuntimeError(f"a benchmark process failed:\n{detail}")
-    servers = [r.server_cpu for r, _ in collected]
-    m = Measurement(
-        workers=callers,
-        seconds=seconds,
-        counted=sum(r.counted for r, _ in collected),
-        succeeded=sum(r.succeeded for r, _ in collected),
-        failed=sum(r.failed for r, _ in collected),
-        client_cpu=sum(r.client_cpu for r, _ in collected),
-        server_cpu=None if None in servers else sum(s for s in servers if s is not None),
-        load_average=load_average,
+    collected: list[tuple[ClientResult, list[float]]] = _gather(
+        procs, barrier, results, warmup + seconds
     )
+    m = _summed([r for r, _ in collected], callers, seconds, load_average, processes, "process")
     return CallerMeasurement(m, [x for _, lat in collected for x in lat])

@@ -31,23 +31,9 @@ class SqlLedger(SqlBase):
         `first_seq`, when the command appends its rows in several calls)."""
         if not entries:
             return []
-        rows = [
-            _movement_row(
-                request,
-                sku_id=sku_id,
-                location_id=location_id,
-                key=key,
-                seq=seq,
-                reference=reference,
-                actor=actor,
-                now=now,
-            )
-            for seq, (request, sku_id, location_id) in enumerate(entries, start=first_seq)
-        ]
+        rows = _command_rows(entries, key, reference, actor, now, first_seq)
         try:
-            result = self.session.execute(
-                insert(movements).returning(movements.c.id, sort_by_parameter_order=True), rows
-            )
+            result = self.session.execute(_ADD_MOVEMENTS_RETURNING_IDS, rows)
         except IntegrityError as error:
             self._refuse_key_used_before(error, key)
         return [int(r[0]) for r in result]
@@ -62,18 +48,9 @@ class SqlLedger(SqlBase):
         """The ledger rows of several commands in one statement: (entries, key, reference,
         actor) per command, `seq` numbering each command's lines from 0."""
         rows = [
-            _movement_row(
-                request,
-                sku_id=sku_id,
-                location_id=location_id,
-                key=key,
-                seq=seq,
-                reference=reference,
-                actor=actor,
-                now=now,
-            )
+            row
             for entries, key, reference, actor in groups
-            for seq, (request, sku_id, location_id) in enumerate(entries)
+            for row in _command_rows(entries, key, reference, actor, now)
         ]
         if not rows:
             return
@@ -222,6 +199,30 @@ class SqlLedger(SqlBase):
         return int(levels), int(moves)
 
 
+def _command_rows(
+    entries: Sequence[tuple[MovementRequest, int, int]],
+    key: str,
+    reference: str | None,
+    actor: str | None,
+    now: datetime,
+    first_seq: int = 0,
+) -> list[dict[str, Any]]:
+    """The ledger rows of one command, its lines numbered from `first_seq`."""
+    return [
+        _movement_row(
+            request,
+            sku_id=sku_id,
+            location_id=location_id,
+            key=key,
+            seq=seq,
+            reference=reference,
+            actor=actor,
+            now=now,
+        )
+        for seq, (request, sku_id, location_id) in enumerate(entries, start=first_seq)
+    ]
+
+
 def _movement_row(
     request: MovementRequest,
     *,
@@ -252,4 +253,8 @@ def _movement_row(
     }
 
 
+# Built once: every stock change appends through these.
 _ADD_MOVEMENTS = insert(movements)
+_ADD_MOVEMENTS_RETURNING_IDS = insert(movements).returning(
+    movements.c.id, sort_by_parameter_order=True
+)

@@ -79,41 +79,6 @@ class SqlReservations(SqlBase):
 
     # ------------------------------------------------------------------ reservations
 
-    def add_reservation(
-        self,
-        reference: str | None,
-        key: str,
-        actor: str | None,
-        now: datetime,
-        channel: str | None = None,
-    ) -> int:
-        try:
-            return int(
-                self.session.execute(
-                    insert(reservations)
-                    .values(
-                        reference=reference,
-                        status=ReservationStatus.ACTIVE.value,
-                        idempotency_key=key,
-                        actor=actor,
-                        channel=channel,
-                        created_at=now,
-                    )
-                    .returning(reservations.c.id)
-                ).scalar_one()
-            )
-        except IntegrityError as error:
-            self._refuse_key_used_before(error, key)
-
-    def add_reservation_lines(self, reservation_id: int, lines: list[tuple[int, int, int]]) -> None:
-        self.session.execute(
-            insert(reservation_lines),
-            [
-                {"reservation_id": reservation_id, "sku_id": s, "location_id": loc, "quantity": q}
-                for s, loc, q in lines
-            ],
-        )
-
     def reservation(self, reservation_id: int, *, lock: bool = False) -> Reservation | None:
         query = select(reservations).where(reservations.c.id == reservation_id)
         if lock and self.dialect == "postgresql":

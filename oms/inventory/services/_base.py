@@ -73,6 +73,9 @@ class ServiceCore:
         self._uow = uow
         self._clock = clock
         self._shortfall_handler: ReservationShortfallHandler | None = None
+        # Codes' ids and SKUs' kinds as found, remembered by the process (they never change).
+        self._known_skus: dict[str, tuple[int, SkuKind]] = {}
+        self._known_locations: dict[str, int] = {}
 
     def handle_shortfalls_with(self, handler: ReservationShortfallHandler) -> None:
         """Who is told, in the count's transaction, which reservations a count cut (the

@@ -306,13 +306,7 @@ class ReservationUseCases(ServiceCore):
     ) -> tuple[dict[str, tuple[int, SkuKind]], dict[str, int]]:
         """`store.refs`, remembered by the process: a code's id and a SKU's kind never change
         once made (codes are not reused, nothing is deleted), so a found code is asked once."""
-        cache: tuple[dict[str, tuple[int, SkuKind]], dict[str, int]] | None = getattr(
-            self, "_refs_cache", None
-        )
-        if cache is None:
-            cache = ({}, {})
-            self._refs_cache = cache
-        known_skus, known_locations = cache
+        known_skus, known_locations = self._known_skus, self._known_locations
         missing_skus = sku_codes - known_skus.keys()
         missing_locations = location_codes - known_locations.keys()
         if missing_skus or missing_locations:
