@@ -249,3 +249,16 @@ def test_an_unknown_transfer_is_not_found(inventory: InventoryService) -> None:
         inventory.ship_transfer(404)
     with pytest.raises(NotFound):
         inventory.receive_transfer(ReceiveTransfer(404, [(TEE, 1)]))
+
+
+def test_a_blank_key_is_refused_naming_it_and_makes_no_transfer(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    # Taken as "no key" before: a caller whose key variable was unset got a second transfer on
+    # every retry instead of a replay.
+    a_shop(inventory)
+    before = database_state(engine)
+    with pytest.raises(InvalidInput) as refused:
+        a_draft(inventory, (TEE, 1), key="")
+    assert refused.value.field == "Idempotency-Key"
+    assert database_state(engine) == before

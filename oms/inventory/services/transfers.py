@@ -25,7 +25,8 @@ class TransferUseCases(ServiceCore):
         transfer.created_at = now = self._clock()
         with self._uow() as uow:
             store = uow.inventory
-            if cmd.idempotency_key:
+            # No key: none is claimed. A blank one is refused (`_check_key`), not taken as none.
+            if cmd.idempotency_key is not None:
                 body = {
                     "source": transfer.source,
                     "destination": transfer.destination,
@@ -47,7 +48,7 @@ class TransferUseCases(ServiceCore):
                 field_names=[("source", "source"), ("destination", "destination")],
             )
             transfer.id = store.add_transfer(transfer, location_ids, sku_ids, cmd.actor)
-            if cmd.idempotency_key:
+            if cmd.idempotency_key is not None:
                 store.store_result(cmd.idempotency_key.strip(), {"transfer_id": transfer.id})
             uow.publish_changes()
             uow.commit()
